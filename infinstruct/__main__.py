@@ -1,0 +1,5 @@
+"""``python -m infinstruct`` is the ``infinstruct`` command."""
+
+from infinstruct.cli import main
+
+main()

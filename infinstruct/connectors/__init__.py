@@ -1,0 +1,1 @@
+"""The connectors part (imports only `infinstruct.platform`, never a sibling part)."""

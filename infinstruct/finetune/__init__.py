@@ -1,0 +1,1 @@
+"""The finetune part (imports only `infinstruct.platform`, never a sibling part)."""

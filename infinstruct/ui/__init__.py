@@ -1,0 +1,1 @@
+"""Gradio apps only (chat, analyst, operator); no business logic here."""

@@ -1,0 +1,62 @@
+"""Shared fixtures: real settings over a real small SQLite store, and the shared data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Offline and quiet, before anything imports transformers or the hub client.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+for _key in [k for k in os.environ if k.startswith("INFINSTRUCT_")]:
+    del os.environ[_key]
+
+from infinstruct.platform.settings import Settings, load_settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_DATA = Path(__file__).resolve().parent / "data"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared/data; skip (or, with CI=true, fail) when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        reason = f"{path} is absent (the real data sets live in ../shared/data beside the repo)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from infinstruct.platform.db import upgrade
+
+    folder = tmp_path_factory.mktemp("template")
+    upgrade(load_settings(data_dir=folder))
+    return folder / "infinstruct.db"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, _migrated_template: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings over a fresh, migrated SQLite store in a temporary data dir."""
+    monkeypatch.chdir(REPO)  # config/ is read relative to the working directory
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    shutil.copy(_migrated_template, data_dir / "infinstruct.db")
+    return load_settings(data_dir=data_dir)
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Environment that points the CLI (in-process or a subprocess) at ``settings``."""
+    monkeypatch.setenv("INFINSTRUCT_DATA_DIR", str(settings.data_dir))
+    yield {**os.environ, "INFINSTRUCT_DATA_DIR": str(settings.data_dir)}
