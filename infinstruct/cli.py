@@ -15,6 +15,8 @@ from infinstruct.connectors import cli as connectors_cli
 from infinstruct.finetune import cli as finetune_cli
 from infinstruct.platform import cli_support
 from infinstruct.platform.cli_support import JsonOption, emit, settings_from
+from infinstruct.platform.recommend import cli as recommend_cli
+from infinstruct.platform.retrieval import cli as retrieval_cli
 from infinstruct.platform.settings import load_settings
 
 app = typer.Typer(
@@ -248,7 +250,9 @@ def demo(
 
 
 connectors_cli.register(app, eval_app)
+retrieval_cli.register(app, eval_app)
 finetune_cli.register(app, eval_app)
+recommend_cli.register(app, eval_app)
 
 
 def main() -> None:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from infinstruct.finetune.instructions import cli as instructions_cli
+from infinstruct.finetune.training import cli as training_cli
+
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add this part's commands to the root app and the shared ``eval`` group."""
+    instructions_cli.register(app, eval_app)
+    training_cli.register(app, eval_app)
