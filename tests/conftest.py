@@ -15,7 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-for _key in [k for k in os.environ if k.startswith("INFINSTRUCT_")]:
+for _key in [k for k in os.environ if k.startswith("INFINSTRUCT_") and not k.startswith("INFINSTRUCT_TEST_")]:
     del os.environ[_key]
 
 from infinstruct.platform.settings import Settings, load_settings  # noqa: E402
@@ -38,10 +38,17 @@ def shared_path(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from infinstruct.platform.db import upgrade
+    from sqlalchemy import text
+
+    from infinstruct.platform.db import get_engine, upgrade
 
     folder = tmp_path_factory.mktemp("template")
-    upgrade(load_settings(data_dir=folder))
+    template = load_settings(data_dir=folder)
+    upgrade(template)
+    engine = get_engine(template)
+    with engine.connect() as conn:  # fold the WAL into the file so a plain copy is complete
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
     return folder / "infinstruct.db"
 
 

@@ -176,6 +176,55 @@ class FinetuneSettings(BaseModel):
     )
 
 
+class InstructionSettings(BaseModel):
+    max_per_corpus: int | None = Field(
+        default=None,
+        description="Most candidate examples per corpus and task, drawn deterministically; "
+        "unset means all (tests and quick builds cap it).",
+    )
+    cross_lingual_share: float = Field(
+        default=0.25, ge=0.0, le=1.0,
+        description="Share of examples phrased in the other language (en<->zh) than their "
+        "content, so every task is taught in both languages.",
+    )
+    validation_share: float = Field(
+        default=0.05, ge=0.0, le=0.5, description="Share of groups assigned to the validation split."
+    )
+    test_share: float = Field(
+        default=0.05, ge=0.0, le=0.5, description="Share of groups assigned to the test split."
+    )
+    split_salt: str = Field(
+        default="infinstruct-split-v1",
+        description="Salt of the group hash that assigns splits; change it only to reshuffle.",
+    )
+    min_chars: int = Field(default=2, description="Shortest source text / answer kept, in characters.")
+    max_chars: int = Field(
+        default=6000, description="Longest example kept (all messages together), in characters."
+    )
+    near_dup_threshold: float = Field(
+        default=0.85, gt=0.0, le=1.0,
+        description="MinHash Jaccard above which an example is a near duplicate of an earlier one.",
+    )
+    minhash_perm: int = Field(default=64, description="MinHash permutations (more: slower, finer).")
+    max_messages: int = Field(
+        default=16, description="Longest dialogue kept as one example, in messages (later turns cut)."
+    )
+    history_items: int = Field(
+        default=5, description="Items of a user's history shown in pick-next-item examples."
+    )
+    candidate_items: int = Field(
+        default=5, description="Candidates offered in pick-next-item examples (one is right)."
+    )
+    examples_per_user: int = Field(
+        default=2, description="Pick-next-item examples drawn per user (later targets first)."
+    )
+    label_options_max: int = Field(
+        default=10,
+        description="Larger label sets are offered as this many options (the right one + "
+        "deterministic distractors) to keep prompts short.",
+    )
+
+
 class Settings(BaseSettings):
     """Every runtime setting of infinstruct."""
 
@@ -213,6 +262,9 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings, description="The web server.")
     finetune: FinetuneSettings = Field(
         default_factory=FinetuneSettings, description="Training and the model registry."
+    )
+    instructions: InstructionSettings = Field(
+        default_factory=InstructionSettings, description="The instruction-set builder."
     )
 
     @field_validator("log_level")

@@ -10,7 +10,8 @@ from sqlmodel import Field
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC now: SQLModel's datetime columns store UTC and refuse naive values."""
+    return datetime.now(UTC)
 
 
 def json_field(default_factory: Any = dict) -> Any:

@@ -1,0 +1,214 @@
+"""Reading untrusted files safely: size limits, gzip bombs, encodings, CSV quirks.
+
+Every refusal is a :class:`LimitError` or :class:`ConnectorError` that names the file and
+the limit (or what was expected), so an operator can fix the input or the setting.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import logging
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infinstruct.platform.errors import ConnectorError, LimitError
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+#: Bytes sniffed by ``detect`` methods: enough for a header and a few rows.
+PEEK_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The ingest limits, copied from ``settings.ingest`` so connectors need no settings."""
+
+    max_file_mb: int = 512
+    max_field_chars: int = 1_000_000
+    max_decompressed_ratio: int = 200
+    max_decompressed_mb: int = 2048
+
+
+#: Connectors read through this; ``ingest`` sets it from the settings for each load.
+LIMITS = Limits()
+
+
+def set_limits(limits: Limits) -> None:
+    global LIMITS
+    LIMITS = limits
+
+
+def check_file_size(path: Path) -> None:
+    size = path.stat().st_size
+    if size > LIMITS.max_file_mb * MIB:
+        raise LimitError(
+            f"{path} is {size / MIB:.0f} MiB, over the {LIMITS.max_file_mb} MiB limit; "
+            "raise ingest.max_file_mb (INFINSTRUCT_INGEST__MAX_FILE_MB) or split the file"
+        )
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+class _BombGuard(io.RawIOBase):
+    """Counts decompressed bytes and stops at the ratio/size limits."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._raw = gzip.open(path, "rb")
+        self._compressed = max(path.stat().st_size, 1)
+        self._out = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            chunk = self._raw.read(len(buffer))
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise TruncatedInput(
+                f"{self._path} is a damaged gzip ({exc}) after {self._out} decompressed bytes"
+            ) from exc
+        self._out += len(chunk)
+        limit = min(LIMITS.max_decompressed_mb * MIB, LIMITS.max_decompressed_ratio * self._compressed)
+        if self._out > max(limit, MIB):
+            raise LimitError(
+                f"{self._path} decompresses past {self._out / MIB:.0f} MiB (limit: "
+                f"{LIMITS.max_decompressed_ratio}x its size, at most {LIMITS.max_decompressed_mb} MiB): "
+                "a gzip bomb? raise ingest.max_decompressed_ratio / max_decompressed_mb if it is genuine"
+            )
+        n = len(chunk)
+        buffer[:n] = chunk
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class TruncatedInput(ConnectorError):
+    """The input ends early (a cut gzip); rows before the cut are still good."""
+
+
+def open_binary(path: Path) -> io.BufferedIOBase:
+    """Bytes of ``path``, transparently gunzipped behind the bomb guard."""
+    check_file_size(path)
+    if is_gzip(path):
+        return io.BufferedReader(_BombGuard(path), buffer_size=MIB)
+    return path.open("rb")
+
+
+def peek(path: Path, size: int = PEEK_BYTES) -> bytes:
+    """The first bytes of a file (decompressed when gzipped); empty when unreadable."""
+    try:
+        with open_binary(path) as fh:
+            return fh.read(size)
+    except (OSError, ConnectorError, LimitError):
+        return b""
+
+
+def looks_binary(data: bytes) -> bool:
+    if not data:
+        return False
+    if b"\x00" in data[:8192]:
+        return True
+    control = sum(1 for b in data[:8192] if b < 9 or 13 < b < 32)
+    return control / min(len(data), 8192) > 0.05
+
+
+def detect_encoding(data: bytes) -> str:
+    """UTF-8 when it decodes (the common case), else charset-normalizer's guess, else latin-1."""
+    try:
+        data.decode("utf-8")
+        return "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte sequence cut at the end of the sample is still UTF-8.
+        if exc.start >= len(data) - 4 and exc.reason == "unexpected end of data":
+            return "utf-8"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:PEEK_BYTES]).best()
+    return best.encoding if best is not None else "latin-1"
+
+
+def read_text(path: Path) -> str:
+    """The whole file as text, encoding detected; binary junk is refused by name."""
+    with open_binary(path) as fh:
+        data = fh.read()
+    if looks_binary(data):
+        raise ConnectorError(f"{path} looks binary (control bytes), not text; check the file")
+    return data.decode(detect_encoding(data), errors="replace")
+
+
+def text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` without its end-of-line, any encoding, any line ending."""
+    text = read_text(path)
+    for number, line in enumerate(text.splitlines(), start=1):
+        yield number, line
+
+
+def load_json(path: Path) -> Any:
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConnectorError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+
+
+def csv_rows(path: Path, *, delimiter: str | None = None) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """Rows of a CSV file as ``(record number, {column: value})``; a row of the wrong width
+    comes out as ``(number, raw line text)`` so the caller can quarantine it.
+
+    Quirks handled: BOM, CRLF and stray ``\\r`` inside unquoted fields (read in newline=''
+    mode, then bare ``\\r`` in values dropped), a pandas index column (empty header name),
+    fields far beyond csv's default 128 KiB limit (length is judged later, per record).
+    """
+    text = read_text(path)
+    csv.field_size_limit(max(LIMITS.max_file_mb * MIB, 1 << 27))
+    if delimiter is None:
+        delimiter = sniff_delimiter(text[:PEEK_BYTES])
+    # Stray bare \r (not part of \r\n) would end a record in csv's eyes; they are noise.
+    text = text.replace("\r\n", "\n").replace("\r", "")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    names = [h.strip() for h in header]
+    for number, row in enumerate(reader, start=2):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != len(names):
+            yield number, delimiter.join(row)
+            continue
+        yield number, dict(zip(names, row, strict=True))
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header of a CSV file (for ``detect``); empty when it is not text."""
+    data = peek(path, 8192)
+    if not data or looks_binary(data):
+        return []
+    first = data.decode(detect_encoding(data), errors="replace").splitlines()[:1]
+    if not first:
+        return []
+    delimiter = sniff_delimiter(first[0])
+    return [h.strip().strip('"').lstrip("\ufeff") for h in next(csv.reader([first[0]], delimiter=delimiter))]
+
+
+def sniff_delimiter(sample: str) -> str:
+    first = sample.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","

@@ -1,0 +1,1 @@
+"""Example generators, one module per source family; ``base`` holds what they share."""
