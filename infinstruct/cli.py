@@ -14,10 +14,10 @@ import typer
 from infinstruct.connectors import cli as connectors_cli
 from infinstruct.finetune import cli as finetune_cli
 from infinstruct.platform import cli_support
+from infinstruct.platform.auth import cli as auth_cli
 from infinstruct.platform.cli_support import JsonOption, emit, settings_from
 from infinstruct.platform.recommend import cli as recommend_cli
 from infinstruct.platform.retrieval import cli as retrieval_cli
-from infinstruct.platform.settings import load_settings
 
 app = typer.Typer(
     cls=cli_support.ErrorTranslatingGroup,
@@ -28,9 +28,13 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
 db_app = typer.Typer(help="The SQL store: schema upgrades and checks.", no_args_is_help=True)
-jobs_app = typer.Typer(help="Background jobs (training started from the console, loads).", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Background jobs (training started from the console, loads).", no_args_is_help=True
+)
 models_app = typer.Typer(help="The model registry: list, compare, activate, roll back.", no_args_is_help=True)
-eval_app = typer.Typer(help="Evaluate retrieval, chat routing, models, recommendations.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate retrieval, chat routing, models, recommendations.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
@@ -66,7 +70,7 @@ def _env_section(name: str) -> dict[str, Any]:
     import os
 
     prefix = f"INFINSTRUCT_{name}__"
-    return {k[len(prefix):].lower(): v for k, v in os.environ.items() if k.startswith(prefix)}
+    return {k[len(prefix) :].lower(): v for k, v in os.environ.items() if k.startswith(prefix)}
 
 
 # -- config -----------------------------------------------------------------------------
@@ -95,14 +99,19 @@ def config_show(
 
 # -- db ---------------------------------------------------------------------------------
 @db_app.command("upgrade")
-def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head"), as_json: bool = JsonOption) -> None:
+def db_upgrade(
+    ctx: typer.Context, revision: str = typer.Argument("head"), as_json: bool = JsonOption
+) -> None:
     """Create or upgrade the schema (Alembic migrations)."""
     from infinstruct.platform import db
 
     settings = settings_from(ctx)
     now = db.upgrade(settings, revision)
-    emit({"revision": now, "url": db._safe_url(settings.database_url)}, as_json=as_json,
-         human=f"schema at {now} ({db._safe_url(settings.database_url)})")
+    emit(
+        {"revision": now, "url": db._safe_url(settings.database_url)},
+        as_json=as_json,
+        human=f"schema at {now} ({db._safe_url(settings.database_url)})",
+    )
 
 
 @db_app.command("current")
@@ -133,8 +142,11 @@ def doctor(ctx: typer.Context, as_json: bool = JsonOption) -> None:
 
     checks = run_checks(settings_from(ctx))
     ok = all(c.ok for c in checks)
-    lines = [f"{'ok ' if c.ok else 'BAD'} {c.name:16} {c.detail}" + (f"\n    fix: {c.fix}" if c.fix and not c.ok else "")
-             for c in checks]
+    lines = [
+        f"{'ok ' if c.ok else 'BAD'} {c.name:16} {c.detail}"
+        + (f"\n    fix: {c.fix}" if c.fix and not c.ok else "")
+        for c in checks
+    ]
     emit({"ok": ok, "checks": [c.as_dict() for c in checks]}, as_json=as_json, human="\n".join(lines))
     if not ok:
         raise typer.Exit(1)
@@ -147,9 +159,15 @@ def jobs_list(ctx: typer.Context, kind: str | None = None, as_json: bool = JsonO
     from infinstruct.platform.jobs import list_jobs
 
     rows = [j.model_dump(mode="json") for j in list_jobs(settings_from(ctx), kind=kind)]
-    emit(rows, as_json=as_json, human="\n".join(
-        f"{r['id']:>5} {r['kind']:10} {r['status']:10} {r['done']}/{r['total'] or '?'} {r['message']}" for r in rows
-    ) or "no jobs")
+    emit(
+        rows,
+        as_json=as_json,
+        human="\n".join(
+            f"{r['id']:>5} {r['kind']:10} {r['status']:10} {r['done']}/{r['total'] or '?'} {r['message']}"
+            for r in rows
+        )
+        or "no jobs",
+    )
 
 
 @jobs_app.command("show")
@@ -176,9 +194,14 @@ def models_list(ctx: typer.Context, kind: str | None = None, as_json: bool = Jso
     from infinstruct.platform.registry import list_versions
 
     rows = [v.model_dump(mode="json") for v in list_versions(settings_from(ctx), kind=kind)]
-    emit(rows, as_json=as_json, human="\n".join(
-        f"{r['name']:16} {r['status']:9} {r['method']:8} {r['recipe']:18} {r['metrics']}" for r in rows
-    ) or "no model versions; train one with `infinstruct train smollm2-lora`")
+    emit(
+        rows,
+        as_json=as_json,
+        human="\n".join(
+            f"{r['name']:16} {r['status']:9} {r['method']:8} {r['recipe']:18} {r['metrics']}" for r in rows
+        )
+        or "no model versions; train one with `infinstruct train smollm2-lora`",
+    )
 
 
 @models_app.command("show")
@@ -201,7 +224,8 @@ def models_compare(ctx: typer.Context, names: list[str], as_json: bool = JsonOpt
 
 @models_app.command("activate")
 def models_activate(
-    ctx: typer.Context, name: str,
+    ctx: typer.Context,
+    name: str,
     force: bool = typer.Option(False, "--force", help="Activate even if the gate refuses."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -211,8 +235,11 @@ def models_activate(
 
     settings = settings_from(ctx)
     version, verdict = activate(settings, name, gate=services.build_gate(settings), force=force)
-    emit({"active": version.name, "gate": verdict.__dict__ if verdict else None}, as_json=as_json,
-         human=f"{version.name} is active" + (f" (gate: {verdict.reason})" if verdict else ""))
+    emit(
+        {"active": version.name, "gate": verdict.__dict__ if verdict else None},
+        as_json=as_json,
+        human=f"{version.name} is active" + (f" (gate: {verdict.reason})" if verdict else ""),
+    )
 
 
 @models_app.command("rollback")
@@ -249,6 +276,7 @@ def demo(
     services.run_demo(settings_from(ctx), smoke=smoke, port=port)
 
 
+auth_cli.register(app, eval_app)
 connectors_cli.register(app, eval_app)
 retrieval_cli.register(app, eval_app)
 finetune_cli.register(app, eval_app)

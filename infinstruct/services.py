@@ -44,8 +44,12 @@ def run_server(settings: Settings, *, host: str | None = None, port: int | None 
     from infinstruct.platform.db import ensure_schema
 
     ensure_schema(settings)
-    uvicorn.run(build_app(settings), host=host or settings.server.host,
-                port=port or settings.server.port, log_level="warning")
+    uvicorn.run(
+        build_app(settings),
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        log_level="warning",
+    )
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,9 @@ def _serve_until_healthy(settings: Settings, *, port: int | None, timeout_s: flo
 
     from infinstruct.platform.errors import StorageError
 
-    config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=port or _free_port(), log_level="warning")
+    config = uvicorn.Config(
+        build_app(settings), host="127.0.0.1", port=port or _free_port(), log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

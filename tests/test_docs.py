@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import click
+from typing import Any
+
 import typer
 
 from infinstruct.cli import app
@@ -11,14 +12,16 @@ from tests.conftest import REPO
 
 
 def _docs() -> str:
-    return "\n".join(p.read_text(encoding="utf-8") for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
+    return "\n".join(
+        p.read_text(encoding="utf-8") for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    )
 
 
-def _command_paths(group: click.Group, prefix: str = "") -> list[str]:
+def _command_paths(group: Any, prefix: str = "") -> list[str]:
     paths = []
     for name, cmd in group.commands.items():
         path = f"{prefix}{name}"
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "commands"):
             paths.extend(_command_paths(cmd, prefix=f"{path} "))
         else:
             paths.append(path)
@@ -28,7 +31,6 @@ def _command_paths(group: click.Group, prefix: str = "") -> list[str]:
 def test_every_cli_command_is_documented() -> None:
     docs = _docs()
     root = typer.main.get_command(app)
-    assert isinstance(root, click.Group)
     missing = [p for p in _command_paths(root) if f"infinstruct {p}" not in docs]
     assert missing == [], f"document these commands in README.md or docs/*.md: {missing}"
 

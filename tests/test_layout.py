@@ -15,8 +15,17 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 def test_layout_has_the_parts() -> None:
     for part in ("platform", "connectors", "finetune", "ui"):
         assert (REPO / "infinstruct" / part / "__init__.py").is_file(), part
-    for path in ("infinstruct/cli.py", "infinstruct/services.py", "config/settings.yaml", "Makefile",
-                 ".ci/run", "pyproject.toml", "README.md", "bench", "tests"):
+    for path in (
+        "infinstruct/cli.py",
+        "infinstruct/services.py",
+        "config/settings.yaml",
+        "Makefile",
+        ".ci/run",
+        "pyproject.toml",
+        "README.md",
+        "bench",
+        "tests",
+    ):
         assert (REPO / path).exists(), path
     assert not (REPO / "platform").exists(), "a top-level platform/ would shadow the standard library"
 
@@ -25,7 +34,10 @@ def test_stdlib_platform_is_not_shadowed() -> None:
     # With the repo root first on sys.path (as `python -m` from the root does).
     out = subprocess.run(
         [sys.executable, "-c", "import platform, sys; print(platform.__file__); print(platform.system())"],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     assert "site-packages" not in out[0] and "infinstruct" not in out[0], out[0]
     assert out[1] == "Linux"
@@ -37,8 +49,13 @@ def test_config_holds_only_yaml() -> None:
 
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=root, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_dependency_contracts_hold() -> None:
@@ -47,8 +64,9 @@ def test_dependency_contracts_hold() -> None:
 
 
 def test_dependency_check_catches_a_planted_violation(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "infinstruct", tmp_path / "infinstruct",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "infinstruct", tmp_path / "infinstruct", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     # An import hidden inside a function still counts.
     (tmp_path / "infinstruct" / "platform" / "planted.py").write_text(

@@ -65,8 +65,12 @@ def sentence_key(text: str) -> str:
 
 # -- PII -------------------------------------------------------------------------------
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
-_PHONE = re.compile(r"(?<!\w)(?:\+?\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{3,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?(?!\w)")
+_CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
+#: Separated digit groups only (a bare long number is more often an order id or an amount).
+_PHONE = re.compile(
+    r"(?<![\w.,])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w.,]?\d)"
+    r"|(?<![\w.,])\+\d{1,3}[ -]\d[\d -]{6,13}\d(?!\w)"
+)
 _TOKEN_URL = re.compile(
     r"https?://[^\s?#]+\?[^\s]*(?:token|key|sig|signature|auth|session|code|access)[^\s]*", re.IGNORECASE
 )

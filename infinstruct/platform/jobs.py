@@ -7,6 +7,7 @@ A job started from the UI runs as a subprocess of the CLI (``infinstruct ... --j
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -49,7 +50,7 @@ def launch_cli_job(settings: Settings, *, kind: str, args: list[str]) -> JobRun:
     if settings.database.url:
         env["INFINSTRUCT_DATABASE__URL"] = settings.database.url
     with open(log_dir / f"{job.id}.log", "ab") as out:
-        proc = subprocess.Popen(  # noqa: S603  (our own CLI, argv list, no shell)
+        proc = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     with session_scope(settings) as session:
@@ -135,10 +136,8 @@ def cancel_job(settings: Settings, job_id: int) -> JobRun:
     if job.status in FINISHED:
         raise InputError(f"job {job_id} already {job.status}; nothing to cancel")
     if job.pid and _pid_alive(job.pid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(job.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     finish_job(settings, job_id, status="cancelled")
     return get_job(settings, job_id)
 

@@ -62,8 +62,13 @@ class Progress:
             return
         self._last_db = now
         update_job(
-            self._settings, self._job_id, done=self.done, total=self._total, unit=self._unit,
-            rate=self.rate, message=f"{self._desc} {message}".strip(),
+            self._settings,
+            self._job_id,
+            done=self.done,
+            total=self._total,
+            unit=self._unit,
+            rate=self.rate,
+            message=f"{self._desc} {message}".strip(),
         )
 
     def close(self) -> None:

@@ -80,24 +80,21 @@ def activate(
         verdict = gate(candidate, current)
         if not verdict.passed and not force:
             raise RegistryGateError(
-                f"refusing to activate {candidate.name}: {verdict.reason}; "
-                "pass --force to activate anyway"
+                f"refusing to activate {candidate.name}: {verdict.reason}; pass --force to activate anyway"
             )
     with session_scope(settings) as session:
         for row in session.exec(
-            select(ModelVersion).where(
-                ModelVersion.kind == candidate.kind, ModelVersion.status == "active"
-            )
+            select(ModelVersion).where(ModelVersion.kind == candidate.kind, ModelVersion.status == "active")
         ).all():
             row.status = "retired"
             session.add(row)
-        row = session.get(ModelVersion, candidate.id)
-        assert row is not None
-        row.status, row.activated_at = "active", utcnow()
-        session.add(row)
+        chosen = session.get(ModelVersion, candidate.id)
+        assert chosen is not None
+        chosen.status, chosen.activated_at = "active", utcnow()
+        session.add(chosen)
         session.flush()
-        session.refresh(row)
-        return row, verdict
+        session.refresh(chosen)
+        return chosen, verdict
 
 
 def rollback(settings: Settings, kind: str) -> ModelVersion:

@@ -50,9 +50,7 @@ class IngestSettings(BaseModel):
     max_decompressed_mb: int = Field(
         default=2048, description="gzip-bomb guard: largest decompressed size in MiB."
     )
-    batch_size: int = Field(
-        default=2000, description="Records committed per transaction during a load."
-    )
+    batch_size: int = Field(default=2000, description="Records committed per transaction during a load.")
     scrub_pii: bool = Field(
         default=True,
         description="Scrub e-mails, phone/card numbers, @handles and token URLs from text "
@@ -122,9 +120,7 @@ class DialogueSettings(BaseModel):
 class ChatSettings(BaseModel):
     history_turns: int = Field(default=6, description="Earlier turns kept as context.")
     max_input_chars: int = Field(default=2000, description="Longest accepted customer message.")
-    rate_limit_per_minute: int = Field(
-        default=30, description="Messages one client may send per minute."
-    )
+    rate_limit_per_minute: int = Field(default=30, description="Messages one client may send per minute.")
     spotlighting: bool = Field(
         default=True, description="Delimit retrieved text as data so it cannot act as instructions."
     )
@@ -167,9 +163,7 @@ class ServerSettings(BaseModel):
 
 
 class FinetuneSettings(BaseModel):
-    recipes_dir: str = Field(
-        default="config/finetune", description="Folder of training recipes (*.yaml)."
-    )
+    recipes_dir: str = Field(default="config/finetune", description="Folder of training recipes (*.yaml).")
     models_dir: str = Field(default="models", description="Trained artefacts, relative to data_dir.")
     gate_tolerance: float = Field(
         default=0.02, description="Largest metric regression a new model may show and be activated."
@@ -183,7 +177,9 @@ class InstructionSettings(BaseModel):
         "unset means all (tests and quick builds cap it).",
     )
     cross_lingual_share: float = Field(
-        default=0.25, ge=0.0, le=1.0,
+        default=0.25,
+        ge=0.0,
+        le=1.0,
         description="Share of examples phrased in the other language (en<->zh) than their "
         "content, so every task is taught in both languages.",
     )
@@ -202,7 +198,9 @@ class InstructionSettings(BaseModel):
         default=6000, description="Longest example kept (all messages together), in characters."
     )
     near_dup_threshold: float = Field(
-        default=0.85, gt=0.0, le=1.0,
+        default=0.85,
+        gt=0.0,
+        le=1.0,
         description="MinHash Jaccard above which an example is a near duplicate of an earlier one.",
     )
     minhash_perm: int = Field(default=64, description="MinHash permutations (more: slower, finer).")
@@ -241,9 +239,7 @@ class Settings(BaseSettings):
         description="Where the database, indexes, models and uploads live (INFINSTRUCT_DATA_DIR).",
     )
     log_level: str = Field(default="INFO", description="Logging level for the entry points.")
-    database: DatabaseSettings = Field(
-        default_factory=DatabaseSettings, description="The SQL store."
-    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="The SQL store.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Corpus loading.")
     embeddings: EmbeddingSettings = Field(
         default_factory=EmbeddingSettings, description="The sentence embedder."
@@ -256,9 +252,7 @@ class Settings(BaseSettings):
     )
     chat: ChatSettings = Field(default_factory=ChatSettings, description="The answer router.")
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Sentiment alerts.")
-    scheduler: SchedulerSettings = Field(
-        default_factory=SchedulerSettings, description="The job scheduler."
-    )
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings, description="The job scheduler.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="The web server.")
     finetune: FinetuneSettings = Field(
         default_factory=FinetuneSettings, description="Training and the model registry."

@@ -14,7 +14,13 @@ def test_doctor_is_green_here(settings: Settings, cli_env: dict[str, str]) -> No
     report = json.loads(result.output)
     assert report["ok"] is True
     assert {c["name"] for c in report["checks"]} >= {
-        "python", "torch", "faiss", "embedding_model", "dialogue_model", "database", "data_dir"
+        "python",
+        "torch",
+        "faiss",
+        "embedding_model",
+        "dialogue_model",
+        "database",
+        "data_dir",
     }
 
 

@@ -20,8 +20,12 @@ def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
 
 
 def test_every_field_has_a_description() -> None:
-    missing = [f"{m.__name__}.{name}" for m in _models(Settings)
-               for name, info in m.model_fields.items() if not (info.description or "").strip()]
+    missing = [
+        f"{m.__name__}.{name}"
+        for m in _models(Settings)
+        for name, info in m.model_fields.items()
+        if not (info.description or "").strip()
+    ]
     assert missing == []
 
 

@@ -19,7 +19,7 @@ def json_field(default_factory: Any = dict) -> Any:
     return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
 
 
-def text_field(default: str = "", nullable: bool = False) -> Any:
+def text_field(default: str | None = "", nullable: bool = False) -> Any:
     """An unbounded text column (VARCHAR without a length is portable, but say it)."""
     return Field(default=default, sa_column=Column(Text, nullable=nullable))
 

@@ -41,9 +41,7 @@ class CorpusVersion(SQLModel, table=True):
     version: int
     source_id: int | None = Field(default=None, foreign_key="source.id")
     content_hash: str = Field(max_length=64, index=True)
-    status: str = Field(
-        default="loading", max_length=16, description="loading|complete|failed|rolled_back"
-    )
+    status: str = Field(default="loading", max_length=16, description="loading|complete|failed|rolled_back")
     read: int = 0
     loaded: int = 0
     duplicates: int = 0

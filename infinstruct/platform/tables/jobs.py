@@ -15,7 +15,9 @@ class JobRun(SQLModel, table=True):
     kind: str = Field(max_length=32, index=True, description="train|ingest|index|alerts|…")
     command: list[str] = json_field(list)
     status: str = Field(
-        default="queued", max_length=16, index=True,
+        default="queued",
+        max_length=16,
+        index=True,
         description="queued|running|succeeded|failed|cancelled",
     )
     pid: int | None = None

@@ -1,0 +1,77 @@
+"""The connector registry: every connector by name, and format detection over them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from infinstruct.connectors.dialogues import AbcdConnector, ChatJsonlConnector, EcdConnector, TaskmasterConnector
+from infinstruct.connectors.items import AmazonReviewsConnector, GenericCatalogueConnector, MovieLensConnector
+from infinstruct.connectors.labelled import (
+    Banking77Connector,
+    FinFeConnector,
+    FinNspConnector,
+    FiqaConnector,
+    GenericLabelledConnector,
+    PhraseBankConnector,
+    TwitterFinancialNewsConnector,
+)
+from infinstruct.connectors.news import FeedConnector, GenericNewsConnector, SeekingAlphaConnector
+from infinstruct.connectors.records import Connector
+from infinstruct.connectors.twcs import TwcsConnector
+from infinstruct.platform.errors import ConnectorError
+
+#: Below this, a detection is a guess, not a match.
+MIN_CONFIDENCE = 0.3
+#: Files in a dataset folder that describe it rather than hold records.
+DOC_FILE = re.compile(r"^(source|readme|licen[cs]e|copying|notice|changelog)([._-].*)?$", re.IGNORECASE)
+
+
+def all_connectors(columns: dict[str, str] | None = None) -> list[Connector]:
+    """Every connector; the generic ones get the ``--map`` column mapping."""
+    return [
+        TwcsConnector(), Banking77Connector(), AbcdConnector(), TaskmasterConnector(), ChatJsonlConnector(),
+        EcdConnector(), FeedConnector(), PhraseBankConnector(), FiqaConnector(), TwitterFinancialNewsConnector(),
+        SeekingAlphaConnector(), FinFeConnector(), FinNspConnector(), MovieLensConnector(),
+        AmazonReviewsConnector(), GenericLabelledConnector(columns), GenericNewsConnector(columns),
+        GenericCatalogueConnector(columns),
+    ]
+
+
+def names() -> list[str]:
+    return [c.name for c in all_connectors()]
+
+
+def get_connector(name: str, columns: dict[str, str] | None = None) -> Connector:
+    for connector in all_connectors(columns):
+        if connector.name == name:
+            return connector
+    raise ConnectorError(f"no connector named {name!r}; choose one of {', '.join(names())}")
+
+
+@dataclass(frozen=True)
+class Detection:
+    connector: Connector
+    confidence: float
+
+
+def detect(path: Path, connectors: list[Connector]) -> list[Detection]:
+    """Every connector's confidence for ``path``, best first."""
+    found = [Detection(c, float(c.detect(path))) for c in connectors]
+    return sorted(found, key=lambda d: -d.confidence)
+
+
+def best_match(path: Path, connectors: list[Connector]) -> Connector | None:
+    ranked = detect(path, connectors)
+    return ranked[0].connector if ranked and ranked[0].confidence >= MIN_CONFIDENCE else None
+
+
+def no_match_error(path: Path, connectors: list[Connector]) -> ConnectorError:
+    """Say which connectors came closest and what each expects."""
+    ranked = detect(path, connectors)
+    lines = "; ".join(f"{d.connector.name} ({d.confidence:.2f}): expects {d.connector.expects}" for d in ranked[:5])
+    return ConnectorError(
+        f"no connector recognises {path} (none reached confidence {MIN_CONFIDENCE}); closest: {lines}. "
+        "Pick one with --connector NAME (and --map KEY=COLUMN for generic files)"
+    )

@@ -1,0 +1,92 @@
+"""Finance: sentiment in the shared scheme, company/ticker extraction, headline writing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from infinstruct.finetune.instructions.tasks.base import (
+    Candidate,
+    Context,
+    cut_at_sentence,
+    fill,
+    instruction_lang,
+    single_turn,
+)
+from infinstruct.finetune.instructions.textnorm import cashtags, sentence_key, tidy
+from infinstruct.platform.protocols import SENTIMENT_LABELS
+from infinstruct.platform.tables import Document
+
+_MAX_NEWS_CHARS = 1500
+
+
+def _entities(doc: Document, text: str) -> list[str]:
+    """Tickers/companies from the source's own fields, else the text's cashtags."""
+    found: list[str] = []
+    for key in ("tickers", "entities", "companies"):
+        value: Any = doc.meta.get(key)
+        if isinstance(value, str):
+            value = [v for v in value.replace("；", ";").split(";")]
+        if isinstance(value, list):
+            found.extend(str(v).strip().lstrip("$") for v in value if str(v).strip())
+    if not found:
+        found = cashtags(text)
+    return list(dict.fromkeys(v for v in found if v))
+
+
+def body_text(doc: Document) -> str:
+    """The text a finance task reads: the body, or the headline when there is no body."""
+    return cut_at_sentence(tidy(doc.text or doc.title, doc.lang), _MAX_NEWS_CHARS)
+
+
+def doc_group(doc: Document) -> str:
+    """Every task made from one document shares its group (by the body sentence), so a
+    headline answered in one split never appears inside a prompt of another."""
+    return f"sent:{sentence_key(body_text(doc))}"
+
+
+def sentiment_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+    text = body_text(doc)
+    if doc.kind == "news" and doc.title and doc.text:
+        text = f"{tidy(doc.title, doc.lang)}\n{text}"
+    label = (doc.label or "").strip()
+    lang = instruction_lang(doc.lang, f"sent:{doc.id}", ctx.options.cross_lingual_share)
+    prompt = fill("sentiment_classification", lang, "prompt", doc.id, text=text)
+    yield Candidate(
+        task="sentiment_classification", domain=ctx.domain, lang=lang, content_lang=doc.lang,
+        system="", messages=single_turn(prompt, label), group_key=doc_group(doc),
+        corpus=ctx.corpus, content=text, answer=label, source_document_id=doc.id,
+        options=SENTIMENT_LABELS, label_scope="sentiment",
+        meta={k: doc.meta[k] for k in ("agreement", "raw_score") if k in doc.meta},
+    )
+
+
+def entity_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+    text = body_text(doc)
+    if doc.kind == "news" and doc.title and doc.text:
+        text = f"{tidy(doc.title, doc.lang)}\n{text}"
+    entities = _entities(doc, text)
+    if not entities:
+        return
+    lang = instruction_lang(doc.lang, f"ent:{doc.id}", ctx.options.cross_lingual_share)
+    prompt = fill("entity_extraction", lang, "prompt", doc.id, text=text)
+    answer = ", ".join(entities)
+    yield Candidate(
+        task="entity_extraction", domain=ctx.domain, lang=lang, content_lang=doc.lang, system="",
+        messages=single_turn(prompt, answer), group_key=doc_group(doc),
+        corpus=ctx.corpus, content=text, answer=answer, source_document_id=doc.id,
+    )
+
+
+def headline_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+    title = tidy(doc.title, doc.lang)
+    text = body_text(doc)
+    if not title or not doc.text or title.casefold() == text.casefold():
+        return
+    lang = instruction_lang(doc.lang, f"head:{doc.id}", ctx.options.cross_lingual_share)
+    prompt = fill("headline_writing", lang, "prompt", doc.id, text=text)
+    yield Candidate(
+        task="headline_writing", domain=ctx.domain, lang=lang, content_lang=doc.lang, system="",
+        messages=single_turn(prompt, title), group_key=doc_group(doc),
+        corpus=ctx.corpus, content=text, answer=title, source_document_id=doc.id,
+    )

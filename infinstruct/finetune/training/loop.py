@@ -1,0 +1,220 @@
+"""The training loop, readable top to bottom: batches, forward, backward, step, log, save.
+
+One loop serves every method and phase (self-supervised pretraining, then instruction
+tuning). The batch of each step is a pure function of (seed, step, rank), so a resumed run
+sees exactly the batches the killed run would have seen next. ``accelerate`` handles device
+placement, bf16 autocast and DDP under ``accelerate launch``; on one CPU it is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infinstruct.finetune.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from infinstruct.finetune.training.config import FinetuneConfig
+from infinstruct.finetune.training.data import collate
+from infinstruct.platform.progress import Progress
+from infinstruct.platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Features = list[dict[str, list[int]]]
+
+
+class Stream:
+    """An endless, seeded, epoch-wise shuffled walk over ``features``."""
+
+    def __init__(self, features: Features, *, seed: int) -> None:
+        if not features:
+            raise ValueError("a data stream needs at least one example")
+        self.features, self.seed = features, seed
+        self._perms: dict[int, list[int]] = {}
+
+    def take(self, start: int, count: int) -> Features:
+        import random
+
+        n = len(self.features)
+        out = []
+        for pos in range(start, start + count):
+            epoch, offset = divmod(pos, n)
+            if epoch not in self._perms:
+                perm = list(range(n))
+                random.Random(self.seed * 1_000_003 + epoch).shuffle(perm)
+                self._perms = {epoch: perm}  # one epoch at a time is all a walk needs
+            out.append(self.features[self._perms[epoch][offset]])
+        return out
+
+
+@dataclass
+class Phase:
+    """A stretch of steps with its own data mix and learning-rate scale."""
+
+    name: str
+    steps: int
+    lr_scale: float
+    mix: list[tuple[Stream, int]]  # (stream, examples per micro-batch)
+
+    def batch(self, step_in_phase: int, micro: int, *, accum: int, rank: int, world: int) -> Features:
+        slot = (step_in_phase * accum + micro) * world + rank
+        return [f for stream, count in self.mix for f in stream.take(slot * count, count)]
+
+
+@dataclass
+class LoopResult:
+    steps: int
+    tokens: int
+    seconds: float
+    tokens_per_s: float
+    last_loss: float | None
+    resumed_from: int | None
+    peak_memory_mb: float
+    losses: list[float] = field(default_factory=list)
+
+
+def lr_multiplier(kind: str, step: int, *, warmup: int, total: int) -> float:
+    if step < warmup:
+        return (step + 1) / max(warmup, 1)
+    if kind in {"constant", "constant_with_warmup"}:
+        return 1.0
+    progress = (step - warmup) / max(total - warmup, 1)
+    if kind == "linear":
+        return max(0.0, 1.0 - progress)
+    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def build_optimizer(config: FinetuneConfig, model: Any, phases: Sequence[Phase]) -> tuple[Any, Any]:
+    """Optimiser + a LambdaLR whose multiplier follows the phase of each step."""
+    import torch
+
+    o = config.optim
+    params = [p for p in model.parameters() if p.requires_grad]
+    if o.optimizer == "sgd":
+        optimizer: Any = torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    else:
+        optimizer = torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
+    bounds = []
+    start = 0
+    for phase in phases:
+        bounds.append((start, phase))
+        start += phase.steps
+
+    def multiplier(step: int) -> float:
+        for begin, phase in reversed(bounds):
+            if step >= begin:
+                warm = min(o.warmup_steps, max(phase.steps - 1, 0))
+                return phase.lr_scale * lr_multiplier(o.scheduler, step - begin, warmup=warm, total=phase.steps)
+        return 1.0
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
+
+
+def peak_memory_mb() -> float:
+    import resource
+
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def run_loop(
+    settings: Settings | None,
+    config: FinetuneConfig,
+    *,
+    model: Any,
+    pad_id: int,
+    phases: Sequence[Phase],
+    run_dir: Path,
+    resume: bool,
+    accelerator: Any,
+    penalty: Callable[[Any], Any] | None = None,
+    show_progress: bool = True,
+) -> LoopResult:
+    """Train ``model`` through ``phases``; checkpoints under ``run_dir/checkpoints``."""
+    import torch
+
+    torch.manual_seed(config.optim.seed)
+    optimizer, scheduler = build_optimizer(config, model, phases)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    total = sum(p.steps for p in phases)
+    ckpt_dir = run_dir / "checkpoints"
+    step, tokens, resumed_from = 0, 0, None
+    found = list_checkpoints(ckpt_dir) if resume else []
+    if found:
+        state = load_checkpoint(found[-1], model=accelerator.unwrap_model(model), optimizer=optimizer,
+                                scheduler=scheduler)
+        step, tokens, resumed_from = state.step, state.tokens, state.step
+    writer = _tensorboard(run_dir) if accelerator.is_main_process else None
+    accum, rank, world = config.optim.grad_accum, accelerator.process_index, accelerator.num_processes
+    losses: list[float] = []
+    started = time.monotonic()
+    new_tokens = 0
+    model.train()
+    with Progress(settings if accelerator.is_main_process else None, total=total, unit="step",
+                  desc=f"train {config.name}", show=show_progress and accelerator.is_main_process) as bar:
+        bar.update(step)
+        while step < total:
+            phase, begin = _phase_at(phases, step)
+            step_loss, step_tokens = 0.0, 0
+            for micro in range(accum):
+                batch = collate(phase.batch(step - begin, micro, accum=accum, rank=rank, world=world),
+                                pad_id=pad_id)
+                batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+                with accelerator.autocast():
+                    loss = model(**batch).loss
+                    if penalty is not None and phase.name != "pretrain":
+                        loss = loss + penalty(model)
+                accelerator.backward(loss / accum)
+                step_loss += float(loss.detach()) / accum
+                step_tokens += int(batch["attention_mask"].sum()) * world
+            accelerator.clip_grad_norm_(model.parameters(), config.optim.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            tokens += step_tokens
+            new_tokens += step_tokens
+            losses.append(step_loss)
+            rate = new_tokens / max(time.monotonic() - started, 1e-9)
+            bar.update(1, phase=phase.name, loss=f"{step_loss:.3f}", tok_s=f"{rate:.0f}")
+            if writer is not None and (step % config.log_every == 0 or step == total):
+                writer.add_scalar(f"{phase.name}/loss", step_loss, step)
+                writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
+                writer.add_scalar("train/tokens_per_s", rate, step)
+            if step % config.checkpoint.every_steps == 0 and step < total:
+                accelerator.wait_for_everyone()
+                if accelerator.is_main_process:
+                    save_checkpoint(ckpt_dir, model=accelerator.unwrap_model(model), optimizer=optimizer,
+                                    scheduler=scheduler, step=step, tokens=tokens, keep=config.checkpoint.keep)
+    if writer is not None:
+        writer.close()
+    seconds = time.monotonic() - started
+    return LoopResult(steps=step, tokens=tokens, seconds=round(seconds, 2),
+                      tokens_per_s=round(new_tokens / max(seconds, 1e-9), 1),
+                      last_loss=losses[-1] if losses else None, resumed_from=resumed_from,
+                      peak_memory_mb=round(peak_memory_mb(), 1), losses=losses)
+
+
+def _phase_at(phases: Sequence[Phase], step: int) -> tuple[Phase, int]:
+    begin = 0
+    for phase in phases:
+        if step < begin + phase.steps:
+            return phase, begin
+        begin += phase.steps
+    raise IndexError(step)
+
+
+def _tensorboard(run_dir: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is a dependency, but a trimmed install still trains
+        log.warning("tensorboard is not installed; no event logs for this run")
+        return None
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))

@@ -1,0 +1,1 @@
+"""Users, roles, password hashing (argon2), API tokens and login throttling."""

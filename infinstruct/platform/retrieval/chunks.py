@@ -1,0 +1,127 @@
+"""Keep the ``Chunk`` table in step with the live documents of the store.
+
+A live document (``stale=False``) gets chunks; a stale one (its corpus version was rolled
+back) has its chunks marked stale. Chunk rows are never deleted, so a FAISS id is never
+reused for different text (SQLite would otherwise hand out a deleted max id again).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, insert, select, update
+from sqlmodel import Session, col
+
+from infinstruct.platform.retrieval.chunking import chunk_text
+from infinstruct.platform.retrieval.embedder import content_hash
+from infinstruct.platform.settings import Settings
+from infinstruct.platform.tables import Chunk, Corpus, CorpusVersion, Document
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveChunk:
+    id: int
+    content_hash: str
+    text: str
+
+
+def document_text(title: str, text: str) -> str:
+    """What is chunked and embedded for a document: the title (headline, item name) leads."""
+    title, text = title.strip(), text.strip()
+    if title and text:
+        return f"{title}\n{text}"
+    return title or text
+
+
+def sync_chunks(session: Session, settings: Settings) -> dict[str, int]:
+    """Chunk new live documents, revive chunks of re-loaded ones, retire those of stale ones."""
+    live_chunk = (
+        select(Chunk.id).where(Chunk.document_id == Document.id, col(Chunk.stale).is_(False)).exists()
+    )
+    # Stale documents whose chunks are still live: the rollback did not reach the chunks.
+    retired = session.execute(
+        update(Chunk)
+        .where(
+            col(Chunk.stale).is_(False),
+            col(Chunk.document_id).in_(select(Document.id).where(col(Document.stale).is_(True))),
+        )
+        .values(stale=True)
+    ).rowcount
+    # Live documents that have only stale chunks were re-loaded after a rollback: their
+    # id is a content hash, so the text (and the chunks) are the same as before.
+    revived_docs = select(Document.id).where(
+        col(Document.stale).is_(False),
+        ~live_chunk,
+        exists().where(and_(Chunk.document_id == Document.id, col(Chunk.stale).is_(True))),
+    )
+    revived = session.execute(
+        update(Chunk).where(col(Chunk.document_id).in_(revived_docs)).values(stale=False)
+    ).rowcount
+    missing = session.execute(
+        select(Document.id, Document.title, Document.text).where(
+            col(Document.stale).is_(False), ~exists().where(Chunk.document_id == Document.id)
+        )
+    ).all()
+    cfg = settings.retrieval
+    rows: list[dict[str, object]] = []
+    for doc_id, title, text in missing:
+        pieces = chunk_text(document_text(title, text), chunk_chars=cfg.chunk_chars, overlap=cfg.chunk_overlap)
+        for seq, piece in enumerate(pieces):
+            rows.append(
+                {"document_id": doc_id, "seq": seq, "text": piece, "content_hash": content_hash(piece), "stale": False}
+            )
+    for start in range(0, len(rows), 2000):
+        session.execute(insert(Chunk), rows[start : start + 2000])
+    report = {"chunked_documents": len(missing), "new_chunks": len(rows), "revived": revived, "retired": retired}
+    if any(report.values()):
+        log.info("chunks: %s", report)
+    return report
+
+
+def live_chunks(session: Session) -> list[LiveChunk]:
+    """Every chunk that should be searchable: live chunk of a live document."""
+    rows = session.execute(
+        select(Chunk.id, Chunk.content_hash, Chunk.text)
+        .join(Document, col(Document.id) == col(Chunk.document_id))
+        .where(col(Chunk.stale).is_(False), col(Document.stale).is_(False))
+        .order_by(col(Chunk.id))
+    ).all()
+    return [LiveChunk(int(i), h, t) for i, h, t in rows]
+
+
+def live_chunk_hashes(session: Session) -> dict[int, str]:
+    rows = session.execute(
+        select(Chunk.id, Chunk.content_hash)
+        .join(Document, col(Document.id) == col(Chunk.document_id))
+        .where(col(Chunk.stale).is_(False), col(Document.stale).is_(False))
+    ).all()
+    return {int(i): h for i, h in rows}
+
+
+def unchunked_documents(session: Session) -> int:
+    """Live documents without any chunk yet (loaded since the last build)."""
+    from sqlalchemy import func
+
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Document)
+            .where(col(Document.stale).is_(False), ~exists().where(Chunk.document_id == Document.id))
+        ).scalar_one()
+    )
+
+
+def corpus_versions(session: Session) -> dict[str, int]:
+    """Per corpus, the newest complete version: the manifest records what the index saw."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(Corpus.name, func.max(CorpusVersion.version))
+        .join(CorpusVersion, col(CorpusVersion.corpus_id) == col(Corpus.id))
+        .where(CorpusVersion.status == "complete")
+        .group_by(Corpus.name)
+    ).all()
+    return {str(name): int(version) for name, version in rows}

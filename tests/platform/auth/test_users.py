@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from infinstruct.cli import app
+from infinstruct.platform.auth import users
+from infinstruct.platform.db import session_scope
+from infinstruct.platform.errors import AuthError, InputError
+from infinstruct.platform.settings import Settings
+from infinstruct.platform.tables import User
+
+
+def test_passwords_are_argon2_and_verify(settings: Settings) -> None:
+    users.add_user(settings, "ana", role="analyst", password="correct horse")
+    with session_scope(settings) as session:
+        stored = session.exec(select(User)).one().password_hash
+    assert stored.startswith("$argon2") and "correct horse" not in stored
+    assert users.authenticate(settings, "ana", "correct horse").role == "analyst"
+    with pytest.raises(AuthError, match="wrong username or password"):
+        users.authenticate(settings, "ana", "wrong password")
+    with pytest.raises(AuthError, match="wrong username or password"):
+        users.authenticate(settings, "nobody", "whatever123")
+
+
+def test_repeated_failures_lock_the_account(settings: Settings) -> None:
+    users.add_user(settings, "op", role="operator", password="long enough pw")
+    for _ in range(users.MAX_FAILED_LOGINS):
+        with pytest.raises(AuthError):
+            users.authenticate(settings, "op", "bad password!")
+    with pytest.raises(AuthError, match="too many failed logins"):
+        users.authenticate(settings, "op", "long enough pw")
+    users.set_password(settings, "op", "a new long pw")  # an admin reset clears the lock
+    assert users.authenticate(settings, "op", "a new long pw").username == "op"
+
+
+def test_bad_role_short_password_and_tokens(settings: Settings) -> None:
+    with pytest.raises(InputError, match="role must be one of"):
+        users.add_user(settings, "x", role="boss", password="long enough pw")
+    with pytest.raises(InputError, match="at least 10"):
+        users.add_user(settings, "x", role="analyst", password="short")
+    users.add_user(settings, "cust", role="customer", password="long enough pw")
+    with pytest.raises(InputError, match="API tokens are for"):
+        users.issue_token(settings, "cust")
+    users.add_user(settings, "ana", role="analyst", password="long enough pw")
+    token = users.issue_token(settings, "ana")
+    assert users.principal_for_token(settings, token).username == "ana"
+    users.remove_user(settings, "ana")
+    with pytest.raises(AuthError):
+        users.principal_for_token(settings, token)
+    with pytest.raises(AuthError):
+        users.authenticate(settings, "ana", "long enough pw")
+
+
+def test_users_cli(settings: Settings, cli_env: dict[str, str]) -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["users", "add", "olga", "--role", "operator", "--password", "s3cret-pass!"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["users", "list", "--json"])
+    assert json.loads(r.output) == [{"id": 1, "username": "olga", "role": "operator", "disabled": False}]
+    r = runner.invoke(app, ["users", "token", "olga", "--json"])
+    assert json.loads(r.output)["token"].startswith("ifs_")
+    r = runner.invoke(app, ["users", "passwd", "olga", "--password", "another-pass!"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["users", "remove", "olga"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["users", "add", "olga", "--role", "operator", "--password", "s3cret-pass!"])
+    assert r.exit_code == 2 and "exists" in r.output
