@@ -143,6 +143,26 @@ class AlertSettings(BaseModel):
     smtp_port: int = Field(default=25, description="SMTP port.")
     smtp_from: str = Field(default="infinstruct@localhost", description="Sender address.")
     webhook_max_attempts: int = Field(default=6, description="Delivery attempts before giving up.")
+    min_negative: int = Field(default=3, description="Fewest negative items in a window to alert.")
+    prior_negative_share: float = Field(
+        default=0.2, description="Negative share assumed for a topic before it has history."
+    )
+    prior_weight: float = Field(
+        default=20.0, description="Pseudo-items that prior is worth in the baseline (smoothing)."
+    )
+    batch_size: int = Field(default=64, description="Texts scored per sentiment-model batch.")
+    max_items_per_run: int = Field(
+        default=10_000, description="Most new items one run scores (newest first; the rest next run)."
+    )
+    backoff_s: float = Field(
+        default=30.0, description="First retry delay of a failed delivery; doubles per attempt."
+    )
+    backoff_max_s: float = Field(default=3600.0, description="Longest delay between delivery retries.")
+    webhook_timeout_s: float = Field(default=10.0, description="Timeout of one webhook POST.")
+    smtp_timeout_s: float = Field(default=10.0, description="Timeout of one SMTP conversation.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str = Field(default="", description="SMTP login user; empty sends without login.")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP login password.")
 
 
 class SchedulerSettings(BaseModel):
@@ -150,6 +170,7 @@ class SchedulerSettings(BaseModel):
     misfire_grace_s: int = Field(default=300, description="Late runs within this are still run.")
     lease_s: int = Field(default=60, description="Database lease so one worker runs the jobs.")
     run_in_serve: bool = Field(default=False, description="Run the scheduler inside `serve`.")
+    delivery_poll_s: int = Field(default=30, description="Seconds between outbox passes (delivery retries).")
 
 
 class ServerSettings(BaseModel):

@@ -1,9 +1,88 @@
-"""Commands of training; registered on the root app by ``infinstruct.cli``."""
+"""Commands of training; registered on the root app by ``infinstruct.cli``.
+
+``infinstruct train RECIPE`` and ``infinstruct eval model VERSION``. Nothing heavy is
+imported here: torch and transformers load inside the commands.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+
+from infinstruct.platform.cli_support import JsonOption, emit, settings_from
+from infinstruct.platform.errors import ConfigError
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set takes KEY=VALUE with a dotted key, e.g. optim.max_steps=10 (got {pair!r})")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _human(result: dict[str, Any]) -> str:
+    if result.get("dry_run"):
+        model = result.get("model", {})
+        return (f"dry run of {result.get('recipe')}: examples {result.get('examples')}, "
+                f"model {model.get('status')} ({model.get('would_load') or model.get('base')}) "
+                f"{model.get('parameters', '')}")
+    lines = [f"trained {result.get('version')} -> {result.get('artefact_path')}"]
+    for key in ("loss", "perplexity", "loss_per_char", "chrf", "rougeL", "embed_sim", "validation_loss", "val_loss_drop"):
+        if result.get(key) is not None:
+            lines.append(f"  {key}: {result[key]}")
+    if "forgetting" in result:
+        lines.append(f"  forgetting: {result['forgetting'].get('mean_forgetting')} ({result['forgetting'].get('strategy')})")
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add these commands to the root app and the shared ``eval`` group."""
+
+    @app.command("train")
+    def train(
+        ctx: typer.Context,
+        recipe: str = typer.Argument("smollm2-lora", help="Recipe name under config/finetune/ or a YAML path."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the newest unfinished run of the recipe."),
+        continue_from: str | None = typer.Option(None, "--continue-from", help="Model version to continue from."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Check config, data and model wiring; no training."),
+        sets: list[str] = typer.Option([], "--set", help="Override a recipe key: --set optim.max_steps=10."),
+        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar on stderr."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """Train a recipe (pretrain / instruction-tune / PEFT), evaluate it, register a model version."""
+        from infinstruct.finetune.training.run import run_recipe
+        from infinstruct.platform.jobs import current_job_id, finish_job
+
+        settings = settings_from(ctx)
+        job = current_job_id()
+        try:
+            result = run_recipe(settings, recipe, resume=resume, continue_from=continue_from, dry_run=dry_run,
+                                show_progress=not no_progress, overrides=_parse_sets(sets))
+        except BaseException as exc:
+            if job is not None:
+                finish_job(settings, job, status="failed", error=f"{exc.__class__.__name__}: {exc}")
+            raise
+        if job is not None:
+            finish_job(settings, job, status="succeeded", result=result)
+        emit(result, as_json=as_json, human=_human(result))
+
+    @eval_app.command("model")
+    def eval_model(
+        ctx: typer.Context,
+        version: str = typer.Argument(..., help="Model version name (see `infinstruct models list`)."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """Re-evaluate a dialogue model version on its held-out test split (all metrics)."""
+        from infinstruct.finetune.training.reeval import evaluate_version
+
+        result = evaluate_version(settings_from(ctx), version)
+        keys = ("loss", "perplexity", "loss_per_char", "chrf", "rougeL", "embed_sim")
+        emit(result, as_json=as_json,
+             human=f"{result['version']} on {result['n']} test examples: "
+                   + ", ".join(f"{k}={result.get(k)}" for k in keys))

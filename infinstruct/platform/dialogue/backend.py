@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 class LocalDialogueBackend:
     """Implements ``infinstruct.platform.protocols.DialogueBackend`` with a local model."""
 
-    def __init__(self, model: Any, tokenizer: Any, *, version: str = "base", temperature: float = 0.0) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, *, version: str = "base", temperature: float = 0.0
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.version = version

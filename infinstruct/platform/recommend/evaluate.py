@@ -100,7 +100,9 @@ class FoldScorer:
         return [
             History(
                 d.ev_item[e].astype(np.int64),
-                history_weights(d.ev_value[e], d.ev_ts[e], half_life_days=half_life_days, rating_power=rating_power),
+                history_weights(
+                    d.ev_value[e], d.ev_ts[e], half_life_days=half_life_days, rating_power=rating_power
+                ),
             )
             for e in self.events
         ]
@@ -125,7 +127,9 @@ class FoldScorer:
         }
 
 
-def fit_weights(data: ItemData, embed: Embed, *, users: Sequence[int] | None = None) -> tuple[Weights, dict[str, Any]]:
+def fit_weights(
+    data: ItemData, embed: Embed, *, users: Sequence[int] | None = None
+) -> tuple[Weights, dict[str, Any]]:
     """Pick history weighting per signal, then the mix, by NDCG@10 on the validation fold."""
     fold = leave_out_fold(data, position=2, users=users)
     if fold.users.size == 0:

@@ -68,14 +68,27 @@ def sync_chunks(session: Session, settings: Settings) -> dict[str, int]:
     cfg = settings.retrieval
     rows: list[dict[str, object]] = []
     for doc_id, title, text in missing:
-        pieces = chunk_text(document_text(title, text), chunk_chars=cfg.chunk_chars, overlap=cfg.chunk_overlap)
+        pieces = chunk_text(
+            document_text(title, text), chunk_chars=cfg.chunk_chars, overlap=cfg.chunk_overlap
+        )
         for seq, piece in enumerate(pieces):
             rows.append(
-                {"document_id": doc_id, "seq": seq, "text": piece, "content_hash": content_hash(piece), "stale": False}
+                {
+                    "document_id": doc_id,
+                    "seq": seq,
+                    "text": piece,
+                    "content_hash": content_hash(piece),
+                    "stale": False,
+                }
             )
     for start in range(0, len(rows), 2000):
         session.execute(insert(Chunk), rows[start : start + 2000])
-    report = {"chunked_documents": len(missing), "new_chunks": len(rows), "revived": revived, "retired": retired}
+    report = {
+        "chunked_documents": len(missing),
+        "new_chunks": len(rows),
+        "revived": revived,
+        "retired": retired,
+    }
     if any(report.values()):
         log.info("chunks: %s", report)
     return report

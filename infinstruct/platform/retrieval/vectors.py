@@ -50,7 +50,9 @@ class VectorIndex:
 
     # -- construction --------------------------------------------------------------
     @classmethod
-    def build(cls, vectors: np.ndarray, ids: np.ndarray, *, dimension: int, cfg: RetrievalSettings) -> VectorIndex:
+    def build(
+        cls, vectors: np.ndarray, ids: np.ndarray, *, dimension: int, cfg: RetrievalSettings
+    ) -> VectorIndex:
         """A new index of ``cfg.index_kind`` over ``vectors`` (rows) with ``ids``."""
         faiss = _faiss()
         kind = cfg.index_kind

@@ -107,16 +107,18 @@ def description_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
         return
     kind = item_kind(ctx, doc)
     lang = instruction_lang(doc.lang, f"desc:{doc.id}", ctx.options.cross_lingual_share)
+    fields = [("title", title), *((k, v) for k, v in _fields(doc) if k not in ("title", "tags", "item_kind"))]
     names = FIELD_ZH if lang == "zh" else {}
-    lines = [f"{names.get('title', 'title')}: {title}"]
-    lines += [f"{names.get(k, k)}: {v}" for k, v in _fields(doc) if k not in ("title", "tags", "item_kind")]
-    metadata = "\n".join(lines)
+    metadata = "\n".join(f"{names.get(k, k)}: {v}" for k, v in fields)
+    # The source content (duplicates, language check) is the fields themselves, whatever
+    # language their names are shown in.
+    content = "\n".join(f"{k}: {v}" for k, v in fields)
     prompt = fill("item_description", lang, "prompt", doc.id, metadata=metadata, item_kind=_kind_word(kind, lang))
     answer = describe(doc, kind, lang)
     yield Candidate(
         task="item_description", domain=ctx.domain, lang=lang, content_lang=doc.lang, system="",
         messages=single_turn(prompt, answer), group_key=f"item:{ctx.corpus}:{doc.external_id or doc.id}",
-        corpus=ctx.corpus, content=metadata, answer=answer, source_document_id=doc.id,
+        corpus=ctx.corpus, content=content, answer=answer, source_document_id=doc.id,
     )
 
 
@@ -149,7 +151,7 @@ def next_item_examples(
     catalogue = sorted(titles)
     kind = item_kind(ctx)
     for user in sorted(by_user):
-        history = sorted(by_user[user], key=lambda e: (e.ts or datetime.min, e.item_id))
+        history = sorted(by_user[user], key=lambda e: (e.ts.timestamp() if e.ts else float("-inf"), e.item_id))
         touched = {e.item_id for e in history}
         liked = list(dict.fromkeys(e.item_id for e in history if _liked(e)))
         if len(liked) < 2 or len(catalogue) - len(touched) < opts.candidate_items - 1:
