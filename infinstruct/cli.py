@@ -14,6 +14,7 @@ import typer
 from infinstruct.connectors import cli as connectors_cli
 from infinstruct.finetune import cli as finetune_cli
 from infinstruct.platform import cli_support
+from infinstruct.platform.alerts import cli as alerts_cli
 from infinstruct.platform.auth import cli as auth_cli
 from infinstruct.platform.cli_support import JsonOption, emit, settings_from
 from infinstruct.platform.recommend import cli as recommend_cli
@@ -281,6 +282,16 @@ connectors_cli.register(app, eval_app)
 retrieval_cli.register(app, eval_app)
 finetune_cli.register(app, eval_app)
 recommend_cli.register(app, eval_app)
+
+
+def _feed_reader(settings: Any) -> Any:
+    """The connectors' feed reader for the alerts (services imported only when used)."""
+    from infinstruct import services
+
+    return services.build_feed_reader(settings)
+
+
+alerts_cli.register(app, eval_app, feed_reader=_feed_reader)
 
 
 def main() -> None:

@@ -20,6 +20,9 @@ from infinstruct.platform.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from infinstruct.platform.alerts.feeds import FeedReader
+    from infinstruct.platform.protocols import Ingestor, InstructionBuilder
+
 log = logging.getLogger(__name__)
 
 #: Small permissively licensed slices committed for the quickstart and fast tests.
@@ -29,6 +32,66 @@ SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 def build_gate(settings: Settings) -> Gate | None:
     """The registry gate (re-evaluates the active model on the candidate's test split)."""
     return None
+
+
+def build_ingestor(settings: Settings) -> Ingestor:
+    """Loads files, folders and URLs into the store (``connectors.ingest``)."""
+    from infinstruct.connectors.ingest import ingest
+
+    def run(source: str | Path, *, connector: str | None = None, corpus: str | None = None,
+            domain: str | None = None, strict: bool = False) -> dict[str, Any]:
+        return ingest(settings, source, connector=connector, corpus=corpus, domain=domain, strict=strict,
+                      show_progress=False)
+
+    return run
+
+
+def build_feed_loader(settings: Settings) -> Callable[..., dict[str, Any]]:
+    """``load(source, *, corpus, domain="finance")``: an RSS/Atom URL or file, or a drop folder,
+    into news documents of ``corpus`` (``connectors.fetch.load_feed``)."""
+    from infinstruct.connectors.fetch import load_feed
+
+    def load(source: str | Path, *, corpus: str, domain: str = "finance") -> dict[str, Any]:
+        return load_feed(settings, source, corpus=corpus, domain=domain)
+
+    return load
+
+
+def _demo_ingest(settings: Settings) -> Any:
+    """Every folder of the bundled samples, one corpus each (a re-run adds nothing)."""
+    ingest = build_ingestor(settings)
+    folders = sorted(p for p in SAMPLES_DIR.iterdir() if p.is_dir()) if SAMPLES_DIR.is_dir() else []
+    return {p.name: ingest(p, corpus=f"sample-{p.name}")["loaded"] for p in folders}
+
+
+def build_instruction_builder(settings: Settings) -> InstructionBuilder:
+    """Builds instruction-set versions from the store (``finetune.instructions``)."""
+    from infinstruct.finetune.instructions import build_instruction_set
+
+    def build(*, name: str = "default") -> dict[str, Any]:
+        return build_instruction_set(settings, name=name)
+
+    return build
+
+
+def build_feed_reader(settings: Settings) -> FeedReader:
+    """Reads a feed (URL, file or drop folder) into news documents for the alerts (connectors)."""
+    from infinstruct.connectors.fetch import load_feed
+
+    def read(uri: str, *, kind: str, corpus: str) -> dict[str, Any]:
+        return load_feed(settings, uri, corpus=corpus)
+
+    return read
+
+
+def _demo_instructions(settings: Settings) -> Any:
+    from infinstruct.finetune.instructions.builder import EmptyStoreError
+
+    try:
+        report = build_instruction_builder(settings)(name="default")
+    except EmptyStoreError as exc:  # nothing loaded yet: the demo still serves
+        return f"skipped: {exc}"
+    return {"version": report["version"], "examples": report["examples"], "by_task_lang": report["by_task_lang"]}
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -62,7 +125,8 @@ def demo_steps() -> list[DemoStep]:
     """What the demo does before serving, in order; each capability adds its step."""
     from infinstruct.platform.db import upgrade
 
-    return [DemoStep("db upgrade", upgrade)]
+    return [DemoStep("db upgrade", upgrade), DemoStep("ingest samples", _demo_ingest),
+            DemoStep("instructions build", _demo_instructions)]
 
 
 def run_demo(settings: Settings, *, smoke: bool = False, port: int | None = None) -> None:

@@ -15,7 +15,9 @@ def _columns(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key or not value:
-            raise InputError(f"--map takes KEY=COLUMN (got {pair!r}), e.g. --map text=review --map label=label")
+            raise InputError(
+                f"--map takes KEY=COLUMN (got {pair!r}), e.g. --map text=review --map label=label"
+            )
         out[key.strip()] = value.strip()
     return out
 
@@ -48,8 +50,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         domain: str | None = typer.Option(None, "--domain", help="Domain tag (default: the connector's)."),
         columns: list[str] = typer.Option([], "--map", help="KEY=COLUMN for generic connectors (repeat)."),
         strict: bool = typer.Option(False, "--strict", help="Fail on the first bad record."),
-        scrub_pii: bool | None = typer.Option(None, "--scrub-pii/--no-scrub-pii",
-                                              help="Scrub PII for a new corpus (default: ingest.scrub_pii)."),
+        scrub_pii: bool | None = typer.Option(
+            None, "--scrub-pii/--no-scrub-pii", help="Scrub PII for a new corpus (default: ingest.scrub_pii)."
+        ),
         as_json: bool = JsonOption,
     ) -> None:
         """Detect the format of PATH and load it into the store, with a report."""
@@ -58,8 +61,17 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
         settings = settings_from(ctx)
         ensure_schema(settings)
-        report = ingest(settings, path, connector=connector, corpus=corpus, domain=domain, strict=strict,
-                        columns=_columns(columns), scrub_pii=scrub_pii, show_progress=not as_json)
+        report = ingest(
+            settings,
+            path,
+            connector=connector,
+            corpus=corpus,
+            domain=domain,
+            strict=strict,
+            columns=_columns(columns),
+            scrub_pii=scrub_pii,
+            show_progress=not as_json,
+        )
         emit(report, as_json=as_json, human=_human(report))
 
     @app.command("connectors")
@@ -68,7 +80,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from infinstruct.connectors.registry import all_connectors
 
         rows = [{"name": c.name, "domain": c.domain, "expects": c.expects} for c in all_connectors()]
-        emit(rows, as_json=as_json, human="\n".join(f"{r['name']:18} {r['domain']:9} {r['expects']}" for r in rows))
+        emit(
+            rows,
+            as_json=as_json,
+            human="\n".join(f"{r['name']:18} {r['domain']:9} {r['expects']}" for r in rows),
+        )
 
     @corpus_app.command("list")
     def corpus_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
@@ -76,9 +92,15 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from infinstruct.connectors.corpora import list_corpora
 
         rows = list_corpora(settings_from(ctx))
-        emit(rows, as_json=as_json, human="\n".join(
-            f"{r['name']:32} {r['domain']:9} v{r['latest']} {r['status']:11} {r['documents']} documents"
-            for r in rows) or "no corpora; load one with `infinstruct ingest PATH`")
+        emit(
+            rows,
+            as_json=as_json,
+            human="\n".join(
+                f"{r['name']:32} {r['domain']:9} v{r['latest']} {r['status']:11} {r['documents']} documents"
+                for r in rows
+            )
+            or "no corpora; load one with `infinstruct ingest PATH`",
+        )
 
     @corpus_app.command("show")
     def corpus_show(ctx: typer.Context, name: str, as_json: bool = JsonOption) -> None:
@@ -93,6 +115,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from infinstruct.connectors.corpora import rollback
 
         result = rollback(settings_from(ctx), name, version)
-        emit(result, as_json=as_json, human=(
-            f"{name} v{version} rolled back: {result['documents']} documents, {result['chunks']} chunks, "
-            f"{len(result['instruction_sets'])} instruction sets now stale"))
+        emit(
+            result,
+            as_json=as_json,
+            human=(
+                f"{name} v{version} rolled back: {result['documents']} documents, {result['chunks']} chunks, "
+                f"{len(result['instruction_sets'])} instruction sets now stale"
+            ),
+        )

@@ -12,8 +12,9 @@ from infinstruct.connectors.safeio import load_json, looks_binary, peek, text_li
 from infinstruct.connectors.textnorm import join_cjk
 
 
-def dialogue(turns: list[dict[str, str]], *, key: str, line: int | None = None,
-             **meta: Any) -> DocumentRecord:
+def dialogue(
+    turns: list[dict[str, str]], *, key: str, line: int | None = None, **meta: Any
+) -> DocumentRecord:
     """A ``dialogue`` document: turns rendered ``role: text`` one per line."""
     return DocumentRecord(
         kind="dialogue",
@@ -70,19 +71,27 @@ class AbcdConnector:
         for index, convo in enumerate(data if isinstance(data, list) else []):
             try:
                 scenario = convo.get("scenario", {})
-                turns, actions = [], []
+                turns: list[dict[str, str]] = []
+                actions: list[dict[str, Any]] = []
                 for speaker, text in convo["original"]:
                     if speaker == "action":
                         actions.append({"after_turn": len(turns), "text": text})
                     else:
                         turns.append({"role": "agent" if speaker == "agent" else "customer", "text": text})
             except (KeyError, TypeError, ValueError) as exc:
-                yield Quarantined(str(main), f"not an ABCD conversation: {exc}", raw=json.dumps(convo)[:2000],
-                                  offset=index)
+                yield Quarantined(
+                    str(main), f"not an ABCD conversation: {exc}", raw=json.dumps(convo)[:2000], offset=index
+                )
                 continue
             subflow = scenario.get("subflow", "")
-            yield dialogue(turns, key=f"abcd:{convo.get('convo_id', index)}", actions=actions,
-                           flow=scenario.get("flow", ""), subflow=subflow, kb_steps=kb.get(subflow, []))
+            yield dialogue(
+                turns,
+                key=f"abcd:{convo.get('convo_id', index)}",
+                actions=actions,
+                flow=scenario.get("flow", ""),
+                subflow=subflow,
+                kb_steps=kb.get(subflow, []),
+            )
 
 
 class TaskmasterConnector:
@@ -108,15 +117,29 @@ class TaskmasterConnector:
                     for u in convo["utterances"]
                 ]
             except (KeyError, TypeError, AttributeError) as exc:
-                yield Quarantined(str(path), f"not a Taskmaster conversation: {exc}",
-                                  raw=json.dumps(convo)[:2000], offset=index)
+                yield Quarantined(
+                    str(path),
+                    f"not a Taskmaster conversation: {exc}",
+                    raw=json.dumps(convo)[:2000],
+                    offset=index,
+                )
                 continue
-            yield dialogue(turns, key=f"taskmaster:{convo.get('conversation_id', index)}",
-                           instruction_id=convo.get("instruction_id", ""))
+            yield dialogue(
+                turns,
+                key=f"taskmaster:{convo.get('conversation_id', index)}",
+                instruction_id=convo.get("instruction_id", ""),
+            )
 
 
-_ROLES = {"user": "customer", "human": "customer", "customer": "customer",
-          "assistant": "agent", "gpt": "agent", "bot": "agent", "agent": "agent"}
+_ROLES = {
+    "user": "customer",
+    "human": "customer",
+    "customer": "customer",
+    "assistant": "agent",
+    "gpt": "agent",
+    "bot": "agent",
+    "agent": "agent",
+}
 
 
 class ChatJsonlConnector:
@@ -188,7 +211,9 @@ class EcdConnector:
             parts = line.split("\t")
             if len(parts) < 3 or parts[0] not in ("0", "1"):
                 if line.strip():
-                    yield Quarantined(str(path), "expected 'label<TAB>turn…<TAB>reply'", raw=line, line=number)
+                    yield Quarantined(
+                        str(path), "expected 'label<TAB>turn…<TAB>reply'", raw=line, line=number
+                    )
                 continue
             context = tuple(join_cjk(p) for p in parts[1:-1])
             reply = join_cjk(parts[-1])
@@ -206,7 +231,10 @@ class EcdConnector:
             utterances = [*context, reply]
             # The reply is the agent's; turns alternate backwards from it.
             n = len(utterances)
-            turns = [{"role": "agent" if (n - 1 - i) % 2 == 0 else "customer", "text": u}
-                     for i, u in enumerate(utterances)]
-            yield dialogue(turns, key=f"ecd:{path.stem}:{number}", line=number,
-                           distractors=distractors[context])
+            turns = [
+                {"role": "agent" if (n - 1 - i) % 2 == 0 else "customer", "text": u}
+                for i, u in enumerate(utterances)
+            ]
+            yield dialogue(
+                turns, key=f"ecd:{path.stem}:{number}", line=number, distractors=distractors[context]
+            )

@@ -33,8 +33,13 @@ def fetch_to_cache(settings: Settings, url: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + ".part")
     try:
-        with httpx.stream("GET", url, timeout=settings.ingest.http_timeout_s, follow_redirects=True,
-                          headers={"User-Agent": "infinstruct"}) as response:
+        with httpx.stream(
+            "GET",
+            url,
+            timeout=settings.ingest.http_timeout_s,
+            follow_redirects=True,
+            headers={"User-Agent": "infinstruct"},
+        ) as response:
             response.raise_for_status()
             size = 0
             with partial.open("wb") as out:
@@ -48,7 +53,9 @@ def fetch_to_cache(settings: Settings, url: str) -> Path:
                     out.write(chunk)
     except httpx.HTTPError as exc:
         partial.unlink(missing_ok=True)
-        raise ConnectorError(f"cannot fetch {url}: {exc.__class__.__name__}: {exc}; check the URL and network") from exc
+        raise ConnectorError(
+            f"cannot fetch {url}: {exc.__class__.__name__}: {exc}; check the URL and network"
+        ) from exc
     except LimitError:
         partial.unlink(missing_ok=True)
         raise
@@ -57,7 +64,12 @@ def fetch_to_cache(settings: Settings, url: str) -> Path:
 
 
 def load_feed(
-    settings: Settings, source: str | Path, *, corpus: str, domain: str = "finance", show_progress: bool = False
+    settings: Settings,
+    source: str | Path,
+    *,
+    corpus: str,
+    domain: str = "finance",
+    show_progress: bool = False,
 ) -> dict[str, Any]:
     """Load an RSS/Atom URL or file, or every feed/news file of a drop folder, into ``corpus``.
 
@@ -74,8 +86,11 @@ def load_feed(
     reports = []
     for item in paths:
         connector = None if Path(str(item)).suffix.lower() in (".csv", ".jsonl") else "feed"
-        reports.append(ingest(settings, item, connector=connector, corpus=corpus, domain=domain,
-                              show_progress=show_progress))
+        reports.append(
+            ingest(
+                settings, item, connector=connector, corpus=corpus, domain=domain, show_progress=show_progress
+            )
+        )
     return {
         "corpus": corpus,
         "loaded": sum(r["loaded"] for r in reports),

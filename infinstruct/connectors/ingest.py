@@ -48,8 +48,11 @@ def plan(path: Path, *, connector: str | None = None, columns: dict[str, str] | 
     """Decide which connector reads ``path`` (or say why none can)."""
     if not path.exists():
         raise InputError(f"{path} does not exist; give a file, a folder or an http(s) URL")
-    candidates = [registry.get_connector(connector, columns)] if connector else registry.all_connectors(columns)
+    candidates = (
+        [registry.get_connector(connector, columns)] if connector else registry.all_connectors(columns)
+    )
     if path.is_file():
+        check_file_size(path)  # before detection, which only peeks and would just not match
         chosen = candidates[0] if connector else registry.best_match(path, candidates)
         if chosen is None:
             raise registry.no_match_error(path, candidates)
@@ -59,11 +62,16 @@ def plan(path: Path, *, connector: str | None = None, columns: dict[str, str] | 
     skipped = [{"file": p.name, "reason": "documentation, not data"} for p in docs]
     if whole is not None:
         used = set(getattr(whole, "companions", lambda _p: [])(path))
-        return Plan(path, [(path, whole)], skipped + [
-            {"file": p.name, "reason": f"metadata for {whole.name}"} for p in sorted(used)])
+        return Plan(
+            path,
+            [(path, whole)],
+            skipped + [{"file": p.name, "reason": f"metadata for {whole.name}"} for p in sorted(used)],
+        )
     units: list[tuple[Path, Connector]] = []
     companions: set[Path] = set()
-    for file in sorted(p for p in path.iterdir() if p.is_file() and p not in docs and not p.name.startswith(".")):
+    for file in sorted(
+        p for p in path.iterdir() if p.is_file() and p not in docs and not p.name.startswith(".")
+    ):
         if file in companions:
             continue
         chosen = registry.best_match(file, candidates)
@@ -86,8 +94,11 @@ def content_hash(the_plan: Plan) -> str:
     """Hash of every data file the load reads, plus the connectors: a change = a new version."""
     digest = hashlib.sha256(the_plan.connector_name.encode())
     root = the_plan.root
-    files = [root] if root.is_file() else sorted(
-        p for p in root.rglob("*") if p.is_file() and not registry.DOC_FILE.match(p.name))
+    files = (
+        [root]
+        if root.is_file()
+        else sorted(p for p in root.rglob("*") if p.is_file() and not registry.DOC_FILE.match(p.name))
+    )
     for file in files:
         check_file_size(file)
         digest.update(str(file.relative_to(root) if file != root else file.name).encode())
@@ -114,7 +125,9 @@ def ingest(
 
     started = time.monotonic()
     cfg = settings.ingest
-    set_limits(Limits(cfg.max_file_mb, cfg.max_field_chars, cfg.max_decompressed_ratio, cfg.max_decompressed_mb))
+    set_limits(
+        Limits(cfg.max_file_mb, cfg.max_field_chars, cfg.max_decompressed_ratio, cfg.max_decompressed_mb)
+    )
     uri, path = str(source), Path(source)
     if is_url(str(source)):
         path = fetch_to_cache(settings, str(source))
@@ -127,25 +140,44 @@ def ingest(
     engine = get_engine(settings)
     with Session(engine, expire_on_commit=False) as session:
         corpus_row, version, status = _open_version(
-            session, name=name, uri=uri, path=path, digest=digest, plan_=the_plan,
-            domain=domain or the_plan.units[0][1].domain, scrub=cfg.scrub_pii if scrub_pii is None else scrub_pii,
+            session,
+            name=name,
+            uri=uri,
+            path=path,
+            digest=digest,
+            plan_=the_plan,
+            domain=domain or the_plan.units[0][1].domain,
+            scrub=cfg.scrub_pii if scrub_pii is None else scrub_pii,
         )
     report: dict[str, Any] = {
-        "corpus": name, "version": version.version, "version_id": version.id, "domain": corpus_row.domain,
-        "connector": the_plan.connector_name, "source": uri, "skipped": the_plan.skipped,
+        "corpus": name,
+        "version": version.version,
+        "version_id": version.id,
+        "domain": corpus_row.domain,
+        "connector": the_plan.connector_name,
+        "source": uri,
+        "skipped": the_plan.skipped,
     }
     if status == "unchanged":
         return {**report, **_unchanged(version), "seconds": round(time.monotonic() - started, 2)}
     assert corpus_row.id is not None and version.id is not None
     state = LoadState()
-    writer = BatchWriter(engine, corpus_name=name, corpus_id=corpus_row.id, version_id=version.id,
-                         batch_size=cfg.batch_size, scrub=corpus_row.scrub_pii, keep_originals=cfg.keep_originals,
-                         state=state)
+    writer = BatchWriter(
+        engine,
+        corpus_name=name,
+        corpus_id=corpus_row.id,
+        version_id=version.id,
+        batch_size=cfg.batch_size,
+        scrub=corpus_row.scrub_pii,
+        keep_originals=cfg.keep_originals,
+        state=state,
+    )
     try:
         with Progress(settings, unit="rec", desc=f"ingest {name}", show=show_progress) as progress:
             for unit_path, unit_connector in the_plan.units:
-                _read_unit(unit_path, unit_connector, writer, progress, strict=strict,
-                           max_chars=cfg.max_field_chars)
+                _read_unit(
+                    unit_path, unit_connector, writer, progress, strict=strict, max_chars=cfg.max_field_chars
+                )
             writer.flush()
     except BaseException:
         writer_failed = _mark(engine, version.id, "failed" if strict else "loading")
@@ -153,14 +185,22 @@ def ingest(
         raise
     counts = finalise_counts(engine, version.id)
     loaded = sum(counts.values())
-    report.update({
-        "read": state.read, "loaded": loaded, "duplicates": max(state.read - loaded - state.quarantined, 0),
-        "near_duplicates": state.near_duplicates, "quarantined": state.quarantined,
-        "quarantine_reasons": dict(state.reasons), "kinds": counts, "resumed": status == "resumed",
-        "unchanged": False,
-    })
+    report.update(
+        {
+            "read": state.read,
+            "records": state.records,
+            "loaded": loaded,
+            "duplicates": max(state.records - loaded - state.quarantined, 0),
+            "near_duplicates": state.near_duplicates,
+            "quarantined": state.quarantined,
+            "quarantine_reasons": dict(state.reasons),
+            "kinds": counts,
+            "resumed": status == "resumed",
+            "unchanged": False,
+        }
+    )
     if state.users:
-        report["users"], report["items"] = len(state.users), len(state.items)
+        report["interaction_users"], report["interaction_items"] = len(state.users), len(state.items)
     if state.pairs:
         report["pairs"] = state.pairs
     elapsed = time.monotonic() - started
@@ -170,14 +210,19 @@ def ingest(
         assert row is not None
         row.status, row.completed_at, row.report = "complete", utcnow(), report
         row.read, row.loaded, row.duplicates, row.quarantined = (
-            state.read, loaded, report["duplicates"], state.quarantined)
+            state.read,
+            loaded,
+            report["duplicates"],
+            state.quarantined,
+        )
         session.add(row)
         session.commit()
     return report
 
 
-def _read_unit(path: Path, connector: Connector, writer: BatchWriter, progress: Progress, *,
-               strict: bool, max_chars: int) -> None:
+def _read_unit(
+    path: Path, connector: Connector, writer: BatchWriter, progress: Progress, *, strict: bool, max_chars: int
+) -> None:
     last = 0
     try:
         for record in connector.read(path):
@@ -188,8 +233,10 @@ def _read_unit(path: Path, connector: Connector, writer: BatchWriter, progress: 
             if isinstance(record, Quarantined):
                 if strict:
                     where = f"{record.file}" + (f" line {record.line}" if record.line else "")
-                    raise QuarantineError(f"{where}: {record.reason} (--strict stops at the first bad record; "
-                                          "drop --strict to quarantine it and go on)")
+                    raise QuarantineError(
+                        f"{where}: {record.reason} (--strict stops at the first bad record; "
+                        "drop --strict to quarantine it and go on)"
+                    )
                 writer.add_quarantined(record)
             elif isinstance(record, DocumentRecord):
                 writer.add_document(record)
@@ -206,7 +253,7 @@ def _read_unit(path: Path, connector: Connector, writer: BatchWriter, progress: 
 
 
 def _too_long(record: DocumentRecord | InteractionRecord, max_chars: int) -> str:
-    fields = ([record.title, record.text] if isinstance(record, DocumentRecord) else [record.text])
+    fields = [record.title, record.text] if isinstance(record, DocumentRecord) else [record.text]
     longest = max(len(f) for f in fields)
     if longest > max_chars:
         return f"field of {longest} chars over ingest.max_field_chars={max_chars}"
@@ -229,8 +276,9 @@ def _default_name(source: str, path: Path) -> str:
     return path.name if path.is_dir() else path.stem
 
 
-def _open_version(session: Session, *, name: str, uri: str, path: Path, digest: str, plan_: Plan,
-                  domain: str, scrub: bool) -> tuple[Corpus, CorpusVersion, str]:
+def _open_version(
+    session: Session, *, name: str, uri: str, path: Path, digest: str, plan_: Plan, domain: str, scrub: bool
+) -> tuple[Corpus, CorpusVersion, str]:
     """The corpus (created on first load) and the version this load writes into."""
     source = session.exec(select(Source).where(Source.uri == uri)).first()
     if source is None:
@@ -243,8 +291,13 @@ def _open_version(session: Session, *, name: str, uri: str, path: Path, digest: 
         corpus = Corpus(name=name, domain=domain, connector=plan_.connector_name[:64], scrub_pii=scrub)
         session.add(corpus)
         session.flush()
-    versions = list(session.exec(select(CorpusVersion).where(
-        CorpusVersion.corpus_id == corpus.id).order_by(col(CorpusVersion.version))).all())
+    versions = list(
+        session.exec(
+            select(CorpusVersion)
+            .where(CorpusVersion.corpus_id == corpus.id)
+            .order_by(col(CorpusVersion.version))
+        ).all()
+    )
     same = [v for v in versions if v.content_hash == digest and v.status != "rolled_back"]
     if same and same[-1].status == "complete":
         session.commit()
@@ -255,8 +308,13 @@ def _open_version(session: Session, *, name: str, uri: str, path: Path, digest: 
         version.status = "loading"
         status = "resumed"
     else:
-        version = CorpusVersion(corpus_id=corpus.id, version=(versions[-1].version + 1) if versions else 1,  # type: ignore[arg-type]
-                                source_id=source.id, content_hash=digest, status="loading")
+        version = CorpusVersion(
+            corpus_id=corpus.id,  # type: ignore[arg-type]  # set by the flush above
+            version=(versions[-1].version + 1) if versions else 1,
+            source_id=source.id,
+            content_hash=digest,
+            status="loading",
+        )
         status = "new"
     session.add(version)
     session.commit()
@@ -266,9 +324,15 @@ def _open_version(session: Session, *, name: str, uri: str, path: Path, digest: 
 def _unchanged(version: CorpusVersion) -> dict[str, Any]:
     previous = version.report or {}
     return {
-        "read": version.read, "loaded": 0, "duplicates": version.read - version.quarantined,
-        "near_duplicates": 0, "quarantined": version.quarantined,
-        "quarantine_reasons": previous.get("quarantine_reasons", {}), "kinds": {}, "resumed": False,
+        "read": version.read,
+        "records": previous.get("records", version.read),
+        "loaded": 0,
+        "duplicates": previous.get("records", version.read) - version.quarantined,
+        "near_duplicates": 0,
+        "quarantined": version.quarantined,
+        "quarantine_reasons": previous.get("quarantine_reasons", {}),
+        "kinds": {},
+        "resumed": False,
         "unchanged": True,
     }
 
@@ -285,6 +349,8 @@ def _mark(engine: Any, version_id: int | None, status: str) -> str:
 
 def quarantine_count(settings: Settings, version_id: int) -> int:
     with Session(get_engine(settings)) as session:
-        return int(session.exec(
-            select(func.count()).select_from(QUARANTINE).where(QUARANTINE.c.version_id == version_id)
-        ).one())
+        return int(
+            session.exec(
+                select(func.count()).select_from(QUARANTINE).where(QUARANTINE.c.version_id == version_id)
+            ).one()
+        )

@@ -34,9 +34,19 @@ def _unix(value: str | float) -> datetime:
     return datetime.fromtimestamp(float(value), tz=UTC).replace(tzinfo=None)
 
 
-def item(title: str, description: str, external_id: str, *, line: int | None = None, **meta: Any) -> DocumentRecord:
-    return DocumentRecord(kind="item", title=title, text=description, external_id=external_id,
-                          identity=external_id, group_key=f"item:{external_id}", meta=meta, line=line)
+def item(
+    title: str, description: str, external_id: str, *, line: int | None = None, **meta: Any
+) -> DocumentRecord:
+    return DocumentRecord(
+        kind="item",
+        title=title,
+        text=description,
+        external_id=external_id,
+        identity=external_id,
+        group_key=f"item:{external_id}",
+        meta=meta,
+        line=line,
+    )
 
 
 class MovieLensConnector:
@@ -79,7 +89,9 @@ class MovieLensConnector:
         if "movies.csv" in files:
             yield from self._movies(files["movies.csv"], tags, links)
 
-    def _movies(self, path: Path, tags: dict[str, list[str]], links: dict[str, dict[str, str]]) -> Iterator[Item]:
+    def _movies(
+        self, path: Path, tags: dict[str, list[str]], links: dict[str, dict[str, str]]
+    ) -> Iterator[Item]:
         for number, row in csv_rows(path):
             if isinstance(row, str) or not row["movieId"].strip().isdigit() or not row["title"].strip():
                 yield Quarantined(str(path), "expected movieId,title,genres", raw=str(row), line=number)
@@ -88,11 +100,19 @@ class MovieLensConnector:
             year = _YEAR.search(title)
             genres = [] if row["genres"] == "(no genres listed)" else row["genres"].split("|")
             movie_tags = sorted(set(tags.get(row["movieId"], [])))
-            description = "Genres: " + ", ".join(genres) + (
-                ". Tags: " + ", ".join(movie_tags) if movie_tags else "")
-            yield item(title, description, row["movieId"], line=number, genres=genres,
-                       year=int(year.group(1)) if year else None, tags=movie_tags,
-                       **links.get(row["movieId"], {}))
+            description = (
+                "Genres: " + ", ".join(genres) + (". Tags: " + ", ".join(movie_tags) if movie_tags else "")
+            )
+            yield item(
+                title,
+                description,
+                row["movieId"],
+                line=number,
+                genres=genres,
+                year=int(year.group(1)) if year else None,
+                tags=movie_tags,
+                **links.get(row["movieId"], {}),
+            )
 
     def _interactions(self, path: Path, kind: str) -> Iterator[Item]:
         for number, row in csv_rows(path):
@@ -101,9 +121,15 @@ class MovieLensConnector:
                 value = float(row["rating"]) if kind == "rating" else None
                 if value is not None and not 0.5 <= value <= 5.0:
                     raise ValueError(f"rating {value} outside 0.5-5")
-                yield InteractionRecord(user_id=row["userId"].strip(), item_id=row["movieId"].strip(), kind=kind,
-                                        value=value, text=row.get("tag", ""), ts=_unix(row["timestamp"]),
-                                        line=number)
+                yield InteractionRecord(
+                    user_id=row["userId"].strip(),
+                    item_id=row["movieId"].strip(),
+                    kind=kind,
+                    value=value,
+                    text=row.get("tag", ""),
+                    ts=_unix(row["timestamp"]),
+                    line=number,
+                )
             except (AssertionError, KeyError, ValueError, OverflowError) as exc:
                 yield Quarantined(str(path), f"bad {kind} row: {exc}", raw=str(row), line=number)
 
@@ -131,10 +157,18 @@ class AmazonReviewsConnector:
                     stamp = _unix(row["unixReviewTime"]) if "unixReviewTime" in row else None
                     text = str(row.get("reviewText", ""))
                     record = InteractionRecord(
-                        user_id=str(row["reviewerID"]), item_id=str(row["asin"]), kind="review",
-                        value=float(row["overall"]), text=text, ts=stamp, line=number,
-                        meta={"summary": row.get("summary", ""), "verified": row.get("verified"),
-                              "style": row.get("style", {})},
+                        user_id=str(row["reviewerID"]),
+                        item_id=str(row["asin"]),
+                        kind="review",
+                        value=float(row["overall"]),
+                        text=text,
+                        ts=stamp,
+                        line=number,
+                        meta={
+                            "summary": row.get("summary", ""),
+                            "verified": row.get("verified"),
+                            "style": row.get("style", {}),
+                        },
                     )
                 except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                     yield Quarantined(str(path), f"bad review line: {exc}", raw=line[:2000], line=number)
@@ -145,7 +179,11 @@ class AmazonReviewsConnector:
         except TruncatedInput as exc:
             yield Quarantined(str(path), str(exc), line=number + 1)
         for asin, summaries in reviews.items():
-            yield item(asin, "Reviews: " + " | ".join(s for s in summaries if s), asin, review_sample=len(summaries))
+            product = item(
+                asin, "Reviews: " + " | ".join(s for s in summaries if s), asin, review_sample=len(summaries)
+            )
+            product.source_rows = 0  # derived from the reviews, not a row of the file
+            yield product
 
 
 def _binary_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -187,7 +225,9 @@ class GenericCatalogueConnector:
         rows = _jsonl_rows(path) if path.suffix.lower() == ".jsonl" else csv_rows(path)
         for number, row in rows:
             if isinstance(row, str):
-                yield Quarantined(str(path), "wrong number of columns or not a JSON object", raw=row, line=number)
+                yield Quarantined(
+                    str(path), "wrong number of columns or not a JSON object", raw=row, line=number
+                )
                 continue
             header = list(row)
             id_col, title_col = self._col("id", header, "item_id", "sku"), self._col("title", header, "name")
@@ -200,6 +240,13 @@ class GenericCatalogueConnector:
             if not external or not str(row.get(title_col, "")).strip():
                 yield Quarantined(str(path), "empty id or title", raw=str(row), line=number)
                 continue
-            genres = [g for g in re.split(r"[|;,]", str(row.get(genres_col, "") or "")) if g] if genres_col else []
-            yield item(str(row[title_col]).strip(), str(row.get(text_col, "") or "") if text_col else "",
-                       external, line=number, genres=genres)
+            genres = (
+                [g for g in re.split(r"[|;,]", str(row.get(genres_col, "") or "")) if g] if genres_col else []
+            )
+            yield item(
+                str(row[title_col]).strip(),
+                str(row.get(text_col, "") or "") if text_col else "",
+                external,
+                line=number,
+                genres=genres,
+            )

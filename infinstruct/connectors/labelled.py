@@ -16,14 +16,29 @@ from infinstruct.connectors.safeio import csv_header, csv_rows, load_json, looks
 from infinstruct.connectors.textnorm import sentence_key
 
 
-def labelled(text: str, label: str | None, label_set: str, *, line: int | None = None,
-             score: float | None = None, **meta: Any) -> DocumentRecord:
-    return DocumentRecord(kind="labelled", text=text.strip(), label=label, score=score,
-                          group_key=sentence_key(text), meta={"label_set": label_set, **meta}, line=line)
+def labelled(
+    text: str,
+    label: str | None,
+    label_set: str,
+    *,
+    line: int | None = None,
+    score: float | None = None,
+    **meta: Any,
+) -> DocumentRecord:
+    return DocumentRecord(
+        kind="labelled",
+        text=text.strip(),
+        label=label,
+        score=score,
+        group_key=sentence_key(text),
+        meta={"label_set": label_set, **meta},
+        line=line,
+    )
 
 
-def _csv_labelled(path: Path, text_col: str, label_col: str, label_set: str,
-                  mapper: Callable[[str], str | None]) -> Iterator[Item]:
+def _csv_labelled(
+    path: Path, text_col: str, label_col: str, label_set: str, mapper: Callable[[str], str | None]
+) -> Iterator[Item]:
     for number, row in csv_rows(path):
         if isinstance(row, str):
             yield Quarantined(str(path), "wrong number of columns", raw=row, line=number)
@@ -31,7 +46,9 @@ def _csv_labelled(path: Path, text_col: str, label_col: str, label_set: str,
         text, raw_label = row.get(text_col, ""), row.get(label_col, "")
         label = mapper(raw_label)
         if not text.strip() or label is None:
-            yield Quarantined(str(path), f"empty text or unknown label {raw_label!r}", raw=str(row), line=number)
+            yield Quarantined(
+                str(path), f"empty text or unknown label {raw_label!r}", raw=str(row), line=number
+            )
             continue
         yield labelled(text, label, label_set, line=number)
 
@@ -61,7 +78,10 @@ class Banking77Connector:
             if csv_header(file) != ["text", "category"]:
                 continue
             yield from _csv_labelled(
-                file, "text", "category", "intent",
+                file,
+                "text",
+                "category",
+                "intent",
                 lambda raw: raw.strip() if raw.strip() and (known is None or raw.strip() in known) else None,
             )
 
@@ -143,11 +163,20 @@ class FiqaConnector:
                 tickers = [i["target"] for i in info if i.get("target")]
                 text = post["sentence"]
             except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-                yield Quarantined(str(path), f"not a FiQA post: {exc}", raw=json.dumps(post)[:2000], offset=index)
+                yield Quarantined(
+                    str(path), f"not a FiQA post: {exc}", raw=json.dumps(post)[:2000], offset=index
+                )
                 continue
-            record = labelled(text, sentiment.fiqa_label(score), "sentiment", score=score,
-                              raw_score=score, tickers=tickers, post_id=post_id,
-                              aspects=[i.get("aspects", "") for i in info])
+            record = labelled(
+                text,
+                sentiment.fiqa_label(score),
+                "sentiment",
+                score=score,
+                raw_score=score,
+                tickers=tickers,
+                post_id=post_id,
+                aspects=[i.get("aspects", "") for i in info],
+            )
             record.external_id = str(post_id)
             yield record
 
@@ -168,8 +197,9 @@ class TwitterFinancialNewsConnector:
         return 0.9 if ("$" in sample or "http" in sample) else 0.5
 
     def read(self, path: Path) -> Iterator[Item]:
-        for item in _csv_labelled(path, "text", "label", "sentiment",
-                                  lambda raw: sentiment.map_label(raw, sentiment.TWITTER_NEWS)):
+        for item in _csv_labelled(
+            path, "text", "label", "sentiment", lambda raw: sentiment.map_label(raw, sentiment.TWITTER_NEWS)
+        ):
             if isinstance(item, DocumentRecord):
                 item.meta["tickers"] = re.findall(r"\$([A-Za-z]{1,6})\b", item.text)
             yield item
@@ -194,8 +224,9 @@ class FinFeConnector:
             ok = isinstance(row, list) and len(row) == 2 and isinstance(row[0], str)
             label = sentiment.map_label(row[1], sentiment.FINFE) if ok else None
             if not ok or label is None or not row[0].strip():
-                yield Quarantined(str(path), "expected [text, 0|1|2]", raw=json.dumps(row, ensure_ascii=False),
-                                  offset=index)
+                yield Quarantined(
+                    str(path), "expected [text, 0|1|2]", raw=json.dumps(row, ensure_ascii=False), offset=index
+                )
                 continue
             yield labelled(row[0], label, "sentiment", line=index + 1)
 
@@ -225,12 +256,17 @@ class FinNspConnector:
             if not good:
                 is_header = isinstance(row, list) and [str(c).lstrip("\ufeff") for c in row] == FINNSP_HEADER
                 reason = "header row inside the data" if is_header else "expected 6 fields with negative 0/1"
-                yield Quarantined(str(path), reason, raw=json.dumps(row, ensure_ascii=False)[:2000], offset=index)
+                yield Quarantined(
+                    str(path), reason, raw=json.dumps(row, ensure_ascii=False)[:2000], offset=index
+                )
                 continue
             doc_id, title, text, entities, negative, key_entities = (str(c) for c in row)
             record = labelled(
-                text or title, "negative" if negative.strip() == "1" else "not_negative", "negative_entity",
-                line=index + 1, title=title,
+                text or title,
+                "negative" if negative.strip() == "1" else "not_negative",
+                "negative_entity",
+                line=index + 1,
+                title=title,
                 entities=[e for e in entities.split(";") if e],
                 negative_entities=[e for e in key_entities.split(";") if e],
             )
@@ -254,10 +290,12 @@ class GenericLabelledConnector:
         self.columns = columns or {}
 
     def _cols(self, header: list[str]) -> tuple[str, str] | None:
-        text = self.columns.get("text") or next((c for c in ("review", "text", "sentence", "content")
-                                                  if c in header), None)
-        label = self.columns.get("label") or next((c for c in ("label", "sentiment", "category")
-                                                   if c in header), None)
+        text = self.columns.get("text") or next(
+            (c for c in ("review", "text", "sentence", "content") if c in header), None
+        )
+        label = self.columns.get("label") or next(
+            (c for c in ("label", "sentiment", "category") if c in header), None
+        )
         return (text, label) if text in header and label in header else None
 
     def detect(self, path: Path) -> float:
@@ -279,15 +317,21 @@ class GenericLabelledConnector:
         cols: tuple[str, str] | None = None
         for number, row in rows:
             if isinstance(row, str):
-                yield Quarantined(str(path), "wrong number of columns or not a JSON object", raw=row, line=number)
+                yield Quarantined(
+                    str(path), "wrong number of columns or not a JSON object", raw=row, line=number
+                )
                 continue
             cols = cols or self._cols(list(row))
             if cols is None:
                 raise_columns(path, list(row), "text and label", self.columns)
             assert cols is not None
             text, raw = str(row.get(cols[0], "")), str(row.get(cols[1], "")).strip()
-            label = (sentiment.map_label(raw, sentiment.BINARY) or sentiment.map_label(raw, sentiment.NAMED)
-                     or raw or None)
+            label = (
+                sentiment.map_label(raw, sentiment.BINARY)
+                or sentiment.map_label(raw, sentiment.NAMED)
+                or raw
+                or None
+            )
             if not text.strip() or label is None:
                 yield Quarantined(str(path), "empty text or label", raw=str(row), line=number)
                 continue

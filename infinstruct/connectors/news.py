@@ -25,13 +25,27 @@ def clean_html(text: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(_TAG.sub(" ", text or ""))).strip()
 
 
-def news(title: str, body: str, *, guid: str = "", link: str = "", source: str = "",
-         published_at: datetime | None = None, tickers: list[str] | None = None,
-         line: int | None = None, **meta: Any) -> DocumentRecord:
+def news(
+    title: str,
+    body: str,
+    *,
+    guid: str = "",
+    link: str = "",
+    source: str = "",
+    published_at: datetime | None = None,
+    tickers: list[str] | None = None,
+    line: int | None = None,
+    **meta: Any,
+) -> DocumentRecord:
     return DocumentRecord(
-        kind="news", title=title.strip(), text=body.strip(), published_at=published_at,
-        external_id=(guid or link or None), identity=guid or None,
-        meta={"guid": guid, "link": link, "tickers": tickers or [], "source": source, **meta}, line=line,
+        kind="news",
+        title=title.strip(),
+        text=body.strip(),
+        published_at=published_at,
+        external_id=(guid or link or None),
+        identity=guid or None,
+        meta={"guid": guid, "link": link, "tickers": tickers or [], "source": source, **meta},
+        line=line,
     )
 
 
@@ -50,7 +64,9 @@ def check_xml(data: bytes, where: str) -> None:
             "XML bomb or external-entity attack; remove the DTD from the feed"
         ) from exc
     except ParseError as exc:
-        raise ConnectorError(f"{where} is not well-formed XML ({exc}); check the file or the feed URL") from exc
+        raise ConnectorError(
+            f"{where} is not well-formed XML ({exc}); check the file or the feed URL"
+        ) from exc
 
 
 def parse_feed(data: bytes, where: str) -> Iterator[Item]:
@@ -64,12 +80,21 @@ def parse_feed(data: bytes, where: str) -> Iterator[Item]:
         title = clean_html(entry.get("title", ""))
         body = clean_html(entry.get("summary", "") or entry.get("description", ""))
         if not title and not body:
-            yield Quarantined(where, "feed entry without title or summary", raw=str(entry)[:2000], offset=index)
+            yield Quarantined(
+                where, "feed entry without title or summary", raw=str(entry)[:2000], offset=index
+            )
             continue
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-        published = datetime(*stamp[:6], tzinfo=UTC).replace(tzinfo=None) if stamp else None
-        yield news(title, body, guid=entry.get("id", "") or entry.get("guid", ""), link=entry.get("link", ""),
-                   source=channel, published_at=published, offset=index)
+        published = datetime(*stamp[:6]) if stamp else None  # feedparser gives UTC
+        yield news(
+            title,
+            body,
+            guid=entry.get("id", "") or entry.get("guid", ""),
+            link=entry.get("link", ""),
+            source=channel,
+            published_at=published,
+            offset=index,
+        )
 
 
 class FeedConnector:
@@ -129,8 +154,19 @@ class SeekingAlphaConnector:
                 yield Quarantined(str(path), "empty summary or unreadable date", raw=str(row), line=number)
                 continue
             tickers = [t.strip() for t in re.split(r"[;,| ]+", row["ticker"]) if t.strip()]
-            yield news("", row["summary"], published_at=stamp, tickers=tickers, source="seekingalpha",
-                       line=number, author=row["author"])
+            record = news(
+                "",
+                row["summary"],
+                published_at=stamp,
+                tickers=tickers,
+                source="seekingalpha",
+                line=number,
+                author=row["author"],
+            )
+            # One summary is filed under several tickers and dates: each filing is a document
+            # (the alerts count per ticker); repeats across them are flagged near-duplicates.
+            record.identity = f"{row['date']}|{row['ticker']}|{row['summary']}"
+            yield record
 
 
 class GenericNewsConnector:
@@ -165,25 +201,41 @@ class GenericNewsConnector:
         rows = _jsonl_rows(path) if path.suffix.lower() == ".jsonl" else csv_rows(path)
         for number, row in rows:
             if isinstance(row, str):
-                yield Quarantined(str(path), "wrong number of columns or not a JSON object", raw=row, line=number)
+                yield Quarantined(
+                    str(path), "wrong number of columns or not a JSON object", raw=row, line=number
+                )
                 continue
             header = list(row)
             text_col = self._col("text", header, "body", "summary", "description", "content")
             title_col = self._col("title", header, "headline")
             if text_col is None and title_col is None:
                 raise_columns(path, header, "title/text", self.columns)
-            values = {k: str(row.get(c, "") or "") for k, c in (
-                ("title", title_col), ("text", text_col), ("date", self._col("date", header, "published")),
-                ("link", self._col("link", header, "url")), ("guid", self._col("guid", header, "id")),
-                ("tickers", self._col("tickers", header, "ticker")), ("label", self._col("label", header)),
-            ) if c}
+            values = {
+                k: str(row.get(c, "") or "")
+                for k, c in (
+                    ("title", title_col),
+                    ("text", text_col),
+                    ("date", self._col("date", header, "published")),
+                    ("link", self._col("link", header, "url")),
+                    ("guid", self._col("guid", header, "id")),
+                    ("tickers", self._col("tickers", header, "ticker")),
+                    ("label", self._col("label", header)),
+                )
+                if c
+            }
             if not (values.get("title", "").strip() or values.get("text", "").strip()):
                 yield Quarantined(str(path), "empty title and text", raw=str(row), line=number)
                 continue
-            record = news(values.get("title", ""), values.get("text", ""), guid=values.get("guid", ""),
-                          link=values.get("link", ""), published_at=parse_time(values.get("date", "")),
-                          tickers=[t for t in re.split(r"[;,| ]+", values.get("tickers", "")) if t],
-                          source=path.stem, line=number)
+            record = news(
+                values.get("title", ""),
+                values.get("text", ""),
+                guid=values.get("guid", ""),
+                link=values.get("link", ""),
+                published_at=parse_time(values.get("date", "")),
+                tickers=[t for t in re.split(r"[;,| ]+", values.get("tickers", "")) if t],
+                source=path.stem,
+                line=number,
+            )
             if values.get("label"):
                 from infinstruct.connectors import sentiment
 

@@ -6,7 +6,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from infinstruct.connectors.dialogues import AbcdConnector, ChatJsonlConnector, EcdConnector, TaskmasterConnector
+from infinstruct.connectors.dialogues import (
+    AbcdConnector,
+    ChatJsonlConnector,
+    EcdConnector,
+    TaskmasterConnector,
+)
 from infinstruct.connectors.items import AmazonReviewsConnector, GenericCatalogueConnector, MovieLensConnector
 from infinstruct.connectors.labelled import (
     Banking77Connector,
@@ -31,10 +36,23 @@ DOC_FILE = re.compile(r"^(source|readme|licen[cs]e|copying|notice|changelog)([._
 def all_connectors(columns: dict[str, str] | None = None) -> list[Connector]:
     """Every connector; the generic ones get the ``--map`` column mapping."""
     return [
-        TwcsConnector(), Banking77Connector(), AbcdConnector(), TaskmasterConnector(), ChatJsonlConnector(),
-        EcdConnector(), FeedConnector(), PhraseBankConnector(), FiqaConnector(), TwitterFinancialNewsConnector(),
-        SeekingAlphaConnector(), FinFeConnector(), FinNspConnector(), MovieLensConnector(),
-        AmazonReviewsConnector(), GenericLabelledConnector(columns), GenericNewsConnector(columns),
+        TwcsConnector(),
+        Banking77Connector(),
+        AbcdConnector(),
+        TaskmasterConnector(),
+        ChatJsonlConnector(),
+        EcdConnector(),
+        FeedConnector(),
+        PhraseBankConnector(),
+        FiqaConnector(),
+        TwitterFinancialNewsConnector(),
+        SeekingAlphaConnector(),
+        FinFeConnector(),
+        FinNspConnector(),
+        MovieLensConnector(),
+        AmazonReviewsConnector(),
+        GenericLabelledConnector(columns),
+        GenericNewsConnector(columns),
         GenericCatalogueConnector(columns),
     ]
 
@@ -70,7 +88,9 @@ def best_match(path: Path, connectors: list[Connector]) -> Connector | None:
 def no_match_error(path: Path, connectors: list[Connector]) -> ConnectorError:
     """Say which connectors came closest and what each expects."""
     ranked = detect(path, connectors)
-    lines = "; ".join(f"{d.connector.name} ({d.confidence:.2f}): expects {d.connector.expects}" for d in ranked[:5])
+    lines = "; ".join(
+        f"{d.connector.name} ({d.confidence:.2f}): expects {d.connector.expects}" for d in ranked[:5]
+    )
     return ConnectorError(
         f"no connector recognises {path} (none reached confidence {MIN_CONFIDENCE}); closest: {lines}. "
         "Pick one with --connector NAME (and --map KEY=COLUMN for generic files)"

@@ -7,10 +7,10 @@ the limit (or what was expected), so an operator can fix the input or the settin
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import logging
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,34 +60,67 @@ def is_gzip(path: Path) -> bool:
 
 
 class _BombGuard(io.RawIOBase):
-    """Counts decompressed bytes and stops at the ratio/size limits."""
+    """Gunzips with zlib, counting output against the ratio/size limits.
+
+    zlib rather than ``gzip.open``: on a cut file it hands over everything up to the cut
+    before we raise :class:`TruncatedInput`, so no good row before the damage is lost.
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._raw = gzip.open(path, "rb")
+        self._raw = path.open("rb")
         self._compressed = max(path.stat().st_size, 1)
+        self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._pending = b""
         self._out = 0
+        self._done = False
+        #: Raised once everything decoded before the damage has been handed over.
+        self._error: TruncatedInput | None = None
 
     def readable(self) -> bool:
         return True
 
+    def _fill(self, want: int) -> None:
+        while len(self._pending) < want and not self._done:
+            chunk = self._raw.read(65536)
+            try:
+                if not chunk:
+                    self._done = True
+                    if not self._decoder.eof:
+                        self._error = TruncatedInput(
+                            f"{self._path} is a damaged gzip (cut short) after {self._out} decompressed bytes"
+                        )
+                    return
+                data = self._decoder.decompress(chunk)
+                while self._decoder.eof and self._decoder.unused_data:  # a multi-member gzip
+                    rest = self._decoder.unused_data
+                    self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    data += self._decoder.decompress(rest)
+            except zlib.error as exc:
+                self._done = True
+                self._error = TruncatedInput(
+                    f"{self._path} is a damaged gzip ({exc}) after {self._out} decompressed bytes"
+                )
+                return
+            self._out += len(data)
+            limit = min(LIMITS.max_decompressed_mb * MIB, LIMITS.max_decompressed_ratio * self._compressed)
+            if self._out > max(limit, MIB):
+                raise LimitError(
+                    f"{self._path} decompresses past {self._out / MIB:.0f} MiB (limit: "
+                    f"{LIMITS.max_decompressed_ratio}x its size, at most {LIMITS.max_decompressed_mb} MiB): "
+                    "a gzip bomb? raise ingest.max_decompressed_ratio / max_decompressed_mb if it is genuine"
+                )
+            self._pending += data
+
     def readinto(self, buffer: Any) -> int:
-        try:
-            chunk = self._raw.read(len(buffer))
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise TruncatedInput(
-                f"{self._path} is a damaged gzip ({exc}) after {self._out} decompressed bytes"
-            ) from exc
-        self._out += len(chunk)
-        limit = min(LIMITS.max_decompressed_mb * MIB, LIMITS.max_decompressed_ratio * self._compressed)
-        if self._out > max(limit, MIB):
-            raise LimitError(
-                f"{self._path} decompresses past {self._out / MIB:.0f} MiB (limit: "
-                f"{LIMITS.max_decompressed_ratio}x its size, at most {LIMITS.max_decompressed_mb} MiB): "
-                "a gzip bomb? raise ingest.max_decompressed_ratio / max_decompressed_mb if it is genuine"
-            )
-        n = len(chunk)
-        buffer[:n] = chunk
+        want = len(buffer)
+        if not self._pending:
+            self._fill(want)
+        if not self._pending and self._error is not None:
+            raise self._error
+        n = min(want, len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
         return n
 
     def close(self) -> None:
@@ -108,11 +141,23 @@ def open_binary(path: Path) -> io.BufferedIOBase:
 
 
 def peek(path: Path, size: int = PEEK_BYTES) -> bytes:
-    """The first bytes of a file (decompressed when gzipped); empty when unreadable."""
+    """The first bytes of a file (decompressed when gzipped); empty when unreadable.
+
+    A gzip is peeked with a raw decompressor, which returns what it has even when the
+    file is cut short (so a truncated file is still recognised, then loaded up to the cut).
+    """
     try:
-        with open_binary(path) as fh:
-            return fh.read(size)
-    except (OSError, ConnectorError, LimitError):
+        with path.open("rb") as fh:
+            head = fh.read(size)
+        if head[:2] != b"\x1f\x8b":
+            return head
+        with path.open("rb") as fh:
+            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out = b""
+            while len(out) < size and (chunk := fh.read(16384)):
+                out += decoder.decompress(chunk, size - len(out))
+            return out[:size]
+    except (OSError, zlib.error):
         return b""
 
 
@@ -137,7 +182,32 @@ def detect_encoding(data: bytes) -> str:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[:PEEK_BYTES]).best()
-    return best.encoding if best is not None else "latin-1"
+    if best is not None and best.encoding.replace("-", "_").lower() in _MULTIBYTE:
+        return best.encoding
+    # Single-byte guesses on short Western text are unreliable (PhraseBank's Latin-1 files
+    # come back as cp1250 and lose their accents); Latin-1 is the common truth, cp1252
+    # when the 0x80-0x9f range (curly quotes, dashes) is used.
+    return "cp1252" if re.search(rb"[\x80-\x9f]", data) else "latin-1"
+
+
+_MULTIBYTE = {
+    "gb18030",
+    "gb2312",
+    "gbk",
+    "big5",
+    "big5hkscs",
+    "shift_jis",
+    "cp932",
+    "euc_jp",
+    "euc_kr",
+    "cp949",
+    "utf_16",
+    "utf_16_le",
+    "utf_16_be",
+    "utf_32",
+    "hz",
+    "iso2022_jp",
+}
 
 
 def read_text(path: Path) -> str:
@@ -152,8 +222,7 @@ def read_text(path: Path) -> str:
 def text_lines(path: Path) -> Iterator[tuple[int, str]]:
     """``(line number, line)`` without its end-of-line, any encoding, any line ending."""
     text = read_text(path)
-    for number, line in enumerate(text.splitlines(), start=1):
-        yield number, line
+    yield from enumerate(text.splitlines(), start=1)
 
 
 def load_json(path: Path) -> Any:
@@ -178,8 +247,9 @@ def csv_rows(path: Path, *, delimiter: str | None = None) -> Iterator[tuple[int,
     csv.field_size_limit(max(LIMITS.max_file_mb * MIB, 1 << 27))
     if delimiter is None:
         delimiter = sniff_delimiter(text[:PEEK_BYTES])
-    # Stray bare \r (not part of \r\n) would end a record in csv's eyes; they are noise.
-    text = text.replace("\r\n", "\n").replace("\r", "")
+    # A stray bare \r (not part of \r\n) would end a record in csv's eyes; it separated
+    # words in the original text, so it becomes a space.
+    text = text.replace("\r\n", "\n").replace("\r", " ")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)

@@ -16,9 +16,14 @@ FINFE = {"0": "negative", "1": "neutral", "2": "positive"}
 BINARY = {"1": "positive", "0": "negative"}
 #: Names used by PhraseBank and generic files.
 NAMED = {
-    "negative": "negative", "neg": "negative", "bearish": "negative",
-    "neutral": "neutral", "neu": "neutral",
-    "positive": "positive", "pos": "positive", "bullish": "positive",
+    "negative": "negative",
+    "neg": "negative",
+    "bearish": "negative",
+    "neutral": "neutral",
+    "neu": "neutral",
+    "positive": "positive",
+    "pos": "positive",
+    "bullish": "positive",
 }
 
 #: FiQA scores live in [-1, 1]. Cut-offs fitted on FiQA_post.json (675 posts): the score

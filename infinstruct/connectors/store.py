@@ -38,6 +38,8 @@ class LoadState:
     """Running counts of one load, written to the version row with every batch."""
 
     read: int = 0
+    #: Records yielded (a twcs thread is one record of many rows read).
+    records: int = 0
     duplicates: int = 0
     near_duplicates: int = 0
     quarantined: int = 0
@@ -51,8 +53,18 @@ class LoadState:
 class BatchWriter:
     """Collects records and writes them ``batch_size`` at a time."""
 
-    def __init__(self, engine: Engine, *, corpus_name: str, corpus_id: int, version_id: int,
-                 batch_size: int, scrub: bool, keep_originals: bool, state: LoadState) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        corpus_name: str,
+        corpus_id: int,
+        version_id: int,
+        batch_size: int,
+        scrub: bool,
+        keep_originals: bool,
+        state: LoadState,
+    ) -> None:
         self.engine = engine
         self.corpus_name, self.corpus_id, self.version_id = corpus_name, corpus_id, version_id
         self.batch_size, self.scrub, self.keep_originals = batch_size, scrub, keep_originals
@@ -87,15 +99,30 @@ class BatchWriter:
                 meta["turns"] = [{**t, "text": scrub_pii(t["text"])} for t in meta["turns"]]
             if self.keep_originals and text != record.text:
                 original = record.text
-        self._docs.append({
-            "id": doc_id, "corpus_id": self.corpus_id, "version_id": self.version_id, "kind": record.kind,
-            "external_id": record.external_id, "title": title, "text": text, "original_text": original,
-            "lang": detect_lang(f"{record.title} {record.text}"), "label": record.label, "score": record.score,
-            "group_key": record.group_key, "near_dup_of": None, "published_at": _aware(record.published_at),
-            "meta": meta, "stale": False, "created_at": utcnow(),
-            "_fp": "" if record.kind == "item" else fingerprint(f"{record.title}\n{record.text}"),
-        })
+        self._docs.append(
+            {
+                "id": doc_id,
+                "corpus_id": self.corpus_id,
+                "version_id": self.version_id,
+                "kind": record.kind,
+                "external_id": record.external_id,
+                "title": title,
+                "text": text,
+                "original_text": original,
+                "lang": detect_lang(f"{record.title} {record.text}"),
+                "label": record.label,
+                "score": record.score,
+                "group_key": record.group_key,
+                "near_dup_of": None,
+                "published_at": _aware(record.published_at),
+                "meta": meta,
+                "stale": False,
+                "created_at": utcnow(),
+                "_fp": "" if record.kind == "item" else fingerprint(f"{record.title}\n{record.text}"),
+            }
+        )
         self.state.read += record.source_rows
+        self.state.records += 1
         self.state.pairs += int(meta.get("pairs", 0) or 0)
         self._maybe_flush()
 
@@ -116,23 +143,41 @@ class BatchWriter:
         if offset:
             meta["ts_offset_us"] = offset
         text = scrub_pii(record.text) if self.scrub else record.text
-        self._acts.append({
-            "corpus_id": self.corpus_id, "version_id": self.version_id, "user_id": record.user_id,
-            "item_id": record.item_id, "kind": record.kind, "value": record.value, "text": text, "ts": ts,
-            "meta": meta, "stale": False,
-        })
+        self._acts.append(
+            {
+                "corpus_id": self.corpus_id,
+                "version_id": self.version_id,
+                "user_id": record.user_id,
+                "item_id": record.item_id,
+                "kind": record.kind,
+                "value": record.value,
+                "text": text,
+                "ts": ts,
+                "meta": meta,
+                "stale": False,
+            }
+        )
         self.state.read += record.source_rows
+        self.state.records += 1
         self.state.users.add(record.user_id)
         self.state.items.add(record.item_id)
         self._maybe_flush()
 
     def add_quarantined(self, bad: Quarantined) -> None:
-        self._bad.append({
-            "corpus_id": self.corpus_id, "version_id": self.version_id, "file": bad.file[:2000],
-            "line": bad.line, "offset": bad.offset, "raw": bad.raw[:MAX_RAW_CHARS], "reason": bad.reason[:500],
-            "created_at": utcnow(),
-        })
+        self._bad.append(
+            {
+                "corpus_id": self.corpus_id,
+                "version_id": self.version_id,
+                "file": bad.file[:2000],
+                "line": bad.line,
+                "offset": bad.offset,
+                "raw": bad.raw[:MAX_RAW_CHARS],
+                "reason": bad.reason[:500],
+                "created_at": utcnow(),
+            }
+        )
         self.state.read += 1
+        self.state.records += 1
         self.state.quarantined += 1
         self.state.reasons[bad.reason.split(":")[0][:120]] += 1
         self._maybe_flush()
@@ -155,9 +200,15 @@ class BatchWriter:
                 self._write_interactions(conn)
             if self._bad:
                 conn.execute(QUARANTINE.insert(), self._bad)
-            conn.execute(update(VERSION).where(VERSION.c.id == self.version_id).values(
-                read=self.state.read, duplicates=self.state.duplicates, quarantined=self.state.quarantined,
-            ))
+            conn.execute(
+                update(VERSION)
+                .where(VERSION.c.id == self.version_id)
+                .values(
+                    read=self.state.read,
+                    duplicates=self.state.duplicates,
+                    quarantined=self.state.quarantined,
+                )
+            )
         self._docs, self._acts, self._bad = [], [], []
 
     def _write_documents(self, conn: Any) -> None:
@@ -167,13 +218,16 @@ class BatchWriter:
                 self.state.duplicates += 1
             else:
                 unique[row["id"]] = row
-        existing = dict(conn.execute(
-            select(DOCUMENT.c.id, DOCUMENT.c.stale).where(DOCUMENT.c.id.in_(list(unique)))
-        ).all())
+        existing = dict(
+            conn.execute(select(DOCUMENT.c.id, DOCUMENT.c.stale).where(DOCUMENT.c.id.in_(list(unique)))).all()
+        )
         revive = [i for i, stale in existing.items() if stale]
         if revive:  # content of a rolled-back version loaded again: it belongs to this one now
-            conn.execute(update(DOCUMENT).where(DOCUMENT.c.id.in_(revive)).values(
-                stale=False, version_id=self.version_id))
+            conn.execute(
+                update(DOCUMENT)
+                .where(DOCUMENT.c.id.in_(revive))
+                .values(stale=False, version_id=self.version_id)
+            )
         self.state.duplicates += len(existing) - len(revive)
         fresh = []
         for doc_id, row in unique.items():
@@ -206,7 +260,9 @@ def _aware(stamp: datetime | None) -> datetime | None:
 
 
 def _count(conn: Any, table: Table, corpus_id: int) -> int:
-    return int(conn.execute(select(func.count()).select_from(table).where(table.c.corpus_id == corpus_id)).scalar())
+    return int(
+        conn.execute(select(func.count()).select_from(table).where(table.c.corpus_id == corpus_id)).scalar()
+    )
 
 
 def _execute_many(conn: Any, statement: Any, rows: list[dict[str, Any]]) -> None:
@@ -249,10 +305,18 @@ def _insert_ignore(conn: Any, table: Table, keys: list[str]) -> Any:
 def finalise_counts(engine: Engine, version_id: int) -> dict[str, int]:
     """What this version holds in the store (right even after a resumed load)."""
     with engine.connect() as conn:
-        docs = dict(conn.execute(
-            select(DOCUMENT.c.kind, func.count()).where(DOCUMENT.c.version_id == version_id)
-            .group_by(DOCUMENT.c.kind)).all())
-        acts = dict(conn.execute(
-            select(INTERACTION.c.kind, func.count()).where(INTERACTION.c.version_id == version_id)
-            .group_by(INTERACTION.c.kind)).all())
+        docs: dict[str, int] = dict(
+            conn.execute(
+                select(DOCUMENT.c.kind, func.count())
+                .where(DOCUMENT.c.version_id == version_id)
+                .group_by(DOCUMENT.c.kind)
+            ).all()
+        )
+        acts: dict[str, int] = dict(
+            conn.execute(
+                select(INTERACTION.c.kind, func.count())
+                .where(INTERACTION.c.version_id == version_id)
+                .group_by(INTERACTION.c.kind)
+            ).all()
+        )
     return {**{k: int(v) for k, v in docs.items()}, **{f"interaction:{k}": int(v) for k, v in acts.items()}}

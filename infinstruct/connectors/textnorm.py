@@ -14,7 +14,9 @@ _WS = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
 #: jieba inserts spaces between words; between two CJK characters a space is never real.
-_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])")
+_CJK_GAP = re.compile(
+    r"(?<=[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef])"
+)
 
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@\w{1,30}")
@@ -55,12 +57,12 @@ def fingerprint(text: str) -> str:
     core = _WS.sub(" ", _FINGERPRINT_DROP.sub(" ", core)).strip()
     if len(core) < 12:  # too little left to call two texts the same
         return ""
-    return hashlib.sha1(core.encode()).hexdigest()[:24]  # noqa: S324  (a key, not security)
+    return hashlib.sha1(core.encode()).hexdigest()[:24]
 
 
 def sentence_key(text: str) -> str:
     """A split key for a sentence: the hash of its lower-cased normalised form."""
-    return hashlib.sha1(normalise(text).lower().encode()).hexdigest()[:16]  # noqa: S324
+    return hashlib.sha1(normalise(text).lower().encode()).hexdigest()[:16]
 
 
 # -- PII -------------------------------------------------------------------------------

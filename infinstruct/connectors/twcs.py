@@ -16,8 +16,15 @@ from pathlib import Path
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
 from infinstruct.connectors.safeio import csv_header, csv_rows
 
-COLUMNS = {"tweet_id", "author_id", "inbound", "created_at", "text", "response_tweet_id",
-           "in_response_to_tweet_id"}
+COLUMNS = {
+    "tweet_id",
+    "author_id",
+    "inbound",
+    "created_at",
+    "text",
+    "response_tweet_id",
+    "in_response_to_tweet_id",
+}
 
 
 def _tweet_id(value: str) -> int | None:
@@ -36,7 +43,7 @@ class TwcsConnector:
         if path.is_dir() or path.suffix.lower() != ".csv":
             return 0.0
         header = set(csv_header(path))
-        return 0.95 if COLUMNS <= header else 0.0
+        return 0.95 if header >= COLUMNS else 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
         tweets: dict[int, dict[str, str]] = {}
@@ -52,8 +59,9 @@ class TwcsConnector:
                 yield Quarantined(str(path), "tweet_id is not a number", raw=str(row), line=number)
                 continue
             if tid is None or row["inbound"] not in ("True", "False"):
-                yield Quarantined(str(path), "missing tweet_id or inbound not True/False",
-                                  raw=str(row), line=number)
+                yield Quarantined(
+                    str(path), "missing tweet_id or inbound not True/False", raw=str(row), line=number
+                )
                 continue
             tweets[tid] = row
             lines[tid] = number
@@ -84,7 +92,9 @@ class TwcsConnector:
             ids = sorted(members[root], key=lambda t: (_created(tweets[t]), t))
             yield self._thread(ids, tweets, lines)
 
-    def _thread(self, ids: list[int], tweets: dict[int, dict[str, str]], lines: dict[int, int]) -> DocumentRecord:
+    def _thread(
+        self, ids: list[int], tweets: dict[int, dict[str, str]], lines: dict[int, int]
+    ) -> DocumentRecord:
         turns = []
         brands: Counter[str] = Counter()
         pairs = 0
@@ -96,10 +106,11 @@ class TwcsConnector:
                 reply_to = _tweet_id(row["in_response_to_tweet_id"])
                 if reply_to in tweets and tweets[reply_to]["inbound"] == "True":
                     pairs += 1
-            turns.append({"role": "customer" if inbound else "agent", "text": row["text"].strip(),
-                          "tweet_id": tid})
+            turns.append(
+                {"role": "customer" if inbound else "agent", "text": row["text"].strip(), "tweet_id": tid}
+            )
         brand = brands.most_common(1)[0][0] if brands else ""
-        thread_id = str(ids[0])
+        thread_id = str(min(ids))  # stable whatever the clock says
         created = _created(tweets[ids[0]])
         return DocumentRecord(
             kind="dialogue",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from infinstruct.finetune.instructions import cli as instructions_cli
+from infinstruct.finetune.sentiment import cli as sentiment_cli
 from infinstruct.finetune.training import cli as training_cli
 
 
@@ -12,3 +13,4 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add this part's commands to the root app and the shared ``eval`` group."""
     instructions_cli.register(app, eval_app)
     training_cli.register(app, eval_app)
+    sentiment_cli.register(app, eval_app)

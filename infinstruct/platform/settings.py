@@ -131,6 +131,35 @@ class ChatSettings(BaseModel):
     model_poll_s: float = Field(
         default=5.0, description="How often a running server checks for a newly activated model."
     )
+    curated_min_similarity: float = Field(
+        default=0.9,
+        description="Cosine similarity a question needs to an approved curated question for that "
+        "answer to be returned verbatim (curated answers skip the model, so the bar is high).",
+    )
+    model_min_similarity: float = Field(
+        default=0.75,
+        description="Fallback model-route threshold used until `infinstruct eval chat` has written "
+        "calibrated thresholds to thresholds_file.",
+    )
+    retrieval_min_similarity: float = Field(
+        default=0.45,
+        description="Fallback retrieval-route threshold used until `infinstruct eval chat` has "
+        "written calibrated thresholds to thresholds_file.",
+    )
+    grounding_examples: int = Field(
+        default=2, description="Nearest training examples shown to the model on the model route."
+    )
+    retrieval_k: int = Field(default=4, description="Passages the retrieval route hands the model.")
+    question_tasks: list[str] = Field(
+        default=["support_reply", "dialogue_reply", "curated_qa", "intent_classification"],
+        description="Instruction tasks whose examples count as training questions for the model "
+        "route (reply tasks: the first user message; classification: the source text).",
+    )
+    calibration_size: int = Field(
+        default=200,
+        description="In-domain questions drawn for calibration (an equal number of out-of-domain "
+        "questions is added; capped by the committed out-of-domain list).",
+    )
 
 
 class AlertSettings(BaseModel):

@@ -33,6 +33,11 @@ from infinstruct.platform.settings import InstructionSettings, Settings
 from infinstruct.platform.tables import Document, InstructionSet
 
 log = logging.getLogger(__name__)
+
+
+class EmptyStoreError(InputError):
+    """Nothing to build from: no live corpus, interaction or curated answer."""
+
 #: Core insert of plain dicts: ORM objects would cost seconds per 10k examples.
 _EXAMPLE_TABLE = SQLModel.metadata.tables["instructionexample"]
 
@@ -205,7 +210,7 @@ def build_instruction_set(
             return {**latest.report, "unchanged": True}
         cands, skipped = generate(session, found, opts, show=show_progress, settings=settings)
     if not cands:
-        raise InputError(
+        raise EmptyStoreError(
             "the store holds no documents, interactions or curated answers to build from; "
             "load a corpus first with `infinstruct ingest PATH`"
         )

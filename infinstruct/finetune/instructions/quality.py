@@ -104,6 +104,8 @@ def filter_candidates(cands: Iterable[Candidate], opts: InstructionSettings) -> 
     conflicts = _conflicting(passed)
     seen: set[tuple[str, str]] = set()
     lsh: dict[str, Any] = {}
+    # One set of permutations for every signature (generating them per example is slow).
+    template = MinHash(num_perm=opts.minhash_perm, seed=1)
     for index, cand in enumerate(passed):
         norm = normalise_sentence(cand.content)
         if cand.task in CLASSIFICATION_TASKS and (cand.label_scope, norm) in conflicts:
@@ -115,7 +117,8 @@ def filter_candidates(cands: Iterable[Candidate], opts: InstructionSettings) -> 
             continue
         seen.add(key)
         if cand.near_dup_check:
-            signature = MinHash(num_perm=opts.minhash_perm, seed=1)
+            signature = MinHash(num_perm=opts.minhash_perm, seed=1, permutations=template.permutations,
+                                scheme=template.scheme)
             signature.update_batch(sorted(shingles(cand.content)))
             index_of_task = lsh.setdefault(
                 cand.task, MinHashLSH(threshold=opts.near_dup_threshold, num_perm=opts.minhash_perm)

@@ -224,7 +224,7 @@ class FinetuneConfig(_Section):
             gradient_accumulation_steps=o.grad_accum, learning_rate=o.lr, weight_decay=o.weight_decay,
             lr_scheduler_type=o.scheduler, warmup_steps=o.warmup_steps, max_steps=o.max_steps,
             max_grad_norm=o.max_grad_norm, optim="adamw_torch" if o.optimizer == "adamw" else "sgd",
-            seed=o.seed, bf16=self.bf16, gradient_checkpointing=self.model.gradient_checkpointing,
+            seed=o.seed, bf16=self.bf16, activation_checkpointing=self.model.gradient_checkpointing,
             logging_steps=self.log_every, save_steps=self.checkpoint.every_steps,
             save_total_limit=self.checkpoint.keep, report_to=report_to, remove_unused_columns=False,
             per_device_eval_batch_size=self.eval.batch_size, use_cpu=self.model.device == "cpu",

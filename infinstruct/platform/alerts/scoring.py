@@ -109,7 +109,8 @@ def score_new_items(settings: Settings, scorer: SentimentScorer) -> ScoreReport:
     """Score up to ``alerts.max_items_per_run`` unscored news items (newest first)."""
     version_id = model_version_id(settings, scorer.version)
     unscored = ~exists().where(
-        SentimentScore.document_id == Document.id, SentimentScore.model_version_id == version_id
+        col(SentimentScore.document_id) == col(Document.id),
+        col(SentimentScore.model_version_id) == version_id,
     )
     base = select(Document).where(Document.kind == "news", col(Document.stale).is_(False), unscored)
     with session_scope(settings) as session:

@@ -42,9 +42,9 @@ log = logging.getLogger(__name__)
 
 #: Fewest events a user needs to take part (a test item, a validation item, one to learn from).
 MIN_EVENTS = 3
-#: History weighting tried for each signal: (half-life in days or None, rating power).
+#: History weighting tried for each signal: (recency half-life in steps or None, rating power).
 HISTORY_GRID: tuple[tuple[float | None, float], ...] = tuple(
-    (h, p) for h in (None, 365.0, 30.0, 1.0) for p in (0.0, 2.0)
+    (h, p) for h in (0.5, 1.0, 3.0, 10.0, None) for p in (0.0, 2.0)
 )
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -95,22 +95,22 @@ class FoldScorer:
         pop = np.broadcast_to(popularity(items, data.n_items), self.candidates.shape)
         self.pop_z = standardise(np.asarray(pop), self.candidates)
 
-    def histories(self, half_life_days: float | None, rating_power: float) -> list[History]:
+    def histories(self, half_life: float | None, rating_power: float) -> list[History]:
         d = self.data
         return [
             History(
                 d.ev_item[e].astype(np.int64),
                 history_weights(
-                    d.ev_value[e], d.ev_ts[e], half_life_days=half_life_days, rating_power=rating_power
+                    d.ev_value[e], d.ev_ts[e], half_life=half_life, rating_power=rating_power
                 ),
             )
             for e in self.events
         ]
 
-    def signal(self, name: str, half_life_days: float | None = None, rating_power: float = 0.0) -> np.ndarray:
+    def signal(self, name: str, half_life: float | None = None, rating_power: float = 0.0) -> np.ndarray:
         if name == "popularity":
             return self.pop_z
-        hist = self.histories(half_life_days, rating_power)
+        hist = self.histories(half_life, rating_power)
         raw = text_scores(hist, self.vectors) if name == "text" else self.cooc.scores(hist)
         return standardise(raw, self.candidates)
 
@@ -119,9 +119,9 @@ class FoldScorer:
 
     def weighted(self, weights: Weights) -> dict[str, np.ndarray]:
         return {
-            "text": self.signal("text", weights.text_half_life_days, weights.text_rating_power),
+            "text": self.signal("text", weights.text_half_life, weights.text_rating_power),
             "collaborative": self.signal(
-                "collaborative", weights.collab_half_life_days, weights.collab_rating_power
+                "collaborative", weights.collab_half_life, weights.collab_rating_power
             ),
             "popularity": self.pop_z,
         }
@@ -143,9 +143,9 @@ def fit_weights(
         )
         chosen[name] = best
     base = Weights(
-        text_half_life_days=chosen["text"][0],
+        text_half_life=chosen["text"][0],
         text_rating_power=chosen["text"][1],
-        collab_half_life_days=chosen["collaborative"][0],
+        collab_half_life=chosen["collaborative"][0],
         collab_rating_power=chosen["collaborative"][1],
     )
     z = scorer.weighted(base)

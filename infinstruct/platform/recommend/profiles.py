@@ -106,12 +106,13 @@ def _read_cache(path: Path) -> dict[bytes, np.ndarray]:
         # A torn or foreign file is only a cache: rebuild it instead of failing.
         log.warning("ignoring unreadable profile cache %s: %s", path, exc)
         return {}
-    return {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
+    return {k.tobytes(): v for k, v in zip(keys, vectors, strict=True)}
 
 
 def _write_cache(path: Path, cached: dict[bytes, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    keys = np.array(list(cached), dtype="S32")
+    # Raw digests as uint8 rows: numpy's bytes dtype would strip trailing NUL bytes.
+    keys = np.frombuffer(b"".join(cached), dtype=np.uint8).reshape(len(cached), 32)
     vectors = np.stack(list(cached.values())).astype(np.float32)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as fh:

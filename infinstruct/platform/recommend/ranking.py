@@ -20,13 +20,13 @@ SIGNALS = ("text", "collaborative", "popularity")
 class Weights:
     """The fitted mix and the history-weighting parameters it was fitted with."""
 
-    text: float = 0.3
+    text: float = 0.2
     collaborative: float = 0.6
-    popularity: float = 0.1
-    text_half_life_days: float | None = None
+    popularity: float = 0.2
+    text_half_life: float | None = 1.0
     text_rating_power: float = 0.0
-    collab_half_life_days: float | None = None
-    collab_rating_power: float = 0.0
+    collab_half_life: float | None = 1.0
+    collab_rating_power: float = 2.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

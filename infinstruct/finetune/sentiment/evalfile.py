@@ -1,0 +1,134 @@
+"""``infinstruct eval sentiment --data PATH``: score any labelled file a connector reads.
+
+The file is loaded by the connectors into a throw-away store (a temporary SQLite data dir,
+so the user's store never sees it), then its sentiment-labelled documents are scored by a
+model version. ``finetune`` may not import ``connectors``; by default the load goes through
+the public CLI in a subprocess (``infinstruct ingest``), and ``services.build_ingestor`` can
+be passed in instead by callers that compose the parts (tests, the composition root).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from infinstruct.finetune.sentiment.config import DataSection
+from infinstruct.finetune.sentiment.data import load_examples
+from infinstruct.finetune.sentiment.gate import evaluate_version
+from infinstruct.platform.db import ensure_schema, get_engine
+from infinstruct.platform.errors import ConnectorError, InputError, NotFoundError
+from infinstruct.platform.protocols import Ingestor
+from infinstruct.platform.registry import active_version, get_version
+from infinstruct.platform.sentiment.scorer import SENTIMENT_KIND
+from infinstruct.platform.settings import DatabaseSettings, Settings
+from infinstruct.platform.tables import ModelVersion
+
+log = logging.getLogger(__name__)
+
+IngestorFactory = Callable[[Settings], Ingestor]
+EVAL_CORPUS = "eval-sentiment"
+#: PhraseBank's names for its agreement levels; other levels are named ``<n>Agree``.
+AGREEMENT_NAMES = {100: "AllAgree"}
+
+
+def cli_ingestor(settings: Settings) -> Ingestor:
+    """An ``Ingestor`` that runs ``infinstruct ingest`` against ``settings``' SQLite store."""
+
+    def run(
+        source: str | Path,
+        *,
+        connector: str | None = None,
+        corpus: str | None = None,
+        domain: str | None = None,
+        strict: bool = False,
+    ) -> dict[str, Any]:
+        command = [
+            sys.executable,
+            "-m",
+            "infinstruct",
+            "--data-dir",
+            str(settings.data_dir),
+            "--database-url",
+            settings.database_url,
+            "ingest",
+            str(source),
+            "--json",
+        ]
+        for flag, value in (("--connector", connector), ("--corpus", corpus), ("--domain", domain)):
+            if value:
+                command += [flag, value]
+        if strict:
+            command.append("--strict")
+        # The child must not inherit a store or job of the caller's through the environment.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INFINSTRUCT_")}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise ConnectorError(f"could not load {source}: {last.removeprefix('error: ')}")
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+    return run
+
+
+def _version(settings: Settings, model: str | None) -> ModelVersion:
+    if model:
+        named = get_version(settings, model)
+        if named.kind != SENTIMENT_KIND:
+            raise InputError(f"--model {model} is a {named.kind} model; pass a sentiment version")
+        return named
+    version = active_version(settings, SENTIMENT_KIND)
+    if version is None:
+        raise NotFoundError(
+            "no active sentiment model; pass --model VERSION (see `infinstruct models list --kind sentiment`) "
+            "or train one with `infinstruct train sentiment-minilm`"
+        )
+    return version
+
+
+def evaluate_file(
+    settings: Settings,
+    source: str | Path,
+    *,
+    model: str | None = None,
+    connector: str | None = None,
+    ingestor_factory: IngestorFactory | None = None,
+) -> dict[str, Any]:
+    """Top-level ``accuracy``, ``macro_f1``, ``n``, ``per_class`` (and agreement subsets when the
+    file records annotator agreement) of a sentiment version on a labelled file."""
+    version = _version(settings, model)
+    text = str(source)
+    if "://" not in text and not Path(text).expanduser().exists():
+        raise InputError(f"no file or folder at {text}; pass --data PATH of a labelled file")
+    with tempfile.TemporaryDirectory(prefix="infinstruct-eval-") as tmp:
+        scratch = settings.model_copy(update={"data_dir": Path(tmp), "database": DatabaseSettings()})
+        try:
+            ensure_schema(scratch)
+            loaded = (ingestor_factory or cli_ingestor)(scratch)(
+                text, connector=connector, corpus=EVAL_CORPUS
+            )
+            examples = load_examples(scratch, DataSection())
+        finally:
+            get_engine(scratch).dispose()  # release the temporary SQLite file before it is removed
+    if not examples:
+        raise InputError(
+            f"{text} holds no sentiment-labelled records (connector {loaded.get('connector')!r} loaded "
+            f"{loaded.get('kinds')}); pass a labelled file such as Financial PhraseBank or FinFE"
+        )
+    levels = sorted({ex.agreement for ex in examples if ex.agreement}, reverse=True)
+    subsets = {AGREEMENT_NAMES.get(level, f"{level}Agree"): level for level in levels}
+    report = evaluate_version(settings, version, examples, subsets=subsets if len(levels) > 1 else None)
+    return {
+        "model": version.name,
+        "data": text,
+        "connector": loaded.get("connector"),
+        "quarantined": loaded.get("quarantined", 0),
+        **report,
+    }

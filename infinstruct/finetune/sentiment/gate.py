@@ -1,0 +1,69 @@
+"""The registry gate for sentiment versions, and re-evaluation of any version.
+
+Before a candidate is activated, the active version and the candidate are both scored on
+the candidate's own held-out test split (re-split from the store as it was trained); the
+candidate is refused when its macro-F1 is worse by more than ``finetune.gate_tolerance``
+(relative), the same rule the dialogue gate applies to its metric.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infinstruct.finetune.sentiment import continual
+from infinstruct.finetune.sentiment.config import DataSection
+from infinstruct.finetune.sentiment.data import LabelledExample, load_splits
+from infinstruct.finetune.sentiment.evaluate import evaluate_scorer
+from infinstruct.platform.registry import GateVerdict
+from infinstruct.platform.sentiment.scorer import load_scorer
+from infinstruct.platform.settings import Settings
+from infinstruct.platform.tables import ModelVersion
+
+GATE_METRIC = "macro_f1"
+
+
+def held_out_split(settings: Settings, version: ModelVersion) -> list[LabelledExample]:
+    """The held-out test split of a version's newest domain, re-split from the store."""
+    entry = continual.lineage(version)[-1]
+    data = DataSection.model_validate(entry["data"])
+    return load_splits(settings, data, seed=int(entry.get("seed", 13))).test
+
+
+def evaluate_version(
+    settings: Settings,
+    version: ModelVersion,
+    examples: list[LabelledExample],
+    *,
+    subsets: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    max_length = int((version.recipe_resolved or {}).get("model", {}).get("max_length", 128))
+    scorer = load_scorer(version.artefact_path, version=version.name, max_length=max_length)
+    return evaluate_scorer(scorer, examples, subsets=subsets)
+
+
+def sentiment_verdict(settings: Settings, candidate: ModelVersion, current: ModelVersion) -> GateVerdict:
+    """Pass unless the candidate's macro-F1 regresses beyond the tolerance against the active one."""
+    examples = held_out_split(settings, candidate)
+    cand = evaluate_version(settings, candidate, examples)[GATE_METRIC]
+    cur = evaluate_version(settings, current, examples)[GATE_METRIC]
+    tolerance = settings.finetune.gate_tolerance
+    regression = (cur - cand) / max(abs(cur), 1e-12)
+    details = {
+        "metric": GATE_METRIC,
+        "candidate": cand,
+        "active": cur,
+        "tolerance": tolerance,
+        "regression": round(regression, 4),
+        "n": len(examples),
+        "split": f"test of {candidate.name}",
+    }
+    if regression > tolerance:
+        return GateVerdict(
+            False,
+            f"{GATE_METRIC} {cand:.4f} is {regression:.1%} worse than active "
+            f"{current.name}'s {cur:.4f} (tolerance {tolerance:.1%})",
+            details,
+        )
+    return GateVerdict(
+        True, f"{GATE_METRIC} {cand:.4f} vs active {cur:.4f} (within {tolerance:.1%})", details
+    )

@@ -1,0 +1,336 @@
+"""``infinstruct train sentiment-minilm``: data, model, loop, save, evaluate, register — in order.
+
+A run lives in ``<models_dir>/runs/<recipe>-<timestamp>/`` like the dialogue runs: the
+resolved recipe, ``run.json`` (what it continues from), the checkpoint, TensorBoard logs, and
+``final/`` (the model version's artefact: weights, tokenizer, ``recipe.yaml``, ``eval.json``,
+``eval.md``). ``resume=True`` picks the newest unfinished run of the recipe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from infinstruct.finetune.sentiment import continual
+from infinstruct.finetune.sentiment.baseline import run_baseline
+from infinstruct.finetune.sentiment.config import (
+    DataSection,
+    SentimentConfig,
+    build_config,
+    dump_config,
+    load_config,
+)
+from infinstruct.finetune.sentiment.data import LabelledExample, Splits, load_splits
+from infinstruct.finetune.sentiment.evaluate import evaluate_scorer, write_report
+from infinstruct.finetune.sentiment.loop import CHECKPOINT, plan_batches, run_loop, total_steps
+from infinstruct.finetune.training.config import read_recipe
+from infinstruct.platform.bundled_models import minilm_path
+from infinstruct.platform.errors import InputError, ModelLoadError
+from infinstruct.platform.protocols import SENTIMENT_LABELS
+from infinstruct.platform.registry import get_version, next_version_name, register_version
+from infinstruct.platform.sentiment.scorer import SENTIMENT_KIND, ClassifierScorer, resolve_device
+from infinstruct.platform.settings import Settings
+from infinstruct.platform.tables import ModelVersion
+
+log = logging.getLogger(__name__)
+
+COMPLETE = "COMPLETE"
+BUNDLED_MINILM = "minilm"
+
+
+def run_sentiment_recipe(
+    settings: Settings,
+    recipe_path: str | Path,
+    *,
+    resume: bool = False,
+    continue_from: str | None = None,
+    dry_run: bool = False,
+    overrides: dict[str, Any] | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Train a ``kind: sentiment`` recipe end to end; returns the registered version and metrics."""
+    config, path = load_config(settings, recipe_path, overrides)
+    run_dir = _find_resumable(settings, config.name) if resume and not dry_run else None
+    if run_dir is not None:  # a resumed run keeps the recipe and parent it started with
+        config = build_config(read_recipe(run_dir / "recipe.yaml"), name=config.name, source=str(run_dir))
+        continue_from = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("continue_from")
+    elif resume and not dry_run:
+        log.warning("no unfinished run of %s to resume; starting a new one", config.name)
+    parent = get_version(settings, continue_from) if continue_from else None
+    if parent is not None and parent.kind != SENTIMENT_KIND:
+        raise InputError(
+            f"--continue-from {parent.name} is a {parent.kind} model; {config.name} trains sentiment"
+        )
+    splits = load_splits(settings, config.data, seed=config.optim.seed)
+    if dry_run:
+        return _dry_run(config, path, splits, parent)
+    if run_dir is None:
+        run_dir = settings.models_dir / "runs" / f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        while run_dir.exists():
+            run_dir = run_dir.with_name(run_dir.name + "x")
+        run_dir.mkdir(parents=True)
+        dump_config(config, run_dir / "recipe.yaml")
+        (run_dir / "run.json").write_text(json.dumps({"continue_from": continue_from}), encoding="utf-8")
+    return _train(
+        settings, config, splits, run_dir=run_dir, parent=parent, resume=resume, show_progress=show_progress
+    )
+
+
+def _find_resumable(settings: Settings, name: str) -> Path | None:
+    runs = sorted((settings.models_dir / "runs").glob(f"{name}-*"), key=lambda p: p.stat().st_mtime)
+    unfinished = [r for r in runs if (r / "recipe.yaml").exists() and not (r / COMPLETE).exists()]
+    return unfinished[-1] if unfinished else None
+
+
+def base_path(config: SentimentConfig, parent: ModelVersion | None) -> Path:
+    """The weights a run starts from: its parent version, the bundled MiniLM, or a folder."""
+    if parent is not None:
+        path = Path(parent.artefact_path)
+    elif config.model.base == BUNDLED_MINILM:
+        path = minilm_path()
+    else:
+        path = Path(config.model.base).expanduser()
+    if not (path / "config.json").exists():
+        raise ModelLoadError(
+            f"no model at {path} (model.base {config.model.base!r}); use 'minilm' or a local model folder"
+        )
+    return path
+
+
+def _dry_run(
+    config: SentimentConfig, path: Path, splits: Splits, parent: ModelVersion | None
+) -> dict[str, Any]:
+    from transformers import AutoConfig, AutoTokenizer
+
+    base = base_path(config, parent)
+    model_config = AutoConfig.from_pretrained(str(base))
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    lengths = [len(tokenizer(ex.text)["input_ids"]) for ex in splits.train[:200]]
+    return {
+        "dry_run": True,
+        "recipe": config.name,
+        "kind": SENTIMENT_KIND,
+        "path": str(path),
+        "examples": splits.counts(),
+        "steps": total_steps(len(splits.train), config.optim),
+        "continue_from": parent.name if parent else None,
+        "model": {
+            "status": "config ok",
+            "base": str(base),
+            "would_load": str(base),
+            "architecture": (model_config.architectures or ["?"])[0],
+            "num_labels": len(SENTIMENT_LABELS),
+            "truncated_share": round(
+                sum(n > config.model.max_length for n in lengths) / max(len(lengths), 1), 3
+            ),
+        },
+    }
+
+
+def _load_model(config: SentimentConfig, base: Path, device: str) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(config.optim.seed)  # the new head's init is part of the recipe
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(base),
+        num_labels=len(SENTIMENT_LABELS),
+        id2label=dict(enumerate(SENTIMENT_LABELS)),
+        label2id={n: i for i, n in enumerate(SENTIMENT_LABELS)},
+    )
+    return model.to(device), tokenizer
+
+
+def _earlier(
+    settings: Settings, config: SentimentConfig, parent: ModelVersion
+) -> tuple[list[dict[str, Any]], dict[str, list[LabelledExample]], list[LabelledExample]]:
+    """The parent's lineage minus this domain, each earlier domain's test split, and the replay pool."""
+    lineage = [d for d in continual.lineage(parent) if d["domain"] != config.domain]
+    tests: dict[str, list[LabelledExample]] = {}
+    pool: list[LabelledExample] = []
+    for entry in lineage:
+        splits = load_splits(
+            settings, DataSection.model_validate(entry["data"]), seed=int(entry.get("seed", 13))
+        )
+        tests[entry["domain"]] = splits.test
+        pool.extend(splits.train)
+    return lineage, tests, pool
+
+
+def _train(
+    settings: Settings,
+    config: SentimentConfig,
+    splits: Splits,
+    *,
+    run_dir: Path,
+    parent: ModelVersion | None,
+    resume: bool,
+    show_progress: bool,
+) -> dict[str, Any]:
+    started = time.monotonic()
+    device = resolve_device(config.model.device)
+    base = base_path(config, parent)
+    model, tokenizer = _load_model(config, base, device)
+    scorer = ClassifierScorer(
+        model,
+        tokenizer,
+        version=config.name,
+        max_length=config.model.max_length,
+        batch_size=config.eval.batch_size,
+    )
+    lineage: list[dict[str, Any]] = []
+    before: dict[str, dict[str, Any]] = {}
+    earlier_tests: dict[str, list[LabelledExample]] = {}
+    pool: list[LabelledExample] = []
+    penalty = None
+    strategy = config.continual.strategy
+    if parent is not None:
+        lineage, earlier_tests, pool = _earlier(settings, config, parent)
+        before = {d: evaluate_scorer(scorer, tests) for d, tests in earlier_tests.items()}
+        if strategy == "ewc" and pool:
+            import random
+
+            sample = random.Random(config.optim.seed).sample(
+                pool, min(len(pool), config.continual.fisher_samples)
+            )
+            penalty = continual.ewc_penalty(
+                model, tokenizer, sample, lam=config.continual.ewc_lambda, max_length=config.model.max_length
+            )
+    replay = pool if strategy == "replay" else []
+    batches = plan_batches(
+        splits.train,
+        batch_size=config.optim.batch_size,
+        steps=total_steps(len(splits.train), config.optim),
+        seed=config.optim.seed,
+        replay=replay,
+        replay_ratio=config.continual.replay_ratio,
+    )
+    loop = run_loop(
+        settings,
+        model,
+        tokenizer,
+        batches,
+        optim=config.optim,
+        max_length=config.model.max_length,
+        run_dir=run_dir,
+        every_steps=config.checkpoint.every_steps,
+        resume=resume,
+        penalty=penalty,
+        show_progress=show_progress,
+        desc=f"train {config.name}",
+    )
+    final = run_dir / "final"
+    model.save_pretrained(str(final))
+    tokenizer.save_pretrained(str(final))
+    dump_config(config, final / "recipe.yaml")
+    # -- evaluation on the held-out splits, the baseline in the same eval --
+    subsets = config.eval.subsets
+    report: dict[str, Any] = {
+        "recipe": config.name,
+        "domain": config.domain,
+        "examples": splits.counts(),
+        "test": evaluate_scorer(scorer, splits.test, subsets=subsets),
+    }
+    if splits.validation:
+        report["validation"] = evaluate_scorer(scorer, splits.validation, subsets=subsets)
+    if config.eval.baseline:
+        report["baseline"] = run_baseline(
+            splits.train,
+            splits.test,
+            model_path=minilm_path(),
+            device=device,
+            c=config.eval.baseline_c,
+            seed=config.optim.seed,
+            subsets=subsets,
+        )
+    if parent is not None:
+        after = {d: evaluate_scorer(scorer, tests) for d, tests in earlier_tests.items()}
+        report["forgetting"] = continual.forgetting_report(before, after, strategy=strategy)
+    report["train"] = {
+        "steps": loop.steps,
+        "resumed_from": loop.resumed_from,
+        "sentences": loop.sentences,
+        "tokens": loop.tokens,
+        "tokens_per_s": loop.tokens_per_s,
+        "train_s": loop.seconds,
+        "first_loss": loop.losses[0] if loop.losses else None,
+        "final_loss": loop.final_loss,
+        "device": device,
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+    version = _register(
+        settings,
+        config,
+        report,
+        final=final,
+        base=base,
+        parent=parent,
+        lineage=continual.extend_lineage(lineage, config.domain, config.data, config.optim.seed),
+    )
+    report["version"] = version.name
+    json_path, md_path = write_report(final, report)
+    (run_dir / COMPLETE).write_text(version.name, encoding="utf-8")
+    (run_dir / CHECKPOINT).unlink(missing_ok=True)  # ~3x the model's size; the run is done
+    log.info(
+        "registered %s: test accuracy %s, macro-F1 %s",
+        version.name,
+        report["test"]["accuracy"],
+        report["test"]["macro_f1"],
+    )
+    return {
+        "version": version.name,
+        "artefact_path": str(final),
+        "run_dir": str(run_dir),
+        "kind": SENTIMENT_KIND,
+        "report_json": str(json_path),
+        "report_md": str(md_path),
+        **_summary(report),
+    }
+
+
+def _register(
+    settings: Settings,
+    config: SentimentConfig,
+    report: dict[str, Any],
+    *,
+    final: Path,
+    base: Path,
+    parent: ModelVersion | None,
+    lineage: list[dict[str, Any]],
+) -> ModelVersion:
+    metrics = {
+        **report["test"],
+        "validation": report.get("validation"),
+        "baseline": report.get("baseline"),
+        "domains_seen": [d["domain"] for d in lineage],
+        "train": report["train"],
+    }
+    if "forgetting" in report:
+        metrics["forgetting"] = report["forgetting"]
+    resolved = {**config.model_dump(mode="json"), "domains": lineage}
+    version = ModelVersion(
+        name=next_version_name(settings, SENTIMENT_KIND),
+        kind=SENTIMENT_KIND,
+        base=str(
+            parent.base if parent else (BUNDLED_MINILM if config.model.base == BUNDLED_MINILM else base)
+        ),
+        method="full",
+        recipe=config.name,
+        recipe_resolved=resolved,
+        parent_id=parent.id if parent else None,
+        metrics=json.loads(json.dumps(metrics, default=str)),
+        artefact_path=str(final.resolve()),
+    )
+    return register_version(settings, version)
+
+
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
+    out = {k: report["test"].get(k) for k in ("accuracy", "macro_f1", "n", "per_class", "subsets")}
+    for key in ("baseline", "forgetting", "train"):
+        if key in report:
+            out[key] = report[key]
+    return out

@@ -1,0 +1,57 @@
+"""What the router returns: an answer tagged with its route, evidence and model version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Route = Literal["curated", "model", "retrieval", "recommend", "abstain"]
+#: Every route, in the order the router tries them.
+ROUTES: tuple[Route, ...] = ("curated", "model", "retrieval", "recommend", "abstain")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One piece of evidence behind an answer (a passage, a training example, an item)."""
+
+    doc_id: str
+    corpus: str
+    title: str
+    snippet: str
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "corpus": self.corpus,
+            "title": self.title,
+            "snippet": self.snippet,
+            "score": round(float(self.score), 4),
+        }
+
+
+@dataclass
+class Answer:
+    """The ``infinstruct chat --json`` object (plus the conversation ids the API adds)."""
+
+    answer: str
+    route: Route
+    sources: list[Source] = field(default_factory=list)
+    model_version: str | None = None
+    latency_ms: float = 0.0
+    conversation_id: str | None = None
+    turn_id: int | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self, *, with_conversation: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "answer": self.answer,
+            "route": self.route,
+            "sources": [s.as_dict() for s in self.sources],
+            "model_version": self.model_version,
+            "latency_ms": round(self.latency_ms, 1),
+        }
+        if with_conversation:
+            data["conversation_id"] = self.conversation_id
+            data["turn_id"] = self.turn_id
+        return data

@@ -1,0 +1,131 @@
+"""Curated answers (operator-approved, returned verbatim) and hand-offs to people.
+
+An abstained question becomes an open ``Handoff``; answering it closes the hand-off and
+adds a curated answer, so the next customer asking the same gets it at once. The
+instruction builder reads both (curated pairs and answered hand-offs) as training
+examples, so the next model learns them too.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from infinstruct.platform.chat.prompts import lang_of
+from infinstruct.platform.db import session_scope
+from infinstruct.platform.errors import InputError, NotFoundError
+from infinstruct.platform.settings import Settings
+from infinstruct.platform.tables import CuratedAnswer, Handoff
+from infinstruct.platform.tables._columns import utcnow
+
+
+def add_curated(
+    settings: Settings, question: str, answer: str, *, approved_by: str = "", origin: str = "operator"
+) -> CuratedAnswer:
+    question, answer = question.strip(), answer.strip()
+    if not question or not answer:
+        raise InputError("a curated answer needs a non-empty question and answer")
+    with session_scope(settings) as session:
+        row = CuratedAnswer(
+            question=question, answer=answer, lang=lang_of(question), origin=origin, approved_by=approved_by
+        )
+        session.add(row)
+        session.flush()
+        session.refresh(row)
+        return row
+
+
+def import_curated(settings: Settings, path: Path, *, approved_by: str = "") -> int:
+    """Add every ``question``/``answer`` pair of a CSV or JSONL file; returns how many."""
+    if not path.exists():
+        raise InputError(f"{path} does not exist; give a .csv or .jsonl file of question,answer rows")
+    pairs: list[tuple[str, str]] = []
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or not {"question", "answer"} <= set(reader.fieldnames):
+                raise InputError(f"{path} needs a header with question and answer columns "
+                                 f"(got {reader.fieldnames})")
+            pairs = [(r["question"] or "", r["answer"] or "") for r in reader]
+    elif path.suffix.lower() in {".jsonl", ".json"}:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{number} is not JSON: {exc.msg}") from exc
+            pairs.append((str(row.get("question", "")), str(row.get("answer", ""))))
+    else:
+        raise InputError(f"{path} must be .csv or .jsonl (got {path.suffix!r})")
+    bad = [n for n, (q, a) in enumerate(pairs, 1) if not q.strip() or not a.strip()]
+    if bad:
+        raise InputError(f"{path}: rows {bad[:5]} lack a question or an answer; fix them and retry")
+    with session_scope(settings) as session:
+        for question, answer in pairs:
+            session.add(CuratedAnswer(question=question.strip(), answer=answer.strip(),
+                                      lang=lang_of(question), origin="import", approved_by=approved_by))
+    return len(pairs)
+
+
+def list_curated(settings: Settings, *, active_only: bool = True) -> list[CuratedAnswer]:
+    with session_scope(settings) as session:
+        query = select(CuratedAnswer).order_by(col(CuratedAnswer.id))
+        if active_only:
+            query = query.where(col(CuratedAnswer.active).is_(True))
+        return list(session.exec(query).all())
+
+
+def curated_signature(settings: Settings) -> tuple[int, int]:
+    """Changes whenever a curated answer is added or (de)activated: (count active, max id)."""
+    from sqlalchemy import func
+
+    with session_scope(settings) as session:
+        count, top = session.exec(
+            select(func.count(), func.max(CuratedAnswer.id)).where(col(CuratedAnswer.active).is_(True))
+        ).one()
+    return int(count or 0), int(top or 0)
+
+
+def open_handoff(
+    settings: Settings, question: str, *, conversation_id: str | None, evidence: dict[str, Any]
+) -> int:
+    with session_scope(settings) as session:
+        row = Handoff(conversation_id=conversation_id, question=question, evidence=evidence)
+        session.add(row)
+        session.flush()
+        return int(row.id or 0)
+
+
+def list_handoffs(settings: Settings, *, status: str | None = "open") -> list[Handoff]:
+    if status not in (None, "open", "answered"):
+        raise InputError(f"status must be open, answered or all (got {status!r})")
+    with session_scope(settings) as session:
+        query = select(Handoff).order_by(col(Handoff.id))
+        if status:
+            query = query.where(Handoff.status == status)
+        return list(session.exec(query).all())
+
+
+def answer_handoff(settings: Settings, handoff_id: int, answer: str, *, by: str = "") -> tuple[Handoff, int]:
+    """Close a hand-off with a person's answer; returns it and the new curated answer's id."""
+    if not answer.strip():
+        raise InputError("the answer is empty; write the reply the customer should get")
+    with session_scope(settings) as session:
+        row = session.get(Handoff, handoff_id)
+        if row is None:
+            raise NotFoundError(f"no hand-off {handoff_id}; see `infinstruct handoffs list`")
+        if row.status == "answered":
+            raise InputError(f"hand-off {handoff_id} is already answered")
+        row.status, row.answer, row.answered_by, row.answered_at = "answered", answer.strip(), by, utcnow()
+        session.add(row)
+        curated = CuratedAnswer(question=row.question, answer=answer.strip(), lang=lang_of(row.question),
+                                origin="handoff", approved_by=by)
+        session.add(curated)
+        session.flush()
+        session.refresh(row)
+        return row, int(curated.id or 0)

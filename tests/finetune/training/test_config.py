@@ -1,0 +1,77 @@
+"""Recipes validate into FinetuneConfig; validators name the rule; HF objects at the edge."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from infinstruct.finetune.training.config import build_config, load_config
+from infinstruct.platform.errors import ConfigError, TrainingError
+from infinstruct.platform.settings import Settings
+from tests.conftest import REPO
+
+
+def test_every_dialogue_recipe_validates(settings: Settings) -> None:
+    recipes = [p for p in (REPO / "config" / "finetune").glob("*.yaml") if not p.stem.startswith("sentiment")]
+    assert {"smollm2-lora", "tiny-scratch", "tiny-continual", "gpu-qwen2.5-1.5b-lora"} <= {p.stem for p in recipes}
+    for path in recipes:
+        config = load_config(settings, path.stem)
+        assert config.name == path.stem
+
+
+def test_validators_state_the_rule() -> None:
+    with pytest.raises(ConfigError, match=r"lora.r must be > 0 \(got 0\)"):
+        build_config({"method": {"lora": {"r": 0}}}, name="x")
+    with pytest.raises(ConfigError, match="warmup_steps must be < optim.max_steps"):
+        build_config({"optim": {"warmup_steps": 10, "max_steps": 5}}, name="x")
+    with pytest.raises(ConfigError, match="pretrain.steps needs model.base 'scratch'"):
+        build_config({"pretrain": {"steps": 3}}, name="x")
+    with pytest.raises(ConfigError, match="n_embd must be divisible by n_head"):
+        build_config({"model": {"base": "scratch", "scratch": {"n_embd": 100, "n_head": 3}},
+                      "method": {"name": "full"}}, name="x")
+    with pytest.raises(ConfigError, match="unknown_key"):
+        build_config({"optim": {"unknown_key": 1}}, name="x")
+
+
+@pytest.mark.parametrize("method", ["full", "lora", "adalora", "prefix", "ia3", "prompt"])
+def test_peft_config_per_method(method: str) -> None:
+    config = build_config({"method": {"name": method}}, name="x")
+    peft_config = config.to_peft_config()
+    if method == "full":
+        assert peft_config is None
+    else:
+        assert peft_config.task_type == "CAUSAL_LM"
+        assert method.replace("prefix", "prefix_tuning").replace("prompt", "prompt_tuning").upper() in str(
+            peft_config.peft_type)
+
+
+def test_training_arguments_carry_the_recipe(tmp_path: Path, settings: Settings) -> None:
+    config = load_config(settings, "smollm2-lora", **{"optim.grad_accum": 3})
+    args = config.to_training_arguments(tmp_path)
+    assert (args.per_device_train_batch_size, args.gradient_accumulation_steps) == (8, 3)
+    assert args.learning_rate == config.optim.lr and args.max_steps == config.optim.max_steps
+    assert args.lr_scheduler_type.value == "cosine" and args.warmup_steps == 5
+
+
+def test_sentiment_recipe_dispatches(tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infinstruct.finetune.training.run import run_recipe
+
+    recipe = tmp_path / "my-sentiment.yaml"
+    recipe.write_text("kind: sentiment\n", encoding="utf-8")
+    calls = []
+    fake = types.ModuleType("infinstruct.finetune.sentiment.train")
+    fake.run_sentiment_recipe = lambda s, path, **kw: calls.append((path, kw)) or {"version": "sentiment-v1"}  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "infinstruct.finetune.sentiment.train", fake)
+    assert run_recipe(settings, str(recipe), dry_run=True) == {"version": "sentiment-v1"}
+    assert calls == [(recipe, {"resume": False, "continue_from": None, "dry_run": True})]
+    monkeypatch.setitem(sys.modules, "infinstruct.finetune.sentiment.train", None)  # import fails
+    with pytest.raises(TrainingError, match="sentiment trainer"):
+        run_recipe(settings, str(recipe))
+
+
+def test_unknown_recipe_names_the_known_ones(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="known: .*tiny-scratch"):
+        load_config(settings, "no-such-recipe")
