@@ -295,4 +295,15 @@ alerts_cli.register(app, eval_app, feed_reader=_feed_reader)
 
 
 def main() -> None:
-    app()
+    from infinstruct.platform.jobs import current_job_id
+
+    job_id = current_job_id()
+    if job_id is None:
+        app()
+        return
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        cli_support.finish_tracked_job(job_id, code)
+        raise

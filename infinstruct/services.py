@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from infinstruct.platform.alerts.feeds import FeedReader
     from infinstruct.platform.protocols import Ingestor, InstructionBuilder
+    from infinstruct.ui.operator import OperatorBackend
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,23 @@ def build_ingestor(settings: Settings) -> Ingestor:
     """Loads files, folders and URLs into the store (``connectors.ingest``)."""
     from infinstruct.connectors.ingest import ingest
 
-    def run(source: str | Path, *, connector: str | None = None, corpus: str | None = None,
-            domain: str | None = None, strict: bool = False) -> dict[str, Any]:
-        return ingest(settings, source, connector=connector, corpus=corpus, domain=domain, strict=strict,
-                      show_progress=False)
+    def run(
+        source: str | Path,
+        *,
+        connector: str | None = None,
+        corpus: str | None = None,
+        domain: str | None = None,
+        strict: bool = False,
+    ) -> dict[str, Any]:
+        return ingest(
+            settings,
+            source,
+            connector=connector,
+            corpus=corpus,
+            domain=domain,
+            strict=strict,
+            show_progress=False,
+        )
 
     return run
 
@@ -91,14 +105,62 @@ def _demo_instructions(settings: Settings) -> Any:
         report = build_instruction_builder(settings)(name="default")
     except EmptyStoreError as exc:  # nothing loaded yet: the demo still serves
         return f"skipped: {exc}"
-    return {"version": report["version"], "examples": report["examples"], "by_task_lang": report["by_task_lang"]}
+    return {
+        "version": report["version"],
+        "examples": report["examples"],
+        "by_task_lang": report["by_task_lang"],
+    }
+
+
+def build_operator_backend(settings: Settings) -> OperatorBackend:
+    """What the operator console calls: connectors, corpus versions, instruction stats, recipes."""
+    from infinstruct.connectors import corpora, registry
+    from infinstruct.ui.operator import OperatorBackend
+
+    def instruction_stats() -> dict[str, Any]:
+        from infinstruct.finetune.instructions import latest_set
+
+        latest = latest_set(settings)
+        return {
+            "name": latest.name,
+            "version": latest.version,
+            "stale": latest.stale,
+            "report": latest.report,
+        }
+
+    def recipes() -> list[str]:
+        return sorted(p.stem for p in Path(settings.finetune.recipes_dir).glob("*.yaml"))
+
+    return OperatorBackend(
+        connector_names=registry.names,
+        list_corpora=lambda: corpora.list_corpora(settings),
+        show_corpus=lambda name: corpora.show_corpus(settings, name),
+        rollback_corpus=lambda name, version: corpora.rollback(settings, name, version),
+        instruction_stats=instruction_stats,
+        recipes=recipes,
+        gate=build_gate(settings),
+    )
 
 
 def build_app(settings: Settings) -> FastAPI:
-    """The one web app: ``/healthz`` now; chat, analyst, operator and APIs mount here."""
-    from infinstruct.platform.server import build_api
+    """The one web app: ``/`` chat, ``/analyst/``, ``/operator/``, ``/api/…``, ``/v1/…``, ``/healthz``.
 
-    return build_api(settings)
+    Access rules for every path live in ``platform.auth.web.ACCESS_RULES``.
+    """
+    import os
+
+    # Offline-first: Gradio's usage analytics would phone home from every page load.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    from infinstruct.platform.auth.web import gradio_username
+    from infinstruct.platform.server import build_api
+    from infinstruct.ui.operator import build_operator_app
+
+    app = build_api(settings)
+    operator = build_operator_app(settings, build_operator_backend(settings))
+    app = gr.mount_gradio_app(app, operator, path="/operator", auth_dependency=gradio_username)
+    return app
 
 
 def run_server(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
@@ -125,8 +187,11 @@ def demo_steps() -> list[DemoStep]:
     """What the demo does before serving, in order; each capability adds its step."""
     from infinstruct.platform.db import upgrade
 
-    return [DemoStep("db upgrade", upgrade), DemoStep("ingest samples", _demo_ingest),
-            DemoStep("instructions build", _demo_instructions)]
+    return [
+        DemoStep("db upgrade", upgrade),
+        DemoStep("ingest samples", _demo_ingest),
+        DemoStep("instructions build", _demo_instructions),
+    ]
 
 
 def run_demo(settings: Settings, *, smoke: bool = False, port: int | None = None) -> None:

@@ -19,6 +19,9 @@ from infinstruct.platform.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
+#: What this process last printed with ``emit`` / as an error: a tracked job's result.
+LAST_RESULT: dict[str, Any] = {}
+
 
 class ErrorTranslatingGroup(TyperGroup):
     """The CLI boundary: a domain error prints one line and exits 2 (input) or 1 (internal)."""
@@ -27,6 +30,7 @@ class ErrorTranslatingGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except InfinstructError as exc:
+            LAST_RESULT["error"] = str(exc)
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except (typer.TyperException, typer.Exit, typer.Abort):
@@ -36,6 +40,7 @@ class ErrorTranslatingGroup(TyperGroup):
             raise typer.Exit(130) from None
         except Exception as exc:  # the CLI root boundary: one line, exit 1
             log.debug("internal error", exc_info=True)
+            LAST_RESULT["error"] = f"{exc.__class__.__name__}: {exc}"
             typer.echo(f"internal error: {exc.__class__.__name__}: {exc}", err=True)
             raise typer.Exit(1) from None
 
@@ -54,6 +59,7 @@ def settings_from(ctx: typer.Context) -> Settings:
 
 def emit(data: Any, *, as_json: bool, human: str | None = None) -> None:
     """Print ``data`` as one JSON object (``--json``) or ``human`` text."""
+    LAST_RESULT["data"] = data
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
     else:
@@ -74,3 +80,17 @@ def configure_logging(level: str) -> None:
 
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON object for scripts.")
+
+
+def finish_tracked_job(job_id: int, exit_code: int) -> None:
+    """Record a CLI run launched as a tracked job (``INFINSTRUCT_JOB_ID``) as finished."""
+    from infinstruct.platform.jobs import finish_job
+
+    data = LAST_RESULT.get("data")
+    result = data if isinstance(data, dict) else {"output": data}
+    status = "succeeded" if exit_code == 0 else "failed"
+    error = "" if exit_code == 0 else LAST_RESULT.get("error", f"exit code {exit_code}")
+    try:
+        finish_job(load_settings(), job_id, status=status, result=result, error=error)
+    except InfinstructError:
+        log.warning("could not record the end of job %s", job_id, exc_info=True)

@@ -273,6 +273,28 @@ class InstructionSettings(BaseModel):
     )
 
 
+class RecommendSettings(BaseModel):
+    corpus: str = Field(
+        default="",
+        description="Item corpus to recommend from when a request does not say; empty means the "
+        "user's own corpus, else the corpus with the most items.",
+    )
+    default_k: int = Field(default=10, gt=0, description="Recommendations returned when --k is not given.")
+    max_k: int = Field(default=100, gt=0, description="Most recommendations one request may ask for.")
+    query_popularity_weight: float = Field(
+        default=0.15,
+        ge=0.0,
+        description="Popularity's weight beside the text match (weight 1) for free-text requests "
+        "(--text): a small prior that breaks ties between equally fitting items.",
+    )
+    fit_max_users: int = Field(
+        default=2000,
+        gt=0,
+        description="Users scored when the mix weights are fitted (first request after a load); "
+        "a deterministic sample above this keeps the fit within seconds.",
+    )
+
+
 class Settings(BaseSettings):
     """Every runtime setting of infinstruct."""
 
@@ -309,6 +331,9 @@ class Settings(BaseSettings):
     )
     instructions: InstructionSettings = Field(
         default_factory=InstructionSettings, description="The instruction-set builder."
+    )
+    recommend: RecommendSettings = Field(
+        default_factory=RecommendSettings, description="Item recommendations."
     )
 
     @field_validator("log_level")

@@ -38,3 +38,13 @@ def test_a_job_whose_process_died_is_reported_failed(settings: Settings) -> None
     while jobs.get_job(settings, job.id).status == "running" and time.monotonic() < deadline:  # type: ignore[arg-type]
         time.sleep(0.3)
     assert jobs.get_job(settings, job.id).status == "failed"  # type: ignore[arg-type]
+
+
+def test_a_finished_cli_job_records_its_json_result(settings: Settings) -> None:
+    job = jobs.launch_cli_job(settings, kind="db", args=["db", "current"])
+    deadline = time.monotonic() + 60
+    while jobs.get_job(settings, job.id).status == "running" and time.monotonic() < deadline:  # type: ignore[arg-type]
+        time.sleep(0.3)
+    done = jobs.get_job(settings, job.id)  # type: ignore[arg-type]
+    assert done.status == "succeeded", done
+    assert done.result["current"] == done.result["head"]

@@ -186,7 +186,10 @@ class Worker:
         try:
             if kind == "alerts":
                 run_once(
-                    self.settings, reader=self._reader(), scorer=self._current_scorer(), trigger=f"scheduler:{self.holder}"
+                    self.settings,
+                    reader=self._reader(),
+                    scorer=self._current_scorer(),
+                    trigger=f"scheduler:{self.holder}",
                 )
             elif kind == "deliver":
                 run_deliveries(self.settings)

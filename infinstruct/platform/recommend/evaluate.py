@@ -63,7 +63,9 @@ class Fold:
 def leave_out_fold(data: ItemData, *, position: int, users: Sequence[int] | None = None) -> Fold:
     """Hold out each eligible user's ``position``-th last event; later ones are dropped too."""
     train = np.ones(data.n_events, dtype=bool)
-    scored, targets, held = [], [], set()
+    scored: list[int] = []
+    targets: list[int] = []
+    held: set[tuple[int, int]] = set()
     chosen = set(users) if users is not None else None
     for user, events in enumerate(data.user_events):
         if len(events) < MIN_EVENTS:
@@ -100,9 +102,7 @@ class FoldScorer:
         return [
             History(
                 d.ev_item[e].astype(np.int64),
-                history_weights(
-                    d.ev_value[e], d.ev_ts[e], half_life=half_life, rating_power=rating_power
-                ),
+                history_weights(d.ev_value[e], d.ev_ts[e], half_life=half_life, rating_power=rating_power),
             )
             for e in self.events
         ]

@@ -39,13 +39,13 @@ def profile_texts(data: ItemData, *, exclude: Collection[tuple[int, int]] = ()) 
     skip = set(exclude)
     tags: dict[int, Counter[str]] = defaultdict(Counter)
     reviews: dict[int, list[str]] = defaultdict(list)
-    for user, item, text in data.notes:
-        if (user, item) in skip:
+    for user, index, text in data.notes:
+        if (user, index) in skip:
             continue
         if len(text) <= TAG_MAX_CHARS:
-            tags[item][text.lower()] += 1
+            tags[index][text.lower()] += 1
         else:
-            reviews[item].append(text)
+            reviews[index].append(text)
     out = []
     for i, item in enumerate(data.items):
         parts = [item.title.strip()]
@@ -78,7 +78,7 @@ def embed_profiles(settings: Settings, texts: Sequence[str], *, embedder: Any | 
     cached = _read_cache(path)
     missing = list(dict.fromkeys(k for k in keys if k not in cached))
     if missing:
-        first = {}
+        first: dict[bytes, str] = {}
         for key, text in zip(keys, texts, strict=True):
             first.setdefault(key, text)
         log.info("embedding %d item profiles (%d cached)", len(missing), len(keys) - len(missing))

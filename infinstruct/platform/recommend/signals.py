@@ -40,7 +40,7 @@ def history_weights(
     Implicit feedback (NaN value) counts as a top rating.
     """
     rating = np.where(np.isnan(values), 1.0, np.clip(values / RATING_SCALE, 0.05, 1.0))
-    weights = rating**rating_power if rating_power else np.ones_like(rating)
+    weights = np.asarray(rating**rating_power if rating_power else np.ones_like(rating), dtype=np.float64)
     if half_life is not None and ts.size:
         distinct = np.unique(ts)
         steps_back = distinct.size - 1 - np.searchsorted(distinct, ts)
@@ -91,7 +91,7 @@ def popularity(items: np.ndarray, n_items: int) -> np.ndarray:
 
 def text_scores(histories: list[History], vectors: np.ndarray) -> np.ndarray:
     """Cosine of each item's profile with each user's weighted mean profile."""
-    profile = np.asarray(history_matrix(histories, vectors.shape[0]) @ vectors, dtype=np.float32)
-    norms = np.linalg.norm(profile, axis=1, keepdims=True)
-    profile = profile / np.where(norms > 0, norms, 1.0)
+    summed = np.asarray(history_matrix(histories, vectors.shape[0]) @ vectors, dtype=np.float32)
+    norms = np.linalg.norm(summed, axis=1, keepdims=True)
+    profile = (summed / np.where(norms > 0, norms, 1.0)).astype(np.float32)
     return np.asarray(profile @ vectors.T, dtype=np.float32)

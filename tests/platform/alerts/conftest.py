@@ -32,27 +32,55 @@ class NewsStore:
     corpus_version: int
     corpus_id: int
 
-    def add(self, title: str, at: datetime, label: str, *, text: str = "", guid: str = "",
-            tickers: list[str] | None = None) -> str:
+    def add(
+        self,
+        title: str,
+        at: datetime,
+        label: str,
+        *,
+        text: str = "",
+        guid: str = "",
+        tickers: list[str] | None = None,
+    ) -> str:
         return self.add_many([(title, at, label, text)], guid=guid, tickers=tickers)[0]
 
-    def add_many(self, rows: list[tuple[str, datetime, str, str]], *, guid: str = "",
-                 tickers: list[str] | None = None) -> list[str]:
+    def add_many(
+        self, rows: list[tuple[str, datetime, str, str]], *, guid: str = "", tickers: list[str] | None = None
+    ) -> list[str]:
         """(title, published, label, text) rows as news documents with their scores, in one commit."""
         ids = []
         with session_scope(self.settings) as session:
             for title, at, label, text in rows:
                 doc_id = hashlib.sha256(f"{title}|{text}|{at.isoformat()}".encode()).hexdigest()[:32]
                 neg, neu, pos = PROBS[label]
-                session.add(Document(
-                    id=doc_id, corpus_id=self.corpus_id, version_id=self.corpus_version, kind="news",
-                    title=title, text=text, published_at=at,
-                    meta={"guid": guid, "link": f"https://example.test/{doc_id}", "tickers": tickers or [],
-                          "source": "test"},
-                ))
+                session.add(
+                    Document(
+                        id=doc_id,
+                        corpus_id=self.corpus_id,
+                        version_id=self.corpus_version,
+                        kind="news",
+                        title=title,
+                        text=text,
+                        published_at=at,
+                        meta={
+                            "guid": guid,
+                            "link": f"https://example.test/{doc_id}",
+                            "tickers": tickers or [],
+                            "source": "test",
+                        },
+                    )
+                )
                 session.flush()
-                session.add(SentimentScore(document_id=doc_id, model_version_id=self.version_id, label=label,
-                                           negative=neg, neutral=neu, positive=pos))
+                session.add(
+                    SentimentScore(
+                        document_id=doc_id,
+                        model_version_id=self.version_id,
+                        label=label,
+                        negative=neg,
+                        neutral=neu,
+                        positive=pos,
+                    )
+                )
                 ids.append(doc_id)
         return ids
 
@@ -60,8 +88,14 @@ class NewsStore:
 @pytest.fixture
 def store(settings: Settings) -> NewsStore:
     with session_scope(settings) as session:
-        model = ModelVersion(name="sentiment-fixture", kind="sentiment", base="fixture", method="full",
-                             recipe="fixture", artefact_path="-")
+        model = ModelVersion(
+            name="sentiment-fixture",
+            kind="sentiment",
+            base="fixture",
+            method="full",
+            recipe="fixture",
+            artefact_path="-",
+        )
         corpus = Corpus(name="news-fixture", domain="finance", connector="test")
         session.add(model)
         session.add(corpus)
@@ -113,15 +147,25 @@ def twitter_headlines(label: str, limit: int) -> list[str]:
     return out
 
 
-def plant(store: NewsStore, ticker: str, headlines: list[str], label: str, *, end: datetime,
-          span: timedelta = timedelta(hours=2)) -> list[str]:
+def plant(
+    store: NewsStore,
+    ticker: str,
+    headlines: list[str],
+    label: str,
+    *,
+    end: datetime,
+    span: timedelta = timedelta(hours=2),
+) -> list[str]:
     """A burst of headlines about ``ticker`` within ``span`` before ``end``."""
     step = span / max(len(headlines), 1)
-    return store.add_many([(f"${ticker} {h}", end - span + step * (i + 1), label, "") for i, h in enumerate(headlines)])
+    return store.add_many(
+        [(f"${ticker} {h}", end - span + step * (i + 1), label, "") for i, h in enumerate(headlines)]
+    )
 
 
-def background(store: NewsStore, *, days: int = 14, per_day: int = 3, end: datetime = NOW,
-               ticker: str | None = None) -> None:
+def background(
+    store: NewsStore, *, days: int = 14, per_day: int = 3, end: datetime = NOW, ticker: str | None = None
+) -> None:
     """Everyday news over ``days`` (about one in five negative); about ``ticker`` when given."""
     items = cnbc_items()
     labels = ["neutral", "positive", "negative", "neutral", "positive"]

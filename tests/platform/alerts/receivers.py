@@ -31,7 +31,7 @@ def webhook_server(fail_first: int = 0) -> Iterator[Webhook]:
     hook = Webhook(fail_first=fail_first)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802  (the http.server hook name)
+        def do_POST(self) -> None:  # the http.server hook name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             status = 500 if len(hook.requests) < hook.fail_first else 200
             hook.requests.append({"headers": dict(self.headers), "body": body, "status": status})

@@ -32,8 +32,14 @@ def test_planted_negative_burst_raises_exactly_one_alert(store: NewsStore, users
     assert report.stats[f"{users['alice']}:ZZZ"]["is_spike"] is False  # same volume, not negative
 
     # The spike goes on: later runs extend the one alert instead of raising more.
-    plant(store, "ACME", twitter_headlines("negative", 12)[8:], "negative", end=NOW + timedelta(hours=3),
-          span=timedelta(hours=1))
+    plant(
+        store,
+        "ACME",
+        twitter_headlines("negative", 12)[8:],
+        "negative",
+        end=NOW + timedelta(hours=3),
+        span=timedelta(hours=1),
+    )
     for hours in (1, 3, 6):
         again = raise_alerts(settings, version_id=store.version_id, now=NOW + timedelta(hours=hours))
         assert again.created == [] and again.extended == 1
@@ -45,7 +51,9 @@ def test_planted_negative_burst_raises_exactly_one_alert(store: NewsStore, users
     assert alert.topic == "ACME" and alert.severity in ("medium", "high") and alert.negative_share > 0.5
     assert set(burst) <= set(alert.document_ids)
     assert alert.window_end == NOW + timedelta(hours=6)
-    assert sorted(d.channel_id for d in deliveries) == sorted({d.channel_id for d in deliveries})  # one per channel
+    assert sorted(d.channel_id for d in deliveries) == sorted(
+        {d.channel_id for d in deliveries}
+    )  # one per channel
     assert len(deliveries) == 2  # in-app + e-mail
 
     # Ownership: bob sees nothing of alice's and cannot acknowledge it.
@@ -62,7 +70,9 @@ def test_planted_negative_burst_raises_exactly_one_alert(store: NewsStore, users
 @pytest.mark.slow
 def test_mute_cooldown_and_a_later_episode(store: NewsStore, users: dict[str, int]) -> None:
     settings = store.settings
-    add_watch(settings, "bob", "Acme Corp", kind="company", aliases=["ACME Holdings"], rules={"cooldown_hours": 12})
+    add_watch(
+        settings, "bob", "Acme Corp", kind="company", aliases=["ACME Holdings"], rules={"cooldown_hours": 12}
+    )
     negatives = twitter_headlines("negative", 24)
     for i, h in enumerate(negatives[:8]):
         store.add(f"Acme Corp: {h}", NOW - timedelta(minutes=10 * (i + 1)), "negative")
@@ -84,7 +94,9 @@ def test_watchlist_crud_and_validation(store: NewsStore, users: dict[str, int]) 
     add_watch(settings, "alice", "$aapl", aliases=["Apple"], rules={"z_threshold": "3"})
     row = add_watch(settings, "alice", "AAPL", rules={"min_count": 8})  # an update keeps aliases
     assert row.aliases == ["Apple"] and row.rules == {"z_threshold": 3.0, "min_count": 8.0}
-    assert [w.topic for w in list_watches(settings, "alice")] == ["AAPL"] and list_watches(settings, "bob") == []
+    assert [w.topic for w in list_watches(settings, "alice")] == ["AAPL"] and list_watches(
+        settings, "bob"
+    ) == []
     with pytest.raises(InputError, match="unknown watchlist rule"):
         add_watch(settings, "alice", "MSFT", rules={"zz": 1})
     with pytest.raises(NotFoundError):

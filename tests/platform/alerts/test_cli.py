@@ -28,18 +28,33 @@ def test_run_once_without_a_sentiment_model_names_the_recipe(cli_env: dict[str, 
 
 
 def test_watchlist_channels_feeds_alerts_ack_and_mute(
-    cli_env: dict[str, str], store: NewsStore, users: dict[str, int], tmp_path  # type: ignore[no-untyped-def]
+    cli_env: dict[str, str],
+    store: NewsStore,
+    users: dict[str, int],
+    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
-    added = _ok("watchlist", "add", "acme", "--user", "alice", "--alias", "Acme Corp", "--alias", "艾克米",
-                "--rule", "z_threshold=2.5")
+    added = _ok(
+        "watchlist",
+        "add",
+        "acme",
+        "--user",
+        "alice",
+        "--alias",
+        "Acme Corp",
+        "--alias",
+        "艾克米",
+        "--rule",
+        "z_threshold=2.5",
+    )
     assert added["topic"] == "ACME" and added["rules"] == {"z_threshold": 2.5}  # type: ignore[call-overload]
     assert [w["topic"] for w in _ok("watchlist", "list", "--user", "alice")] == ["ACME"]  # type: ignore[index]
     assert _ok("watchlist", "list", "--user", "bob") == []
     bad = runner.invoke(app, ["watchlist", "add", "X", "--user", "alice", "--rule", "nope"])
     assert bad.exit_code == 2 and "KEY=VALUE" in bad.output
 
-    channel = _ok("alerts", "channels", "add", "webhook", "http://127.0.0.1:9/h", "--user", "alice",
-                  "--secret", "abc")
+    channel = _ok(
+        "alerts", "channels", "add", "webhook", "http://127.0.0.1:9/h", "--user", "alice", "--secret", "abc"
+    )
     assert channel["secret"] == "***"  # type: ignore[call-overload]
     assert len(_ok("alerts", "channels", "list", "--user", "alice")) == 1
 
@@ -51,7 +66,9 @@ def test_watchlist_channels_feeds_alerts_ack_and_mute(
     assert missing.exit_code == 2 and "existing file" in missing.output
     _ok("alerts", "feeds", "remove", "local")
 
-    plant(store, "ACME", [f"Acme Corp cuts its outlook again, note {i}" for i in range(8)], "negative", end=NOW)
+    plant(
+        store, "ACME", [f"Acme Corp cuts its outlook again, note {i}" for i in range(8)], "negative", end=NOW
+    )
     raise_alerts(store.settings, version_id=store.version_id, now=NOW)
     mine = _ok("alerts", "list", "--user", "alice")
     assert len(mine) == 1 and mine[0]["headlines"]  # type: ignore[index]

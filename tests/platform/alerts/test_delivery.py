@@ -10,7 +10,13 @@ import pytest
 from sqlmodel import select
 
 from infinstruct.platform.alerts.alerting import raise_alerts
-from infinstruct.platform.alerts.delivery import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_due, verify
+from infinstruct.platform.alerts.delivery import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    deliver_due,
+    verify,
+)
 from infinstruct.platform.alerts.inbox import list_deliveries, redeliver_own
 from infinstruct.platform.alerts.watchlists import add_channel, add_watch
 from infinstruct.platform.db import session_scope
@@ -25,9 +31,16 @@ SECRET = "s3cret-for-tests"
 
 def _fast(settings: Settings, port: int, **alerts: object) -> Settings:
     """The same store with millisecond backoff and the test's SMTP port."""
-    return load_settings(data_dir=settings.data_dir, alerts={
-        "backoff_s": 0.05, "backoff_max_s": 0.2, "smtp_host": "127.0.0.1", "smtp_port": port, **alerts,
-    })
+    return load_settings(
+        data_dir=settings.data_dir,
+        alerts={
+            "backoff_s": 0.05,
+            "backoff_max_s": 0.2,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            **alerts,
+        },
+    )
 
 
 def _drain(settings: Settings, rounds: int = 40) -> None:
@@ -40,7 +53,9 @@ def _drain(settings: Settings, rounds: int = 40) -> None:
 
 
 @pytest.mark.slow
-def test_webhook_retries_then_delivers_once_and_email_arrives(store: NewsStore, users: dict[str, int]) -> None:
+def test_webhook_retries_then_delivers_once_and_email_arrives(
+    store: NewsStore, users: dict[str, int]
+) -> None:
     with webhook_server(fail_first=2) as hook, smtp_sink() as mailbox:
         settings = _fast(store.settings, mailbox.port)
         add_watch(settings, "alice", "ACME")
@@ -54,9 +69,12 @@ def test_webhook_retries_then_delivers_once_and_email_arrives(store: NewsStore, 
     assert [r["status"] for r in hook.requests] == [500, 500, 200]  # failed twice, retried, delivered
     accepted = hook.accepted[0]
     headers = {k.lower(): v for k, v in accepted["headers"].items()}
-    assert verify(SECRET, headers[TIMESTAMP_HEADER.lower()], accepted["body"], headers[SIGNATURE_HEADER.lower()])
-    assert not verify("wrong-secret", headers[TIMESTAMP_HEADER.lower()], accepted["body"],
-                      headers[SIGNATURE_HEADER.lower()])
+    assert verify(
+        SECRET, headers[TIMESTAMP_HEADER.lower()], accepted["body"], headers[SIGNATURE_HEADER.lower()]
+    )
+    assert not verify(
+        "wrong-secret", headers[TIMESTAMP_HEADER.lower()], accepted["body"], headers[SIGNATURE_HEADER.lower()]
+    )
     payload = json.loads(accepted["body"])
     assert payload["alert_id"] == created[0] and payload["topic"] == "ACME" and len(payload["headlines"]) == 8
     assert headers[DELIVERY_HEADER.lower()] == str(payload["delivery_id"])
@@ -69,7 +87,9 @@ def test_webhook_retries_then_delivers_once_and_email_arrives(store: NewsStore, 
 
     rows = {r["kind"]: r for r in list_deliveries(settings, "alice")}
     assert {k: (r["status"], r["attempts"]) for k, r in rows.items()} == {
-        "webhook": ("sent", 3), "email": ("sent", 1), "inapp": ("sent", 1),
+        "webhook": ("sent", 3),
+        "email": ("sent", 1),
+        "inapp": ("sent", 1),
     }
     assert list_deliveries(settings, "bob") == []
 

@@ -25,13 +25,18 @@ from infinstruct.platform.tables import JobRun
 
 
 def _fast(settings: Settings) -> Settings:
-    return load_settings(data_dir=settings.data_dir, database=settings.database.model_dump(),
-                         scheduler={"lease_s": 1, "misfire_grace_s": 60})
+    return load_settings(
+        data_dir=settings.data_dir,
+        database=settings.database.model_dump(),
+        scheduler={"lease_s": 1, "misfire_grace_s": 60},
+    )
 
 
 def _runs(settings: Settings) -> list[JobRun]:
     with session_scope(settings) as session:
-        return list(session.exec(select(JobRun).where(JobRun.kind == "alerts").order_by(col(JobRun.id))).all())
+        return list(
+            session.exec(select(JobRun).where(JobRun.kind == "alerts").order_by(col(JobRun.id))).all()
+        )
 
 
 def _holder(run: JobRun) -> str:
@@ -129,8 +134,9 @@ def test_a_restart_keeps_the_jobs_and_catches_a_missed_run_up_once(settings: Set
     _wait_for(lambda: len(_runs(settings)) >= 1)
     worker.stop()
     with get_engine(settings).connect() as conn:
-        stored = conn.execute(text("SELECT next_run_time FROM apscheduler_jobs WHERE id = :id"),
-                              {"id": POLL_JOB}).scalar_one()
+        stored = conn.execute(
+            text("SELECT next_run_time FROM apscheduler_jobs WHERE id = :id"), {"id": POLL_JOB}
+        ).scalar_one()
     time.sleep(max(stored - time.time(), 0) + 2.2)  # the next run is missed while nobody runs
     count = len(_runs(settings))
 

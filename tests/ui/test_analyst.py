@@ -1,0 +1,50 @@
+"""The analyst dashboard: its handlers over a real store, and the Gradio page builds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from infinstruct.platform.alerts.alerting import raise_alerts
+from infinstruct.platform.alerts.watchlists import add_watch
+from infinstruct.platform.errors import InfinstructError
+from infinstruct.ui.analyst import AnalystView, build_analyst_app
+from tests.platform.alerts.conftest import NOW, NewsStore, plant
+from tests.platform.alerts.conftest import store as store  # fixtures used by the test below
+from tests.platform.alerts.conftest import users as users
+
+
+def test_dashboard_shows_only_the_users_alerts_and_edits_the_watchlist(
+    store: NewsStore,
+    users: dict[str, int],
+) -> None:
+    settings = store.settings
+    add_watch(settings, "alice", "ACME", aliases=["Acme Corp"])
+    add_watch(settings, "bob", "ACME")
+    plant(store, "ACME", [f"Acme Corp misses estimates, take {i}" for i in range(8)], "negative", end=NOW)
+    store.add("$ACME steady day", NOW - timedelta(days=2), "neutral")
+    raise_alerts(settings, version_id=store.version_id, now=NOW)
+
+    alice, bob = AnalystView(settings, users["alice"]), AnalystView(settings, users["bob"])
+    mine = alice.alerts()
+    assert len(mine) == 1 and mine[0][1] == "ACME"
+    assert "Acme Corp misses estimates" in alice.headlines(mine[0][0])
+    with pytest.raises(InfinstructError):
+        alice.headlines(bob.alerts()[0][0])  # bob's alert (his own spike) is not alice's to read
+    assert alice.acknowledge(mine[0][0]) == f"alert {mine[0][0]} acknowledged"
+    assert alice.alerts() == [] and len(alice.alerts("all")) == 1
+
+    trend = alice.trend("ACME", 5)
+    assert list(trend["items"]) == [1, 8] and list(trend["negative_share"]) == [0.0, 1.0]
+
+    alice.save_watch("Globex", "company", "Globex Corp, 环球", "z_threshold=3")
+    assert ["Globex", "company", "Globex Corp, 环球", "z_threshold=3", ""] in alice.watchlist()
+    assert "muted until" in alice.mute("Globex", 2)
+    alice.remove_watch("Globex")
+    assert alice.topics() == ["ACME"]
+    with pytest.raises(InfinstructError, match="KEY=VALUE"):
+        alice.save_watch("X", "ticker", "", "oops")
+
+    app = build_analyst_app(settings, users["alice"])
+    assert app.title == "infinstruct · analyst"
