@@ -65,13 +65,28 @@ def run_pandas_orm(path: Path, settings: object) -> int:
         for row in frame.itertuples(index=False):
             values = row._asdict()
             if "rating" in values:
-                session.add(Interaction(corpus_id=corpus.id, version_id=version.id, user_id=str(values["userId"]),  # type: ignore[arg-type]
-                                        item_id=str(values["movieId"]), kind="rating", value=float(values["rating"])))
+                session.add(
+                    Interaction(
+                        corpus_id=corpus.id,
+                        version_id=version.id,
+                        user_id=str(values["userId"]),  # type: ignore[arg-type]
+                        item_id=str(values["movieId"]),
+                        kind="rating",
+                        value=float(values["rating"]),
+                    )
+                )
             else:
                 text = str(values.get("text", ""))
                 doc_id = hashlib.sha256(f"{row}".encode()).hexdigest()[:32]
-                session.add(Document(id=doc_id, corpus_id=corpus.id, version_id=version.id, kind="labelled",  # type: ignore[arg-type]
-                                     text=text))
+                session.add(
+                    Document(
+                        id=doc_id,
+                        corpus_id=corpus.id,
+                        version_id=version.id,
+                        kind="labelled",  # type: ignore[arg-type]
+                        text=text,
+                    )
+                )
         session.commit()
     return len(frame)
 
@@ -121,9 +136,18 @@ def main() -> None:
         print(f"{label:28} " + " ".join(f"{row[n]:>16.0f} r/s" for n in RUNNERS) + f"  {ratios}")
     out = REPO / "bench" / "results" / "ingest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"records_per_s": results, "repeat": args.repeat,
-                               "note": "median wall-clock; infinstruct and pandas+ORM include the SQLite "
-                                       "writes, LangChain only parses"}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "records_per_s": results,
+                "repeat": args.repeat,
+                "note": "median wall-clock; infinstruct and pandas+ORM include the SQLite "
+                "writes, LangChain only parses",
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {out}")
 
 

@@ -46,7 +46,9 @@ def _example(name: str, tmp_path: Path) -> Path:
     if where == "fixtures":
         return FIXTURES.joinpath(*parts)
     path = tmp_path / parts[0]
-    path.write_text("id,title,description,genres\nsku-1,Blue shirt,Cotton shirt,apparel|tops\n", encoding="utf-8")
+    path.write_text(
+        "id,title,description,genres\nsku-1,Blue shirt,Cotton shirt,apparel|tops\n", encoding="utf-8"
+    )
     return path
 
 

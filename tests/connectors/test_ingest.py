@@ -41,7 +41,16 @@ def test_reload_is_a_noop_and_a_changed_file_is_a_new_version(settings: Settings
 
 def test_report_contract_and_skipped_files(settings: Settings) -> None:
     report = ingest(settings, SAMPLES / "abcd", show_progress=False)
-    for key in ("corpus", "version", "read", "loaded", "duplicates", "quarantined", "quarantine_reasons", "skipped"):
+    for key in (
+        "corpus",
+        "version",
+        "read",
+        "loaded",
+        "duplicates",
+        "quarantined",
+        "quarantine_reasons",
+        "skipped",
+    ):
         assert key in report
     assert report["corpus"] == "abcd" and report["loaded"] == 3
     assert {s["file"] for s in report["skipped"]} == {"kb.json", "ontology.json"}
@@ -114,7 +123,9 @@ def test_unknown_file_names_the_candidates(settings: Settings, tmp_path: Path) -
         ingest(settings, FIXTURES / "atom.xml", connector="nope", show_progress=False)
 
 
-def test_rollback_marks_documents_chunks_and_instruction_sets_stale(settings: Settings, tmp_path: Path) -> None:
+def test_rollback_marks_documents_chunks_and_instruction_sets_stale(
+    settings: Settings, tmp_path: Path
+) -> None:
     folder = tmp_path / "banking77"
     shutil.copytree(SAMPLES / "banking77", folder)
     ingest(settings, folder, show_progress=False)
@@ -122,12 +133,20 @@ def test_rollback_marks_documents_chunks_and_instruction_sets_stale(settings: Se
         doc = session.exec(select(Document)).first()
         assert doc is not None
         session.add(Chunk(document_id=doc.id, text=doc.text, content_hash="x"))
-        session.add(InstructionSet(name="default", version=1, input_hash="h",
-                                   lineage={"corpus_versions": [{"corpus": "banking77", "version": 1}]}))
+        session.add(
+            InstructionSet(
+                name="default",
+                version=1,
+                input_hash="h",
+                lineage={"corpus_versions": [{"corpus": "banking77", "version": 1}]},
+            )
+        )
         session.add(InstructionSet(name="other", version=1, input_hash="h", lineage={}))
         session.commit()
     result = rollback(settings, "banking77", 1)
-    assert result["documents"] == 304 and result["chunks"] == 1 and result["instruction_sets"] == ["default v1"]
+    assert (
+        result["documents"] == 304 and result["chunks"] == 1 and result["instruction_sets"] == ["default v1"]
+    )
     assert _count(settings, col(Document.stale).is_(False)) == 0
     with pytest.raises(NotFoundError):
         rollback(settings, "banking77", 9)
@@ -140,7 +159,9 @@ def test_rollback_marks_documents_chunks_and_instruction_sets_stale(settings: Se
 def test_cli_ingest_json_and_corpus_commands(settings: Settings, cli_env: dict[str, str]) -> None:
     runner = CliRunner()
     path = str(SAMPLES / "twitter_financial_news" / "sent_train.csv")
-    result = runner.invoke(app, ["ingest", path, "--corpus", "tfn", "--domain", "markets", "--json"], env=cli_env)
+    result = runner.invoke(
+        app, ["ingest", path, "--corpus", "tfn", "--domain", "markets", "--json"], env=cli_env
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["corpus"] == "tfn" and report["domain"] == "markets" and report["loaded"] == 319
@@ -157,16 +178,26 @@ def test_cli_ingest_json_and_corpus_commands(settings: Settings, cli_env: dict[s
 
     bad = runner.invoke(app, ["ingest", str(FIXTURES / "invalid.xml")], env=cli_env)
     assert bad.exit_code == 2 and "not well-formed XML" in bad.output
-    mapped = runner.invoke(app, ["ingest", str(FIXTURES / "wrong_delimiter.csv"), "--map", "text"], env=cli_env)
+    mapped = runner.invoke(
+        app, ["ingest", str(FIXTURES / "wrong_delimiter.csv"), "--map", "text"], env=cli_env
+    )
     assert mapped.exit_code == 2 and "--map takes KEY=COLUMN" in mapped.output
     listing = runner.invoke(app, ["connectors", "--json"], env=cli_env)
     assert "twcs" in {c["name"] for c in json.loads(listing.stdout)}
 
 
 def test_generic_columns_by_mapping(settings: Settings) -> None:
-    report = ingest(settings, FIXTURES / "news_mapped.csv", connector="news",
-                    columns={"title": "title", "text": "body", "date": "published", "link": "url"},
-                    show_progress=False)
+    report = ingest(
+        settings,
+        FIXTURES / "news_mapped.csv",
+        connector="news",
+        columns={"title": "title", "text": "body", "date": "published", "link": "url"},
+        show_progress=False,
+    )
     assert report["loaded"] == 1
     doc = _first(settings, kind="news")
-    assert doc.title == "Acme beats" and doc.meta["link"] == "https://x.example/1" and doc.published_at is not None
+    assert (
+        doc.title == "Acme beats"
+        and doc.meta["link"] == "https://x.example/1"
+        and doc.published_at is not None
+    )

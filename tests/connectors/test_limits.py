@@ -30,8 +30,19 @@ def _docs(settings: Settings) -> int:
 
 
 def _reviews_gz(path: Path, n: int) -> bytes:
-    lines = [json.dumps({"overall": 5.0, "reviewerID": f"U{i}", "asin": f"B{i % 3}", "unixReviewTime": 1_500_000_000 + i,
-                         "reviewText": f"review number {i} " + "x" * 40, "summary": f"s{i}"}) for i in range(n)]
+    lines = [
+        json.dumps(
+            {
+                "overall": 5.0,
+                "reviewerID": f"U{i}",
+                "asin": f"B{i % 3}",
+                "unixReviewTime": 1_500_000_000 + i,
+                "reviewText": f"review number {i} " + "x" * 40,
+                "summary": f"s{i}",
+            }
+        )
+        for i in range(n)
+    ]
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz:
         gz.write(("\n".join(lines) + "\n").encode())
@@ -109,11 +120,21 @@ def test_file_size_limit_names_the_setting(tmp_path: Path, settings: Settings) -
 def test_kill_minus_nine_then_rerun_finishes_without_duplicates(settings: Settings, tmp_path: Path) -> None:
     rows = 30_000
     source = tmp_path / "many.csv"
-    source.write_text("label,review\n" + "".join(f"{i % 2},review text number {i}\n" for i in range(rows)),
-                      encoding="utf-8")
-    env = {**os.environ, "INFINSTRUCT_DATA_DIR": str(settings.data_dir), "INFINSTRUCT_INGEST__BATCH_SIZE": "500"}
-    proc = subprocess.Popen([sys.executable, "-m", "infinstruct", "ingest", str(source), "--json"],  # noqa: S603
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    source.write_text(
+        "label,review\n" + "".join(f"{i % 2},review text number {i}\n" for i in range(rows)), encoding="utf-8"
+    )
+    env = {
+        **os.environ,
+        "INFINSTRUCT_DATA_DIR": str(settings.data_dir),
+        "INFINSTRUCT_INGEST__BATCH_SIZE": "500",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infinstruct", "ingest", str(source), "--json"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and _docs(settings) < 1000:

@@ -41,8 +41,10 @@ SETS = {
 @pytest.fixture(scope="module")
 def reports(module_settings: Settings) -> dict[str, dict[str, Any]]:
     shared_path()  # skip the module cleanly when ../shared/data is absent
-    return {name: ingest(module_settings, shared_path(*parts), corpus=name, show_progress=False)
-            for name, parts in SETS.items()}
+    return {
+        name: ingest(module_settings, shared_path(*parts), corpus=name, show_progress=False)
+        for name, parts in SETS.items()
+    }
 
 
 def test_every_shared_dataset_is_covered() -> None:
@@ -82,7 +84,11 @@ def test_finance_counts(reports: dict[str, dict[str, Any]]) -> None:
 
 
 def test_items_counts(reports: dict[str, dict[str, Any]]) -> None:
-    assert reports["movielens"]["kinds"] == {"item": 9_742, "interaction:rating": 80_535, "interaction:tag": 3_613}
+    assert reports["movielens"]["kinds"] == {
+        "item": 9_742,
+        "interaction:rating": 80_535,
+        "interaction:tag": 3_613,
+    }
     amazon = reports["amazon"]
     assert amazon["read"] == 3_176
     assert (amazon["interaction_items"], amazon["interaction_users"]) == (31, 406)
@@ -93,7 +99,11 @@ def test_items_counts(reports: dict[str, dict[str, Any]]) -> None:
 
 def _doc(settings: Settings, corpus: str, **where: Any) -> Document:
     with Session(get_engine(settings)) as session:
-        query = select(Document).join(Corpus, col(Corpus.id) == col(Document.corpus_id)).where(Corpus.name == corpus)
+        query = (
+            select(Document)
+            .join(Corpus, col(Corpus.id) == col(Document.corpus_id))
+            .where(Corpus.name == corpus)
+        )
         for key, value in where.items():
             query = query.where(getattr(Document, key) == value)
         found = session.exec(query).first()
@@ -101,15 +111,27 @@ def _doc(settings: Settings, corpus: str, **where: Any) -> Document:
         return found
 
 
-@pytest.mark.parametrize(("corpus", "text", "label"), [
-    ("twitter-news", "$BYND - JPMorgan reels in expectations on Beyond Meat https://t.co/bd0xbFGjkT", "negative"),
-    ("finfe", "补仓补的心力憔悴", "negative"),
-    ("waimai", "很快，好吃，味道足，量大", "positive"),
-    ("phrasebank", "According to Gran , the company has no plans to move all production to Russia , "
-                   "although that is where the company is growing .", "neutral"),
-])
-def test_one_known_row_per_sentiment_set(reports: Any, module_settings: Settings, corpus: str, text: str,
-                                         label: str) -> None:
+@pytest.mark.parametrize(
+    ("corpus", "text", "label"),
+    [
+        (
+            "twitter-news",
+            "$BYND - JPMorgan reels in expectations on Beyond Meat https://t.co/bd0xbFGjkT",
+            "negative",
+        ),
+        ("finfe", "补仓补的心力憔悴", "negative"),
+        ("waimai", "很快，好吃，味道足，量大", "positive"),
+        (
+            "phrasebank",
+            "According to Gran , the company has no plans to move all production to Russia , "
+            "although that is where the company is growing .",
+            "neutral",
+        ),
+    ],
+)
+def test_one_known_row_per_sentiment_set(
+    reports: Any, module_settings: Settings, corpus: str, text: str, label: str
+) -> None:
     doc = _doc(module_settings, corpus, text=text)
     assert doc.label == label and doc.meta["label_set"] == "sentiment"
 
@@ -120,8 +142,12 @@ def test_fiqa_score_and_cutoffs(reports: Any, module_settings: Settings) -> None
 
 
 def test_phrasebank_keeps_highest_agreement(reports: Any, module_settings: Settings) -> None:
-    doc = _doc(module_settings, "phrasebank", text="According to Gran , the company has no plans to move all "
-               "production to Russia , although that is where the company is growing .")
+    doc = _doc(
+        module_settings,
+        "phrasebank",
+        text="According to Gran , the company has no plans to move all "
+        "production to Russia , although that is where the company is growing .",
+    )
     assert doc.meta["agreement"] == 100
 
 
@@ -149,11 +175,14 @@ def test_movielens_items_and_interactions(reports: Any, module_settings: Setting
     toy = _doc(module_settings, "movielens", external_id="1")
     assert toy.title == "Toy Story (1995)" and toy.meta["year"] == 1995 and "Animation" in toy.meta["genres"]
     with Session(get_engine(module_settings)) as session:
-        users = session.exec(select(func.count(func.distinct(Interaction.user_id))).where(
-            Interaction.kind == "rating")).one()
+        users = session.exec(
+            select(func.count(func.distinct(Interaction.user_id))).where(Interaction.kind == "rating")
+        ).one()
     assert users == 488
 
 
 def test_reloading_adds_nothing(reports: Any, module_settings: Settings) -> None:
-    again = ingest(module_settings, SHARED_DATA / "finance" / "cnbc_finance_rss", corpus="cnbc", show_progress=False)
+    again = ingest(
+        module_settings, SHARED_DATA / "finance" / "cnbc_finance_rss", corpus="cnbc", show_progress=False
+    )
     assert again["loaded"] == 0 and again["unchanged"] and again["version"] == reports["cnbc"]["version"]

@@ -6,7 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infinstruct.connectors import sentiment
-from infinstruct.connectors.textnorm import detect_lang, document_id, fingerprint, join_cjk, normalise, scrub_pii
+from infinstruct.connectors.textnorm import (
+    detect_lang,
+    document_id,
+    fingerprint,
+    join_cjk,
+    normalise,
+    scrub_pii,
+)
 
 texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200)
 
@@ -44,7 +51,9 @@ def test_pii_kinds() -> None:
 
 def test_language_and_fingerprints() -> None:
     assert detect_lang("补仓补的心力憔悴") == "zh" and detect_lang("$AAPL up 3%") == "en"
-    assert fingerprint("Acme jumps 8% https://a.example/1") == fingerprint("ACME jumps 9%! https://b.example/2")
+    assert fingerprint("Acme jumps 8% https://a.example/1") == fingerprint(
+        "ACME jumps 9%! https://b.example/2"
+    )
     assert fingerprint("ok") == ""
 
 

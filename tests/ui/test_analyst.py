@@ -15,6 +15,7 @@ from tests.platform.alerts.conftest import store as store  # fixtures used by th
 from tests.platform.alerts.conftest import users as users
 
 
+@pytest.mark.slow
 def test_dashboard_shows_only_the_users_alerts_and_edits_the_watchlist(
     store: NewsStore,
     users: dict[str, int],

@@ -143,22 +143,37 @@ class ChatRouter:
 
     # -- answering ----------------------------------------------------------------------
     def ask(self, message: str, *, conversation_id: str | None = None, client: str = "cli",
-            persist: bool = True) -> Answer:
+            persist: bool = True, history: list[dict[str, str]] | None = None) -> Answer:
         """The whole answer at once (the CLI and ``/api/chat``)."""
         final: Answer | None = None
-        for event in self.stream(message, conversation_id=conversation_id, client=client, persist=persist):
+        for event in self.stream(message, conversation_id=conversation_id, client=client, persist=persist,
+                                 history=history):
             if event.kind == "end":
                 final = event.answer
         assert final is not None
         return final
 
     def stream(
-        self, message: str, *, conversation_id: str | None = None, client: str = "cli", persist: bool = True
+        self,
+        message: str,
+        *,
+        conversation_id: str | None = None,
+        client: str = "cli",
+        persist: bool = True,
+        history: list[dict[str, str]] | None = None,
     ) -> Iterator[ChatEvent]:
-        """Route ``message`` and stream the reply; the last event carries the ``Answer``."""
+        """Route ``message`` and stream the reply; the last event carries the ``Answer``.
+
+        ``persist`` stores the conversation (its stored turns are the history);
+        ``history`` instead passes earlier messages in (the stateless OpenAI API).
+        """
         started = time.monotonic()
         question = check_message(message, self.settings.chat.max_input_chars)
-        past: list[dict[str, str]] = []
+        window = self.settings.chat.history_turns * 2
+        past: list[dict[str, str]] = [
+            {"role": m["role"], "content": m["content"]} for m in (history or [])
+            if m.get("role") in ("user", "assistant")
+        ][-window:] if window else []
         if persist:
             had = conversation_id
             conversation_id = conversations.open_conversation(self.settings, conversation_id, client=client)
@@ -216,10 +231,10 @@ class ChatRouter:
         answer = Answer(answer=text, route=route, sources=sources, model_version=model_version,
                         latency_ms=(time.monotonic() - started) * 1000, conversation_id=conversation_id,
                         scores=feat.scores())
+        if route == "abstain":
+            curation.open_handoff(self.settings, question, conversation_id=conversation_id if persist else None,
+                                  evidence={"scores": feat.scores(), "thresholds": self.thresholds.as_dict()})
         if persist and conversation_id is not None:
-            if route == "abstain":
-                curation.open_handoff(self.settings, question, conversation_id=conversation_id,
-                                      evidence={"scores": feat.scores(), "thresholds": self.thresholds.as_dict()})
             answer.turn_id = conversations.record_exchange(self.settings, conversation_id, question, answer)
         yield ChatEvent("end", text=text, answer=answer)
 
