@@ -16,6 +16,7 @@ from infinstruct.finetune import cli as finetune_cli
 from infinstruct.platform import cli_support
 from infinstruct.platform.alerts import cli as alerts_cli
 from infinstruct.platform.auth import cli as auth_cli
+from infinstruct.platform.chat import cli as chat_cli
 from infinstruct.platform.cli_support import JsonOption, emit, settings_from
 from infinstruct.platform.recommend import cli as recommend_cli
 from infinstruct.platform.retrieval import cli as retrieval_cli
@@ -282,6 +283,7 @@ connectors_cli.register(app, eval_app)
 retrieval_cli.register(app, eval_app)
 finetune_cli.register(app, eval_app)
 recommend_cli.register(app, eval_app)
+chat_cli.register(app, eval_app)
 
 
 def _feed_reader(settings: Any) -> Any:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from infinstruct.platform.alerts.feeds import FeedReader
     from infinstruct.platform.protocols import Ingestor, InstructionBuilder
+    from infinstruct.platform.chat.router import ChatRouter
     from infinstruct.ui.operator import OperatorBackend
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,9 @@ SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 
 def build_gate(settings: Settings) -> Gate | None:
     """The registry gate (re-evaluates the active model on the candidate's test split)."""
-    return None
+    from infinstruct.finetune.training.gate import build_gate as build_training_gate
+
+    return build_training_gate(settings)
 
 
 def build_ingestor(settings: Settings) -> Ingestor:
@@ -142,6 +145,21 @@ def build_operator_backend(settings: Settings) -> OperatorBackend:
     )
 
 
+def build_router(settings: Settings) -> ChatRouter:
+    """The chat's answer router over the real embedder, index, registry and recommender."""
+    from infinstruct.platform.chat.service import build_chat_router
+
+    return build_chat_router(settings)
+
+
+def build_chat_ui(settings: Settings, router: ChatRouter | None = None) -> Any:
+    """The customers' Gradio chat (``ui.chat``) over ``router``, with the recommender tab."""
+    from infinstruct.platform.chat.evidence import platform_recommender
+    from infinstruct.ui.chat import build_chat_ui as build
+
+    return build(router or build_router(settings), recommend=platform_recommender(settings))
+
+
 def build_app(settings: Settings) -> FastAPI:
     """The one web app: ``/`` chat, ``/analyst/``, ``/operator/``, ``/api/…``, ``/v1/…``, ``/healthz``.
 
@@ -154,12 +172,19 @@ def build_app(settings: Settings) -> FastAPI:
     import gradio as gr
 
     from infinstruct.platform.auth.web import gradio_username
+    from infinstruct.platform.chat.api import build_chat_api
+    from infinstruct.platform.recommend.api import build_recommend_router
     from infinstruct.platform.server import build_api
     from infinstruct.ui.operator import build_operator_app
 
     app = build_api(settings)
+    app.include_router(build_recommend_router(settings))
+    chat_router = build_router(settings)
+    app.include_router(build_chat_api(chat_router))  # /api/chat, /api/feedback, /v1/...
     operator = build_operator_app(settings, build_operator_backend(settings))
     app = gr.mount_gradio_app(app, operator, path="/operator", auth_dependency=gradio_username)
+    # The chat at "/" goes last: a mount at the root matches every path after it.
+    app = gr.mount_gradio_app(app, build_chat_ui(settings, chat_router), path="/")
     return app
 
 
@@ -183,6 +208,13 @@ class DemoStep:
     run: Callable[[Settings], Any]
 
 
+def _demo_index(settings: Settings) -> Any:
+    """Chunk, embed and index what the demo loaded (incremental; retrieval part)."""
+    from infinstruct.platform.retrieval.index_store import build_index
+
+    return build_index(settings)
+
+
 def demo_steps() -> list[DemoStep]:
     """What the demo does before serving, in order; each capability adds its step."""
     from infinstruct.platform.db import upgrade
@@ -190,6 +222,7 @@ def demo_steps() -> list[DemoStep]:
     return [
         DemoStep("db upgrade", upgrade),
         DemoStep("ingest samples", _demo_ingest),
+        DemoStep("index build", _demo_index),
         DemoStep("instructions build", _demo_instructions),
     ]
 

@@ -73,7 +73,9 @@ def run_sentiment_recipe(
             run_dir = run_dir.with_name(run_dir.name + "x")
         run_dir.mkdir(parents=True)
         dump_config(config, run_dir / "recipe.yaml")
-        (run_dir / "run.json").write_text(json.dumps({"continue_from": continue_from}), encoding="utf-8")
+        (run_dir / "run.json").write_text(
+            json.dumps({"recipe": config.name, "continue_from": continue_from}), encoding="utf-8"
+        )
     return _train(
         settings, config, splits, run_dir=run_dir, parent=parent, resume=resume, show_progress=show_progress
     )
@@ -81,8 +83,19 @@ def run_sentiment_recipe(
 
 def _find_resumable(settings: Settings, name: str) -> Path | None:
     runs = sorted((settings.models_dir / "runs").glob(f"{name}-*"), key=lambda p: p.stat().st_mtime)
-    unfinished = [r for r in runs if (r / "recipe.yaml").exists() and not (r / COMPLETE).exists()]
+    unfinished = [
+        r
+        for r in runs
+        if (r / "recipe.yaml").exists() and not (r / COMPLETE).exists() and _run_recipe_name(r) == name
+    ]  # "x-*" also matches runs of a recipe "x-y"
     return unfinished[-1] if unfinished else None
+
+
+def _run_recipe_name(run_dir: Path) -> str | None:
+    try:
+        return str(json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("recipe"))
+    except (OSError, ValueError):
+        return None
 
 
 def base_path(config: SentimentConfig, parent: ModelVersion | None) -> Path:
@@ -142,6 +155,8 @@ def _load_model(config: SentimentConfig, base: Path, device: str) -> tuple[Any, 
         id2label=dict(enumerate(SENTIMENT_LABELS)),
         label2id={n: i for i, n in enumerate(SENTIMENT_LABELS)},
     )
+    if config.model.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
     return model.to(device), tokenizer
 
 
@@ -208,6 +223,7 @@ def _train(
         seed=config.optim.seed,
         replay=replay,
         replay_ratio=config.continual.replay_ratio,
+        group_by_length=config.optim.group_by_length,
     )
     loop = run_loop(
         settings,

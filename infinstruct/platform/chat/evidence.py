@@ -56,19 +56,17 @@ def index_searcher(settings: Settings) -> Searcher:
     return _search
 
 
-def platform_recommender(settings: Settings) -> Recommender | None:
-    """The platform recommender when it is installed and has data, else None."""
-    try:
-        from infinstruct.platform import recommend as module
-    except ImportError:  # pragma: no cover - the package always exists; its API may not yet
-        return None
-    fn: Any = getattr(module, "recommend", None)
-    if fn is None:
-        return None
+def platform_recommender(settings: Settings) -> Recommender:
+    """The platform recommender (``recommend.service.recommend``) on free text.
+
+    Raises ``NotFoundError`` while no item catalogue is loaded; the router then answers
+    the question like any other.
+    """
 
     def _recommend(text: str, k: int) -> list[Source]:
-        items = fn(settings, text=text, k=k)
-        return [_item_source(item) for item in items]
+        from infinstruct.platform.recommend.service import recommend
+
+        return [_item_source(item) for item in recommend(settings, text=text, k=k)]
 
     return _recommend
 
@@ -78,7 +76,7 @@ def _item_source(item: Any) -> Source:
     get: Callable[[str], Any] = item.get if isinstance(item, dict) else lambda key: getattr(item, key, None)
     doc_id = get("doc_id") or get("item_id") or get("external_id") or ""
     title = get("title") or ""
-    snippet = get("snippet") or get("text") or get("description") or ""
+    snippet = get("snippet") or get("why") or get("text") or get("description") or ""
     return Source(str(doc_id), str(get("corpus") or ""), str(title), str(snippet)[:300], float(get("score") or 0.0))
 
 

@@ -22,7 +22,7 @@ from infinstruct.platform.chat.backends import ModelProvider
 from infinstruct.platform.chat.evidence import Recommender, Searcher, best_score, recommendation_request
 from infinstruct.platform.chat.questions import QuestionIndex, load_curated_index, load_version_index
 from infinstruct.platform.chat.thresholds import Thresholds, load_thresholds, thresholds_path
-from infinstruct.platform.errors import InputError, LimitError
+from infinstruct.platform.errors import InputError, LimitError, NotFoundError
 from infinstruct.platform.protocols import Embedder
 from infinstruct.platform.settings import Settings
 
@@ -183,6 +183,14 @@ class ChatRouter:
         wanted = recommendation_request(question) if self.recommender is not None else None
         feat = self.features([question])[0]
         route = decide(feat, self.thresholds, recommend=wanted is not None)
+        items: list[Source] = []
+        if route == "recommend":
+            assert self.recommender is not None and wanted is not None
+            try:
+                items = self.recommender(wanted, 5)
+            except (NotFoundError, InputError) as exc:  # no catalogue loaded: answer it like any question
+                log.info("recommend route unavailable (%s); routing as a question", exc)
+                route = decide(feat, self.thresholds)
         model_version = self.models.name
         sources: list[Source] = []
         pieces: Iterator[str] = iter(())
@@ -194,8 +202,7 @@ class ChatRouter:
             sources = [Source(f"curated:{hit.get('id')}", "curated", "", str(hit.get("question", "")),
                               feat.curated)]
         elif route == "recommend":
-            assert self.recommender is not None and wanted is not None
-            sources = self.recommender(wanted, 5)
+            sources = items
             text = _recommendation_text(question, sources)
         elif route == "model":
             shown = feat.examples[: self.settings.chat.grounding_examples]

@@ -149,6 +149,7 @@ class LexicalIndex:
     def build(cls, ids: Sequence[int], texts: Iterable[str]) -> LexicalIndex:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # per-build chatter
         corpus = [tokenize(t) or ["<empty>"] for t in texts]
         bm25 = bm25s.BM25()
         if corpus:

@@ -48,11 +48,22 @@ def add_news(settings: Settings) -> None:
     from infinstruct.platform.tables import Corpus, CorpusVersion, Document
 
     long_body = " ".join(
-        f"Paragraph {i} explains how the central bank kept interest rates unchanged this quarter." for i in range(30)
+        f"Paragraph {i} explains how the central bank kept interest rates unchanged this quarter."
+        for i in range(30)
     )
     items = [
-        ("Apple beats earnings estimates", "iPhone sales drove record revenue.", ["AAPL"], datetime(2024, 1, 10, tzinfo=UTC)),
-        ("Tesla recalls vehicles", "A software fault forced a recall of cars.", ["TSLA"], datetime(2024, 3, 5, tzinfo=UTC)),
+        (
+            "Apple beats earnings estimates",
+            "iPhone sales drove record revenue.",
+            ["AAPL"],
+            datetime(2024, 1, 10, tzinfo=UTC),
+        ),
+        (
+            "Tesla recalls vehicles",
+            "A software fault forced a recall of cars.",
+            ["TSLA"],
+            datetime(2024, 3, 5, tzinfo=UTC),
+        ),
         ("Rates on hold", long_body, ["SPY"], datetime(2024, 6, 1, tzinfo=UTC)),
     ]
     with session_scope(settings) as session:

@@ -10,7 +10,10 @@ from infinstruct.platform.retrieval.chunking import chunk_text, split_sentences
 
 def test_split_sentences_english_and_chinese() -> None:
     assert split_sentences("Hi there. Is it 3.5 or not? Yes!\nagent: ok") == [
-        "Hi there.", "Is it 3.5 or not?", "Yes!", "agent: ok",
+        "Hi there.",
+        "Is it 3.5 or not?",
+        "Yes!",
+        "agent: ok",
     ]
     assert split_sentences("你好。我想退货！可以吗？好的") == ["你好。", "我想退货！", "可以吗？", "好的"]
 

@@ -56,7 +56,9 @@ def test_cache_never_re_encodes_known_text(settings: Settings) -> None:
 def test_bad_device_and_model_name_the_fix(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="embeddings.device"):
         resolve_device("tpu")
-    bad = load_settings(data_dir=settings.data_dir, embeddings={"model": str(settings.data_dir / "nope"), "device": "cpu"})
+    bad = load_settings(
+        data_dir=settings.data_dir, embeddings={"model": str(settings.data_dir / "nope"), "device": "cpu"}
+    )
     (settings.data_dir / "nope").mkdir()
     with pytest.raises(ModelLoadError, match="embeddings.model"):
         load_embedder(bad)

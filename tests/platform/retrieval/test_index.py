@@ -38,8 +38,12 @@ def test_build_search_filters_and_restart(store: Settings) -> None:
 
     news = search(store, "interest rates", 3, corpus="news-test")
     assert news[0].title == "Rates on hold" and {h.corpus for h in news} == {"news-test"}
-    assert [h.title for h in search(store, "company news", 5, filters={"ticker": "TSLA"})] == ["Tesla recalls vehicles"]
-    dated = search(store, "company news", 5, filters={"domain": "finance", "since": "2024-01-01", "until": "2024-02-01"})
+    assert [h.title for h in search(store, "company news", 5, filters={"ticker": "TSLA"})] == [
+        "Tesla recalls vehicles"
+    ]
+    dated = search(
+        store, "company news", 5, filters={"domain": "finance", "since": "2024-01-01", "until": "2024-02-01"}
+    )
     assert [h.title for h in dated] == ["Apple beats earnings estimates"]
     assert search(store, "card", 5, filters={"brand": "nobody"}) == []
     assert search(store, "card", 3, mode="bm25") and search(store, "card", 3, mode="dense")
@@ -90,13 +94,25 @@ def test_load_repairs_broken_files_and_a_changed_manifest(store: Settings) -> No
     assert index_status(store)["in_sync"]
 
 
-def test_hnsw_kind_rebuilds_and_removes(store: Settings) -> None:
+def test_hnsw_kind_rebuilds_removes_and_revives(store: Settings) -> None:
+    from sqlalchemy import update
+
+    from infinstruct.platform.db import session_scope
+    from infinstruct.platform.retrieval.chunks import DOCUMENT
+
     hnsw = load_settings(data_dir=store.data_dir, retrieval={"index_kind": "hnsw"})
     report = build_index(hnsw)
     assert report["rebuilt"] and report["kind"] == "hnsw"
-    assert search(hnsw, "my new card still has not arrived", 3)[0].label == "card_arrival"
-    index = load_index(hnsw)
-    some = index.vectors.ids()[:3]
-    assert index.vectors.remove(some) == 3
-    assert build_index(hnsw)["added"] == 3  # the store still has them: put back, no rebuild
-    build_index(store)  # back to flat for the other tests
+    hits = search(hnsw, "my new card still has not arrived", 3)
+    assert hits[0].label == "card_arrival"
+    gone = [h.doc_id for h in hits]
+    with session_scope(hnsw) as session:  # what a rollback does to the documents
+        session.execute(update(DOCUMENT).where(DOCUMENT.c.id.in_(gone)).values(stale=True))
+    removed = build_index(hnsw)
+    assert not removed["rebuilt"] and removed["removed"] == 3 and removed["retired"] == 3
+    assert not {h.doc_id for h in search(hnsw, "my new card still has not arrived", 3)} & set(gone)
+    with session_scope(hnsw) as session:  # re-loaded: same content, same ids
+        session.execute(update(DOCUMENT).where(DOCUMENT.c.id.in_(gone)).values(stale=False))
+    revived = build_index(hnsw)
+    assert revived["added"] == 3 and revived["revived"] == 3 and index_status(hnsw)["in_sync"]
+    assert build_index(store)["kind"] == "flat"  # back to flat for the other tests

@@ -46,7 +46,9 @@ def test_ids_remove_filter_and_reload(kind: str, data: tuple[np.ndarray, np.ndar
 
 def test_ivfpq_falls_back_to_flat_when_too_small(data: tuple[np.ndarray, np.ndarray]) -> None:
     x, ids = data
-    index = VectorIndex.build(x[:100], ids[:100], dimension=32, cfg=RetrievalSettings(index_kind="ivfpq", pq_m=8))
+    index = VectorIndex.build(
+        x[:100], ids[:100], dimension=32, cfg=RetrievalSettings(index_kind="ivfpq", pq_m=8)
+    )
     assert index.kind == "flat"
 
 

@@ -1,0 +1,5 @@
+"""``python -m bench.retrieval``."""
+
+from bench.retrieval.run import main
+
+main()
