@@ -171,10 +171,12 @@ def build_app(settings: Settings) -> FastAPI:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
+    from infinstruct.platform.alerts.serve import attach_scheduler
     from infinstruct.platform.auth.web import gradio_username
     from infinstruct.platform.chat.api import build_chat_api
     from infinstruct.platform.recommend.api import build_recommend_router
     from infinstruct.platform.server import build_api
+    from infinstruct.ui.analyst import build_analyst_app
     from infinstruct.ui.operator import build_operator_app
 
     app = build_api(settings)
@@ -183,6 +185,10 @@ def build_app(settings: Settings) -> FastAPI:
     app.include_router(build_chat_api(chat_router))  # /api/chat, /api/feedback, /v1/...
     operator = build_operator_app(settings, build_operator_backend(settings))
     app = gr.mount_gradio_app(app, operator, path="/operator", auth_dependency=gradio_username)
+    analyst = build_analyst_app(settings)
+    app = gr.mount_gradio_app(app, analyst, path="/analyst", auth_dependency=gradio_username)
+    # scheduler.run_in_serve: each web worker competes for the scheduler lease; one leads.
+    attach_scheduler(app, settings, reader=lambda: build_feed_reader(settings))
     # The chat at "/" goes last: a mount at the root matches every path after it.
     app = gr.mount_gradio_app(app, build_chat_ui(settings, chat_router), path="/")
     return app

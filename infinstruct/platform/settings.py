@@ -287,6 +287,12 @@ class RecommendSettings(BaseModel):
         description="Popularity's weight beside the text match (weight 1) for free-text requests "
         "(--text): a small prior that breaks ties between equally fitting items.",
     )
+    query_keyword_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        description="Weight of the exact genre/tag word match beside the embedding match (weight 1) "
+        "for free-text requests: 'sci-fi comedy' should carry both genres, not just resemble them.",
+    )
     fit_max_users: int = Field(
         default=2000,
         gt=0,

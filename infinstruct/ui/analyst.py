@@ -1,18 +1,21 @@
-"""The analyst dashboard (Gradio): one user's open alerts with the headlines behind them,
+"""The analyst dashboard (Gradio): the caller's open alerts with the headlines behind them,
 per-topic sentiment trends, the watchlist and rule editor, acknowledge and mute.
 
-No business logic here: every handler calls ``infinstruct.platform.alerts`` and turns
-domain errors into ``gr.Error`` (the UI boundary). The page is built for one user id; the
-login layer decides whose it is and mounts it at ``/analyst/``.
+One mounted app serves every analyst: each handler resolves the caller from the request
+(``request.username``, set by the login layer's ``auth_dependency``), never from a user
+fixed when the page was built. No business logic here: handlers call
+``infinstruct.platform.alerts`` and turn domain errors into ``gr.Error`` (the UI boundary).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from infinstruct.platform.alerts import inbox, trends, watchlists
-from infinstruct.platform.errors import InfinstructError
+from infinstruct.platform.errors import AuthError, InfinstructError
 from infinstruct.platform.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,9 +31,16 @@ WATCH_COLUMNS = ["topic", "kind", "aliases", "rules", "muted until"]
 class AnalystView:
     """The dashboard's handlers for one user, plain data in and out (tested without a browser)."""
 
-    def __init__(self, settings: Settings, user_id: int) -> None:
+    def __init__(self, settings: Settings, username: str) -> None:
+        from infinstruct.platform.db import session_scope
+
+        with session_scope(settings) as session:
+            watchlists.user_id(session, username)  # an unknown user fails here, not mid-page
         self.settings = settings
-        self.username = inbox.username_of(settings, user_id)
+        self.username = username
+
+    def header(self) -> str:
+        return f"## Sentiment alerts · {self.username}"
 
     def alerts(self, status: str = "open") -> list[list[Any]]:
         rows = inbox.list_alerts(self.settings, self.username, status=status)
@@ -129,54 +139,78 @@ class AnalystView:
         return frame
 
 
-def _guard(fn: Any) -> Any:
-    """The UI boundary: domain errors become a visible ``gr.Error``."""
-    import functools
+def caller(request: Any) -> str:
+    """The logged-in username of a Gradio request (the mount's ``auth_dependency`` sets it)."""
+    username = getattr(request, "username", None)
+    if not username:
+        raise AuthError("log in as an analyst at /login?next=/analyst/ to see your alerts")
+    return str(username)
 
+
+def per_caller(
+    settings: Settings, action: Callable[[AnalystView], Callable[..., Any]], arity: int
+) -> Callable[..., Any]:
+    """A Gradio handler taking ``arity`` component values, run as the request's user.
+
+    Gradio injects the request into a positional parameter annotated ``gr.Request``; the
+    signature is built explicitly because this module cannot name ``gr.Request`` at import
+    time (gradio is imported lazily, and string annotations would not resolve).
+    """
     import gradio as gr
 
-    @functools.wraps(fn)
-    def wrapped(*args: Any) -> Any:
+    def handler(*args: Any) -> Any:
+        *values, request = args
         try:
-            return fn(*args)
-        except InfinstructError as exc:
+            return action(AnalystView(settings, caller(request)))(*values)
+        except InfinstructError as exc:  # the UI boundary
             raise gr.Error(str(exc)) from exc
 
-    return wrapped
+    params = [inspect.Parameter(f"value{i}", inspect.Parameter.POSITIONAL_OR_KEYWORD) for i in range(arity)]
+    params.append(
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)
+    )
+    handler.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # read by gradio
+    handler.__annotations__ = {"request": gr.Request}
+    return handler
 
 
-def build_analyst_app(settings: Settings, user_id: int) -> gr.Blocks:
-    """The dashboard of user ``user_id`` (the caller's id after login)."""
+def build_analyst_app(settings: Settings) -> gr.Blocks:
+    """The dashboard; whose alerts it shows is decided per request by the login."""
     import gradio as gr
 
-    view = AnalystView(settings, user_id)
+    def on(action: Callable[[AnalystView], Callable[..., Any]], arity: int = 0) -> Callable[..., Any]:
+        return per_caller(settings, action, arity)
+
+    def topic_choices(view: AnalystView) -> Callable[[], Any]:
+        return lambda: gr.Dropdown(choices=view.topics(), value=None)
+
     with gr.Blocks(title="infinstruct · analyst") as app:
-        gr.Markdown(f"## Sentiment alerts · {view.username}")
+        header = gr.Markdown("## Sentiment alerts")
         with gr.Tab("Alerts"):
             status = gr.Radio(["open", "acknowledged", "all"], value="open", label="Status")
-            table = gr.Dataframe(
-                headers=ALERT_COLUMNS, value=view.alerts(), interactive=False, label="Alerts"
-            )
+            table = gr.Dataframe(headers=ALERT_COLUMNS, interactive=False, label="Alerts", elem_id="alerts")
             with gr.Row():
-                alert_id = gr.Number(label="Alert id", precision=0)
+                alert_id = gr.Number(label="Alert id", precision=0, elem_id="alert-id")
                 show = gr.Button("Show headlines")
                 ack = gr.Button("Acknowledge", variant="primary")
-            details = gr.Markdown()
-            status.change(_guard(view.alerts), status, table)
-            show.click(_guard(view.headlines), alert_id, details)
-            ack.click(_guard(view.acknowledge), alert_id, details).then(_guard(view.alerts), status, table)
+            details = gr.Markdown(elem_id="alert-details")
+            status.change(on(lambda v: v.alerts, 1), status, table)
+            show.click(on(lambda v: v.headlines, 1), alert_id, details)
+            ack.click(on(lambda v: v.acknowledge, 1), alert_id, details).then(
+                on(lambda v: v.alerts, 1), status, table
+            )
         with gr.Tab("Trends"):
             with gr.Row():
-                topic = gr.Dropdown(view.topics(), label="Topic")
+                topic = gr.Dropdown([], label="Topic")
                 days = gr.Slider(3, 90, value=14, step=1, label="Days")
             share = gr.LinePlot(x="day", y="negative_share", title="Negative share per day")
             volume = gr.BarPlot(x="day", y="items", title="Items per day")
             for trigger in (topic.change, days.change):
-                trigger(_guard(view.trend), [topic, days], share).then(
-                    _guard(view.trend), [topic, days], volume
+                trigger(on(lambda v: v.trend, 2), [topic, days], share).then(
+                    on(lambda v: v.trend, 2), [topic, days], volume
                 )
         with gr.Tab("Watchlist"):
-            watch_table = gr.Dataframe(headers=WATCH_COLUMNS, value=view.watchlist(), interactive=False)
+            watch_table = gr.Dataframe(headers=WATCH_COLUMNS, interactive=False)
             with gr.Row():
                 w_topic = gr.Textbox(label="Topic (ticker, company or keyword)")
                 w_kind = gr.Dropdown(["ticker", "company", "keyword"], value="ticker", label="Kind")
@@ -188,9 +222,16 @@ def build_analyst_app(settings: Settings, user_id: int) -> gr.Blocks:
                 hours = gr.Number(value=24, label="Mute hours (0 unmutes)")
                 mute = gr.Button("Mute")
             note = gr.Markdown()
-            save.click(_guard(view.save_watch), [w_topic, w_kind, w_aliases, w_rules], note)
-            remove.click(_guard(view.remove_watch), w_topic, note)
-            mute.click(_guard(view.mute), [w_topic, hours], note)
+            save.click(on(lambda v: v.save_watch, 4), [w_topic, w_kind, w_aliases, w_rules], note)
+            remove.click(on(lambda v: v.remove_watch, 1), w_topic, note)
+            mute.click(on(lambda v: v.mute, 2), [w_topic, hours], note)
             for button in (save, remove, mute):
-                button.click(_guard(view.watchlist), None, watch_table)
+                button.click(on(lambda v: v.watchlist), None, watch_table).then(
+                    on(topic_choices), None, topic
+                )
+        # Every page load fills the page for whoever opened it.
+        app.load(on(lambda v: v.header), None, header)
+        app.load(on(lambda v: v.alerts, 1), status, table)
+        app.load(on(lambda v: v.watchlist), None, watch_table)
+        app.load(on(topic_choices), None, topic)
     return app

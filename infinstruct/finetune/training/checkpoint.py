@@ -31,8 +31,9 @@ def trainable_state(model: Any) -> dict[str, Any]:
     return {name: p.detach().cpu().clone() for name, p in model.named_parameters() if p.requires_grad}
 
 
-def save_checkpoint(folder: Path, *, model: Any, optimizer: Any, scheduler: Any, step: int, tokens: int,
-                    keep: int) -> Path:
+def save_checkpoint(
+    folder: Path, *, model: Any, optimizer: Any, scheduler: Any, step: int, tokens: int, keep: int
+) -> Path:
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -41,8 +42,14 @@ def save_checkpoint(folder: Path, *, model: Any, optimizer: Any, scheduler: Any,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     torch.save(trainable_state(model), tmp / "trainable.pt")
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "rng": torch.get_rng_state()}, tmp / "optim.pt")
+    torch.save(
+        {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": torch.get_rng_state(),
+        },
+        tmp / "optim.pt",
+    )
     (tmp / "meta.json").write_text(json.dumps({"step": step, "tokens": tokens}), encoding="utf-8")
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -54,8 +61,11 @@ def save_checkpoint(folder: Path, *, model: Any, optimizer: Any, scheduler: Any,
 def list_checkpoints(folder: Path) -> list[Path]:
     if not folder.exists():
         return []
-    done = [p for p in folder.glob(f"{PREFIX}*") if p.is_dir() and not p.name.endswith(".tmp")
-            and (p / "meta.json").exists()]
+    done = [
+        p
+        for p in folder.glob(f"{PREFIX}*")
+        if p.is_dir() and not p.name.endswith(".tmp") and (p / "meta.json").exists()
+    ]
     return sorted(done, key=lambda p: p.name)
 
 
@@ -65,7 +75,9 @@ def load_checkpoint(path: Path, *, model: Any, optimizer: Any, scheduler: Any) -
     weights = torch.load(path / "trainable.pt", map_location="cpu", weights_only=True)
     missing = {n for n, p in model.named_parameters() if p.requires_grad} - set(weights)
     if missing:
-        raise ValueError(f"checkpoint {path} lacks {len(missing)} trainable tensors (e.g. {sorted(missing)[0]})")
+        raise ValueError(
+            f"checkpoint {path} lacks {len(missing)} trainable tensors (e.g. {sorted(missing)[0]})"
+        )
     model.load_state_dict(weights, strict=False)
     state = torch.load(path / "optim.pt", map_location="cpu", weights_only=False)
     optimizer.load_state_dict(state["optimizer"])

@@ -21,7 +21,9 @@ def _parse_sets(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ConfigError(f"--set takes KEY=VALUE with a dotted key, e.g. optim.max_steps=10 (got {pair!r})")
+            raise ConfigError(
+                f"--set takes KEY=VALUE with a dotted key, e.g. optim.max_steps=10 (got {pair!r})"
+            )
         out[key.strip()] = yaml.safe_load(value)
     return out
 
@@ -29,15 +31,28 @@ def _parse_sets(pairs: list[str]) -> dict[str, Any]:
 def _human(result: dict[str, Any]) -> str:
     if result.get("dry_run"):
         model = result.get("model", {})
-        return (f"dry run of {result.get('recipe')}: examples {result.get('examples')}, "
-                f"model {model.get('status')} ({model.get('would_load') or model.get('base')}) "
-                f"{model.get('parameters', '')}")
+        return (
+            f"dry run of {result.get('recipe')}: examples {result.get('examples')}, "
+            f"model {model.get('status')} ({model.get('would_load') or model.get('base')}) "
+            f"{model.get('parameters', '')}"
+        )
     lines = [f"trained {result.get('version')} -> {result.get('artefact_path')}"]
-    for key in ("loss", "perplexity", "loss_per_char", "chrf", "rougeL", "embed_sim", "validation_loss", "val_loss_drop"):
+    for key in (
+        "loss",
+        "perplexity",
+        "loss_per_char",
+        "chrf",
+        "rougeL",
+        "embed_sim",
+        "validation_loss",
+        "val_loss_drop",
+    ):
         if result.get(key) is not None:
             lines.append(f"  {key}: {result[key]}")
     if "forgetting" in result:
-        lines.append(f"  forgetting: {result['forgetting'].get('mean_forgetting')} ({result['forgetting'].get('strategy')})")
+        lines.append(
+            f"  forgetting: {result['forgetting'].get('mean_forgetting')} ({result['forgetting'].get('strategy')})"
+        )
     return "\n".join(lines)
 
 
@@ -47,10 +62,18 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @app.command("train")
     def train(
         ctx: typer.Context,
-        recipe: str = typer.Argument("smollm2-lora", help="Recipe name under config/finetune/ or a YAML path."),
-        resume: bool = typer.Option(False, "--resume", help="Continue the newest unfinished run of the recipe."),
-        continue_from: str | None = typer.Option(None, "--continue-from", help="Model version to continue from."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Check config, data and model wiring; no training."),
+        recipe: str = typer.Argument(
+            "smollm2-lora", help="Recipe name under config/finetune/ or a YAML path."
+        ),
+        resume: bool = typer.Option(
+            False, "--resume", help="Continue the newest unfinished run of the recipe."
+        ),
+        continue_from: str | None = typer.Option(
+            None, "--continue-from", help="Model version to continue from."
+        ),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Check config, data and model wiring; no training."
+        ),
         sets: list[str] = typer.Option([], "--set", help="Override a recipe key: --set optim.max_steps=10."),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar on stderr."),
         as_json: bool = JsonOption,
@@ -62,8 +85,15 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         settings = settings_from(ctx)
         job = current_job_id()
         try:
-            result = run_recipe(settings, recipe, resume=resume, continue_from=continue_from, dry_run=dry_run,
-                                show_progress=not no_progress, overrides=_parse_sets(sets))
+            result = run_recipe(
+                settings,
+                recipe,
+                resume=resume,
+                continue_from=continue_from,
+                dry_run=dry_run,
+                show_progress=not no_progress,
+                overrides=_parse_sets(sets),
+            )
         except BaseException as exc:
             if job is not None:
                 finish_job(settings, job, status="failed", error=f"{exc.__class__.__name__}: {exc}")
@@ -83,6 +113,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
         result = evaluate_version(settings_from(ctx), version)
         keys = ("loss", "perplexity", "loss_per_char", "chrf", "rougeL", "embed_sim")
-        emit(result, as_json=as_json,
-             human=f"{result['version']} on {result['n']} test examples: "
-                   + ", ".join(f"{k}={result.get(k)}" for k in keys))
+        emit(
+            result,
+            as_json=as_json,
+            human=f"{result['version']} on {result['n']} test examples: "
+            + ", ".join(f"{k}={result.get(k)}" for k in keys),
+        )

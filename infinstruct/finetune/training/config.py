@@ -39,7 +39,9 @@ class ScratchModel(_Section):
     @model_validator(mode="after")
     def _heads(self) -> ScratchModel:
         if self.n_embd % self.n_head:
-            raise ValueError(f"model.scratch.n_embd must be divisible by n_head (got {self.n_embd} / {self.n_head})")
+            raise ValueError(
+                f"model.scratch.n_embd must be divisible by n_head (got {self.n_embd} / {self.n_head})"
+            )
         return self
 
 
@@ -50,7 +52,9 @@ class ModelSection(_Section):
     )
     scratch: ScratchModel | None = Field(default=None, description="Config of a model built from scratch.")
     dtype: str = Field(default="auto", description="'auto' (bf16 on GPU, fp32 on CPU), 'bf16', 'fp32'.")
-    device: str = Field(default="auto", description="'auto', 'cpu' or 'cuda' (accelerate decides under launch).")
+    device: str = Field(
+        default="auto", description="'auto', 'cpu' or 'cuda' (accelerate decides under launch)."
+    )
     gradient_checkpointing: bool = Field(default=False, description="Trade compute for activation memory.")
 
     @model_validator(mode="after")
@@ -63,13 +67,18 @@ class ModelSection(_Section):
 
 
 class DataSection(_Section):
-    set_name: str = Field(default="default", description="Instruction set to train on (its newest version).")
+    set_name: str = Field(default="default", description="Instruction set to train on.")
+    set_version: int | None = Field(
+        default=None, description="Its version; unset = the newest (the resolved recipe pins it)."
+    )
     tasks: list[str] | None = Field(default=None, description="Only these instruction tasks (all if unset).")
     domains: list[str] | None = Field(default=None, description="Only these domains (all if unset).")
     lang: str | None = Field(default=None, description="Only this language ('en', 'zh').")
     max_train: int | None = Field(default=None, gt=0, description="Cap on training examples.")
     max_eval: int = Field(default=64, gt=0, description="Cap on validation/test examples evaluated.")
-    max_seq_len: int = Field(default=256, ge=16, description="Tokens per example (longer are left-truncated).")
+    max_seq_len: int = Field(
+        default=256, ge=16, description="Tokens per example (longer are left-truncated)."
+    )
     packing: bool = Field(default=False, description="Pack several examples into each sequence.")
 
 
@@ -95,7 +104,9 @@ class MethodSection(_Section):
     lora: LoraSection = Field(default_factory=LoraSection, description="LoRA / AdaLoRA shape.")
     adalora_target_r: int = Field(default=4, gt=0, description="AdaLoRA: average rank after pruning.")
     num_virtual_tokens: int = Field(default=16, gt=0, description="Prefix / prompt tuning: virtual tokens.")
-    prompt_init_text: str | None = Field(default=None, description="Prompt tuning: initialise from this text.")
+    prompt_init_text: str | None = Field(
+        default=None, description="Prompt tuning: initialise from this text."
+    )
     ia3_target_modules: list[str] = Field(
         default_factory=lambda: ["k_proj", "v_proj", "down_proj"], description="IA3: scaled modules."
     )
@@ -107,7 +118,9 @@ class MethodSection(_Section):
     def _ia3(self) -> MethodSection:
         extra = set(self.ia3_feedforward_modules) - set(self.ia3_target_modules)
         if extra:
-            raise ValueError(f"method.ia3_feedforward_modules must be among ia3_target_modules (extra: {sorted(extra)})")
+            raise ValueError(
+                f"method.ia3_feedforward_modules must be among ia3_target_modules (extra: {sorted(extra)})"
+            )
         return self
 
 
@@ -129,7 +142,9 @@ class OptimSection(_Section):
     @model_validator(mode="after")
     def _warmup(self) -> OptimSection:
         if self.warmup_steps >= self.max_steps:
-            raise ValueError(f"optim.warmup_steps must be < optim.max_steps (got {self.warmup_steps} >= {self.max_steps})")
+            raise ValueError(
+                f"optim.warmup_steps must be < optim.max_steps (got {self.warmup_steps} >= {self.max_steps})"
+            )
         return self
 
 
@@ -141,7 +156,9 @@ class PretrainSection(_Section):
 
 
 class EvalSection(_Section):
-    generate: int = Field(default=8, ge=0, description="Held-out examples generated for chrf/rougeL/embed_sim.")
+    generate: int = Field(
+        default=8, ge=0, description="Held-out examples generated for chrf/rougeL/embed_sim."
+    )
     max_new_tokens: int = Field(default=48, gt=0, description="Longest generated reply in evaluation.")
     batch_size: int = Field(default=16, gt=0, description="Examples per evaluation batch.")
     compare_base: bool = Field(default=True, description="Also score the untuned base (adapters only).")
@@ -154,7 +171,9 @@ class CheckpointSection(_Section):
 
 class ContinualSection(_Section):
     strategy: Strategy = Field(default="replay", description="replay, ewc, adapter or naive.")
-    replay_ratio: float = Field(default=0.5, ge=0, lt=1, description="Share of each batch from earlier domains.")
+    replay_ratio: float = Field(
+        default=0.5, ge=0, lt=1, description="Share of each batch from earlier domains."
+    )
     ewc_lambda: float = Field(default=0.0, ge=0, description="EWC penalty weight (0 = off).")
     fisher_samples: int = Field(default=32, gt=0, description="Earlier-domain examples for the EWC Fisher.")
 
@@ -181,7 +200,9 @@ class FinetuneConfig(_Section):
         if self.pretrain.steps and self.model.base != "scratch":
             raise ValueError(f"pretrain.steps needs model.base 'scratch' (got base {self.model.base!r})")
         if self.model.base == "scratch" and self.method.name != "full" and self.pretrain.steps == 0:
-            raise ValueError("a scratch model has nothing to adapt: use method.name 'full' or pretrain.steps > 0")
+            raise ValueError(
+                "a scratch model has nothing to adapt: use method.name 'full' or pretrain.steps > 0"
+            )
         return self
 
     @property
@@ -197,22 +218,41 @@ class FinetuneConfig(_Section):
         if m.name == "full":
             return None
         if m.name == "lora":
-            return peft.LoraConfig(task_type=task, r=m.lora.r, lora_alpha=m.lora.alpha,
-                                   lora_dropout=m.lora.dropout, target_modules=m.lora.target_modules)
+            return peft.LoraConfig(
+                task_type=task,
+                r=m.lora.r,
+                lora_alpha=m.lora.alpha,
+                lora_dropout=m.lora.dropout,
+                target_modules=m.lora.target_modules,
+            )
         if m.name == "adalora":
-            return peft.AdaLoraConfig(task_type=task, init_r=m.lora.r, target_r=m.adalora_target_r,
-                                      lora_alpha=m.lora.alpha, lora_dropout=m.lora.dropout,
-                                      target_modules=m.lora.target_modules,
-                                      total_step=self.optim.max_steps, tinit=0, tfinal=0)
+            return peft.AdaLoraConfig(
+                task_type=task,
+                init_r=m.lora.r,
+                target_r=m.adalora_target_r,
+                lora_alpha=m.lora.alpha,
+                lora_dropout=m.lora.dropout,
+                target_modules=m.lora.target_modules,
+                total_step=self.optim.max_steps,
+                tinit=0,
+                tfinal=0,
+            )
         if m.name == "prefix":
             return peft.PrefixTuningConfig(task_type=task, num_virtual_tokens=m.num_virtual_tokens)
         if m.name == "ia3":
-            return peft.IA3Config(task_type=task, target_modules=m.ia3_target_modules,
-                                  feedforward_modules=m.ia3_feedforward_modules)
+            return peft.IA3Config(
+                task_type=task,
+                target_modules=m.ia3_target_modules,
+                feedforward_modules=m.ia3_feedforward_modules,
+            )
         init = peft.PromptTuningInit.TEXT if m.prompt_init_text else peft.PromptTuningInit.RANDOM
-        return peft.PromptTuningConfig(task_type=task, num_virtual_tokens=m.num_virtual_tokens,
-                                       prompt_tuning_init=init, prompt_tuning_init_text=m.prompt_init_text,
-                                       tokenizer_name_or_path=None)
+        return peft.PromptTuningConfig(
+            task_type=task,
+            num_virtual_tokens=m.num_virtual_tokens,
+            prompt_tuning_init=init,
+            prompt_tuning_init_text=m.prompt_init_text,
+            tokenizer_name_or_path=None,
+        )
 
     def to_training_arguments(self, output_dir: str | Path, *, report_to: str = "none") -> Any:
         """The same settings as ``transformers.TrainingArguments`` (used by the Trainer baseline)."""
@@ -220,14 +260,26 @@ class FinetuneConfig(_Section):
 
         o = self.optim
         return TrainingArguments(
-            output_dir=str(output_dir), per_device_train_batch_size=o.batch_size,
-            gradient_accumulation_steps=o.grad_accum, learning_rate=o.lr, weight_decay=o.weight_decay,
-            lr_scheduler_type=o.scheduler, warmup_steps=o.warmup_steps, max_steps=o.max_steps,
-            max_grad_norm=o.max_grad_norm, optim="adamw_torch" if o.optimizer == "adamw" else "sgd",
-            seed=o.seed, bf16=self.bf16, activation_checkpointing=self.model.gradient_checkpointing,
-            logging_steps=self.log_every, save_steps=self.checkpoint.every_steps,
-            save_total_limit=self.checkpoint.keep, report_to=report_to, remove_unused_columns=False,
-            per_device_eval_batch_size=self.eval.batch_size, use_cpu=self.model.device == "cpu",
+            output_dir=str(output_dir),
+            per_device_train_batch_size=o.batch_size,
+            gradient_accumulation_steps=o.grad_accum,
+            learning_rate=o.lr,
+            weight_decay=o.weight_decay,
+            lr_scheduler_type=o.scheduler,
+            warmup_steps=o.warmup_steps,
+            max_steps=o.max_steps,
+            max_grad_norm=o.max_grad_norm,
+            optim="adamw_torch" if o.optimizer == "adamw" else "sgd",
+            seed=o.seed,
+            bf16=self.bf16,
+            activation_checkpointing=self.model.gradient_checkpointing,
+            logging_steps=self.log_every,
+            save_steps=self.checkpoint.every_steps,
+            save_total_limit=self.checkpoint.keep,
+            report_to=report_to,
+            remove_unused_columns=False,
+            per_device_eval_batch_size=self.eval.batch_size,
+            use_cpu=self.model.device == "cpu",
         )
 
 
@@ -239,7 +291,9 @@ def recipe_path(settings: Settings, recipe: str) -> Path:
     path = Path(settings.finetune.recipes_dir) / f"{recipe}.yaml"
     if not path.exists():
         known = sorted(p.stem for p in Path(settings.finetune.recipes_dir).glob("*.yaml"))
-        raise ConfigError(f"no recipe {recipe!r} in {settings.finetune.recipes_dir}; known: {', '.join(known) or 'none'}")
+        raise ConfigError(
+            f"no recipe {recipe!r} in {settings.finetune.recipes_dir}; known: {', '.join(known) or 'none'}"
+        )
     return path
 
 
@@ -277,5 +331,6 @@ def load_config(settings: Settings, recipe: str, **overrides: Any) -> FinetuneCo
 
 
 def dump_config(config: FinetuneConfig, path: Path) -> None:
-    path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
-                    encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )

@@ -30,7 +30,9 @@ def domains_seen(version: ModelVersion) -> list[str]:
     return seen
 
 
-def ewc_penalty(model: Any, tokenizer: Any, examples: list[Example], *, lam: float, max_len: int) -> Callable[[Any], Any]:
+def ewc_penalty(
+    model: Any, tokenizer: Any, examples: list[Example], *, lam: float, max_len: int
+) -> Callable[[Any], Any]:
     """``lam/2 * sum F_i (theta_i - theta*_i)^2`` with the empirical diagonal Fisher of ``examples``.
 
     The Fisher is divided by its mean so ``lam`` means the same for any model size.
@@ -73,8 +75,14 @@ def forgetting_report(before: dict[str, dict[str, Any]], after: dict[str, dict[s
     for domain, old in before.items():
         new = after.get(domain, {})
         if "loss" in old and "loss" in new:
-            rows[domain] = {"loss_before": old["loss"], "loss_after": new["loss"],
-                            "forgetting": round(new["loss"] - old["loss"], 5)}
+            rows[domain] = {
+                "loss_before": old["loss"],
+                "loss_after": new["loss"],
+                "forgetting": round(new["loss"] - old["loss"], 5),
+            }
     mean = sum(r["forgetting"] for r in rows.values()) / len(rows) if rows else 0.0
-    return {"metric": "test loss (lower is better; forgetting = after - before)",
-            "domains": rows, "mean_forgetting": round(mean, 5)}
+    return {
+        "metric": "test loss (lower is better; forgetting = after - before)",
+        "domains": rows,
+        "mean_forgetting": round(mean, 5),
+    }

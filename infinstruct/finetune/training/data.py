@@ -20,7 +20,7 @@ from infinstruct.finetune.training.config import DataSection
 from infinstruct.platform.db import session_scope
 from infinstruct.platform.errors import InputError
 from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Document, InstructionExample, InstructionSet
+from infinstruct.platform.tables import Document
 
 log = logging.getLogger(__name__)
 
@@ -46,40 +46,46 @@ class Example:
         return ([{"role": "system", "content": self.system}] if self.system else []) + list(self.messages)
 
 
-def _rows(settings: Settings, data: DataSection, split: str) -> list[Any]:
-    try:
-        from infinstruct.finetune.instructions import load_examples  # type: ignore[attr-defined]
-    except ImportError:
-        load_examples = None
-    if load_examples is not None:
-        return list(load_examples(settings, set_name=data.set_name, split=split, tasks=data.tasks, limit=None))
-    # Until the builder ships its reader: the newest non-stale version of the set, directly.
-    with session_scope(settings) as session:
-        found = session.exec(
-            select(InstructionSet).where(InstructionSet.name == data.set_name, col(InstructionSet.stale).is_(False))
-            .order_by(col(InstructionSet.version).desc())
-        ).first()
-        if found is None:
-            return []
-        query = select(InstructionExample).where(InstructionExample.set_id == found.id,
-                                                 InstructionExample.split == split)
-        if data.tasks:
-            query = query.where(col(InstructionExample.task).in_(data.tasks))
-        return list(session.exec(query.order_by(col(InstructionExample.id))).all())
+def _rows(settings: Settings, data: DataSection, split: str, domains: Sequence[str] | None) -> list[Any]:
+    from infinstruct.finetune.instructions import load_examples
+
+    return list(
+        load_examples(
+            settings,
+            set_name=data.set_name,
+            version=data.set_version,
+            split=split,
+            tasks=data.tasks,
+            domains=domains,
+            langs=[data.lang] if data.lang else None,
+        )
+    )
 
 
 def load_split(
-    settings: Settings, data: DataSection, split: str, *, limit: int | None, seed: int = EVAL_SEED,
+    settings: Settings,
+    data: DataSection,
+    split: str,
+    *,
+    limit: int | None,
+    seed: int = EVAL_SEED,
     domains: Sequence[str] | None = None,
 ) -> list[Example]:
     """Examples of one split filtered by the recipe's domains/lang, a seeded sample of ``limit``."""
-    wanted = set(domains) if domains is not None else (set(data.domains) if data.domains else None)
+    wanted = list(domains) if domains is not None else data.domains
     out = [
-        Example(id=int(r.id), set_id=int(r.set_id), domain=r.domain, task=r.task, lang=r.lang,
-                system=r.system or "", messages=list(r.messages), source_document_id=r.source_document_id)
-        for r in _rows(settings, data, split)
-        if (wanted is None or r.domain in wanted) and (data.lang is None or r.lang == data.lang)
-        and any(m.get("role") == "assistant" for m in r.messages)
+        Example(
+            id=int(r.id),
+            set_id=int(r.set_id),
+            domain=r.domain,
+            task=r.task,
+            lang=r.lang,
+            system=r.system or "",
+            messages=list(r.messages),
+            source_document_id=r.source_document_id,
+        )
+        for r in _rows(settings, data, split, wanted)
+        if any(m.get("role") == "assistant" for m in r.messages)
     ]
     if limit is not None and len(out) > limit:
         out = sorted(random.Random(seed).sample(out, limit), key=lambda e: e.id)
@@ -101,7 +107,9 @@ def _render(tokenizer: Any, messages: list[dict[str, str]], *, generation: bool)
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def encode_chat(tokenizer: Any, messages: list[dict[str, str]], *, max_len: int) -> dict[str, list[int]] | None:
+def encode_chat(
+    tokenizer: Any, messages: list[dict[str, str]], *, max_len: int
+) -> dict[str, list[int]] | None:
     """``input_ids`` and ``labels`` (replies only); None when no reply token survives truncation."""
     ids: list[int] = []
     labels: list[int] = []
@@ -112,7 +120,7 @@ def encode_chat(tokenizer: Any, messages: list[dict[str, str]], *, max_len: int)
         full = _render(tokenizer, messages[: i + 1], generation=False)
         if full[: len(prompt)] != prompt:  # a template that rewrites earlier turns: label the tail
             prompt = full[: len(ids)] if full[: len(ids)] == ids else []
-        labels += [IGNORE] * (len(prompt) - len(ids)) + full[len(prompt):]
+        labels += [IGNORE] * (len(prompt) - len(ids)) + full[len(prompt) :]
         ids = full
     if len(ids) > max_len:  # keep the end: the reply matters more than the oldest context
         ids, labels = ids[-max_len:], labels[-max_len:]
@@ -121,7 +129,9 @@ def encode_chat(tokenizer: Any, messages: list[dict[str, str]], *, max_len: int)
     return {"input_ids": ids, "labels": labels}
 
 
-def encode_examples(tokenizer: Any, examples: Iterable[Example], *, max_len: int) -> list[dict[str, list[int]]]:
+def encode_examples(
+    tokenizer: Any, examples: Iterable[Example], *, max_len: int
+) -> list[dict[str, list[int]]]:
     out = [encode_chat(tokenizer, e.chat(), max_len=max_len) for e in examples]
     return [f for f in out if f is not None]
 
@@ -148,8 +158,11 @@ def lm_blocks(tokenizer: Any, texts: Iterable[str], *, block: int) -> list[dict[
     stream: list[int] = []
     for text in texts:
         stream += list(tokenizer(text, add_special_tokens=False)["input_ids"]) + [eos]
-    return [{"input_ids": stream[i:i + block], "labels": stream[i:i + block]}
-            for i in range(0, max(len(stream) - block, 0) + 1, block) if len(stream[i:i + block]) > 8]
+    return [
+        {"input_ids": stream[i : i + block], "labels": stream[i : i + block]}
+        for i in range(0, max(len(stream) - block, 0) + 1, block)
+        if len(stream[i : i + block]) > 8
+    ]
 
 
 def collate(features: Sequence[dict[str, list[int]]], *, pad_id: int) -> dict[str, Any]:
@@ -180,8 +193,11 @@ def pretrain_texts(
     with session_scope(settings) as session:
         from infinstruct.platform.tables import Corpus
 
-        query = select(Document.id, Document.title, Document.text).join(
-            Corpus, col(Corpus.id) == col(Document.corpus_id)).where(col(Document.stale).is_(False))
+        query = (
+            select(Document.id, Document.title, Document.text)
+            .join(Corpus, col(Corpus.id) == col(Document.corpus_id))
+            .where(col(Document.stale).is_(False))
+        )
         if data.domains:
             query = query.where(col(Corpus.domain).in_(data.domains))
         for doc_id, title, text in session.exec(query.order_by(col(Document.id))):

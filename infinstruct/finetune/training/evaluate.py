@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 LOWER_IS_BETTER = frozenset({"loss", "perplexity", "loss_per_char"})
 
 
-def score_loss(model: Any, tokenizer: Any, examples: list[Example], *, max_len: int, batch_size: int) -> dict[str, Any]:
+def score_loss(
+    model: Any, tokenizer: Any, examples: list[Example], *, max_len: int, batch_size: int
+) -> dict[str, Any]:
     """Mean response-token loss, perplexity and loss per response character."""
     import torch
 
@@ -38,15 +40,18 @@ def score_loss(model: Any, tokenizer: Any, examples: list[Example], *, max_len: 
     model.eval()
     with torch.inference_mode():
         for i in range(0, len(features), batch_size):
-            chunk = features[i:i + batch_size]
+            chunk = features[i : i + batch_size]
             batch = {k: v.to(device) for k, v in collate(chunk, pad_id=pad).items()}
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            logits = logits[:, -batch["labels"].shape[1]:, :]  # prompt/prefix tuning prepend virtual tokens
+            logits = logits[:, -batch["labels"].shape[1] :, :]  # prompt/prefix tuning prepend virtual tokens
             shift_logits = logits[:, :-1, :].float()
             shift_labels = batch["labels"][:, 1:]
             nll = torch.nn.functional.cross_entropy(
-                shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1),
-                ignore_index=IGNORE, reduction="sum")
+                shift_logits.reshape(-1, shift_logits.shape[-1]),
+                shift_labels.reshape(-1),
+                ignore_index=IGNORE,
+                reduction="sum",
+            )
             total_nll += float(nll)
             total_tokens += int((shift_labels != IGNORE).sum())
             for f in chunk:
@@ -54,13 +59,18 @@ def score_loss(model: Any, tokenizer: Any, examples: list[Example], *, max_len: 
                 total_chars += len(tokenizer.decode(reply, skip_special_tokens=True))
     model.train(was_training)
     loss = total_nll / max(total_tokens, 1)
-    return {"n": len(features), "tokens": total_tokens, "loss": round(loss, 5),
-            "perplexity": round(math.exp(min(loss, 50.0)), 3),
-            "loss_per_char": round(total_nll / max(total_chars, 1), 5)}
+    return {
+        "n": len(features),
+        "tokens": total_tokens,
+        "loss": round(loss, 5),
+        "perplexity": round(math.exp(min(loss, 50.0)), 3),
+        "loss_per_char": round(total_nll / max(total_chars, 1), 5),
+    }
 
 
-def generate_replies(model: Any, tokenizer: Any, examples: list[Example], *, max_new_tokens: int,
-                     batch_size: int) -> list[tuple[str, str]]:
+def generate_replies(
+    model: Any, tokenizer: Any, examples: list[Example], *, max_new_tokens: int, batch_size: int
+) -> list[tuple[str, str]]:
     """``(prediction, reference)`` for each example: greedy replies to its last prompt."""
     import torch
 
@@ -79,12 +89,14 @@ def generate_replies(model: Any, tokenizer: Any, examples: list[Example], *, max
     try:
         with torch.inference_mode():
             for i in range(0, len(prompts), batch_size):
-                enc = tokenizer(prompts[i:i + batch_size], return_tensors="pt", padding=True,
-                                add_special_tokens=False).to(device)
-                out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id)
-                new = out[:, enc["input_ids"].shape[1]:] if out.shape[1] > enc["input_ids"].shape[1] else out
-                for row, ref in zip(new, refs[i:i + batch_size], strict=True):
+                enc = tokenizer(
+                    prompts[i : i + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
+                ).to(device)
+                out = model.generate(
+                    **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+                )
+                new = out[:, enc["input_ids"].shape[1] :] if out.shape[1] > enc["input_ids"].shape[1] else out
+                for row, ref in zip(new, refs[i : i + batch_size], strict=True):
                     pairs.append((tokenizer.decode(row, skip_special_tokens=True).strip(), ref))
     finally:
         tokenizer.padding_side = side
@@ -125,13 +137,23 @@ def _embed_sim(settings: Settings, preds: list[str], refs: list[str]) -> float |
     return round(float((a * b).sum(axis=1).mean()), 4)
 
 
-def evaluate_model(settings: Settings, model: Any, tokenizer: Any, examples: list[Example], *, max_len: int,
-                   batch_size: int, generate: int, max_new_tokens: int) -> dict[str, Any]:
+def evaluate_model(
+    settings: Settings,
+    model: Any,
+    tokenizer: Any,
+    examples: list[Example],
+    *,
+    max_len: int,
+    batch_size: int,
+    generate: int,
+    max_new_tokens: int,
+) -> dict[str, Any]:
     """Every metric on ``examples``; text metrics on the first ``generate`` of them."""
     metrics = score_loss(model, tokenizer, examples, max_len=max_len, batch_size=batch_size)
     if generate and examples:
-        pairs = generate_replies(model, tokenizer, examples[:generate], max_new_tokens=max_new_tokens,
-                                 batch_size=batch_size)
+        pairs = generate_replies(
+            model, tokenizer, examples[:generate], max_new_tokens=max_new_tokens, batch_size=batch_size
+        )
         metrics.update(text_metrics(settings, pairs))
         metrics["samples"] = [{"prediction": p, "reference": r} for p, r in pairs[:3]]
     return metrics
@@ -140,7 +162,9 @@ def evaluate_model(settings: Settings, model: Any, tokenizer: Any, examples: lis
 def write_report(folder: Path, report: dict[str, Any]) -> None:
     """``eval.json`` and a human ``eval.md`` beside the artefact."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "eval.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    (folder / "eval.json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
     (folder / "eval.md").write_text(render_markdown(report), encoding="utf-8")
 
 

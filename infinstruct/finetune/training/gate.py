@@ -24,16 +24,22 @@ log = logging.getLogger(__name__)
 GATE_METRIC = "loss_per_char"
 
 
-def score_on_split(settings: Settings, model_version: ModelVersion, *, split_of: ModelVersion,
-                   split: str = "test") -> dict[str, Any]:
+def score_on_split(
+    settings: Settings, model_version: ModelVersion, *, split_of: ModelVersion, split: str = "test"
+) -> dict[str, Any]:
     """Loss metrics of ``model_version`` on ``split_of``'s held-out split (as it trained on it)."""
     from infinstruct.platform.dialogue import load_version
 
-    config = build_config({k: v for k, v in split_of.recipe_resolved.items() if k != "name"},
-                          name=split_of.recipe, source=f"model version {split_of.name}")
+    config = build_config(
+        {k: v for k, v in split_of.recipe_resolved.items() if k != "name"},
+        name=split_of.recipe,
+        source=f"model version {split_of.name}",
+    )
     examples = load_split(settings, config.data, split, limit=config.data.max_eval)
     model, tokenizer = load_version(settings, model_version)
-    return score_loss(model, tokenizer, examples, max_len=config.data.max_seq_len, batch_size=config.eval.batch_size)
+    return score_loss(
+        model, tokenizer, examples, max_len=config.data.max_seq_len, batch_size=config.eval.batch_size
+    )
 
 
 def dialogue_verdict(settings: Settings, candidate: ModelVersion, current: ModelVersion) -> GateVerdict:
@@ -42,16 +48,27 @@ def dialogue_verdict(settings: Settings, candidate: ModelVersion, current: Model
         cand = score_on_split(settings, candidate, split_of=candidate).get(GATE_METRIC)
     cur = score_on_split(settings, current, split_of=candidate).get(GATE_METRIC)
     tolerance = settings.finetune.gate_tolerance
-    details = {"metric": GATE_METRIC, "candidate": cand, "active": cur, "tolerance": tolerance,
-               "split": f"test of {candidate.name}"}
+    details = {
+        "metric": GATE_METRIC,
+        "candidate": cand,
+        "active": cur,
+        "tolerance": tolerance,
+        "split": f"test of {candidate.name}",
+    }
     if cand is None or cur is None:
         return GateVerdict(True, f"no {GATE_METRIC} to compare (empty test split); not gated", details)
     regression = (cand - cur) / max(abs(cur), 1e-12)
     details["regression"] = round(regression, 4)
     if regression > tolerance:
-        return GateVerdict(False, f"{GATE_METRIC} {cand:.4f} is {regression:.1%} worse than active "
-                                  f"{current.name}'s {cur:.4f} (tolerance {tolerance:.1%})", details)
-    return GateVerdict(True, f"{GATE_METRIC} {cand:.4f} vs active {cur:.4f} (within {tolerance:.1%})", details)
+        return GateVerdict(
+            False,
+            f"{GATE_METRIC} {cand:.4f} is {regression:.1%} worse than active "
+            f"{current.name}'s {cur:.4f} (tolerance {tolerance:.1%})",
+            details,
+        )
+    return GateVerdict(
+        True, f"{GATE_METRIC} {cand:.4f} vs active {cur:.4f} (within {tolerance:.1%})", details
+    )
 
 
 def build_gate(settings: Settings) -> Gate:

@@ -108,7 +108,9 @@ def build_optimizer(config: FinetuneConfig, model: Any, phases: Sequence[Phase])
         for begin, phase in reversed(bounds):
             if step >= begin:
                 warm = min(o.warmup_steps, max(phase.steps - 1, 0))
-                return phase.lr_scale * lr_multiplier(o.scheduler, step - begin, warmup=warm, total=phase.steps)
+                return phase.lr_scale * lr_multiplier(
+                    o.scheduler, step - begin, warmup=warm, total=phase.steps
+                )
         return 1.0
 
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
@@ -148,8 +150,9 @@ def run_loop(
     step, tokens, resumed_from = 0, 0, None
     found = list_checkpoints(ckpt_dir) if resume else []
     if found:
-        state = load_checkpoint(found[-1], model=accelerator.unwrap_model(model), optimizer=optimizer,
-                                scheduler=scheduler)
+        state = load_checkpoint(
+            found[-1], model=accelerator.unwrap_model(model), optimizer=optimizer, scheduler=scheduler
+        )
         step, tokens, resumed_from = state.step, state.tokens, state.step
     writer = _tensorboard(run_dir) if accelerator.is_main_process else None
     accum, rank, world = config.optim.grad_accum, accelerator.process_index, accelerator.num_processes
@@ -157,15 +160,21 @@ def run_loop(
     started = time.monotonic()
     new_tokens = 0
     model.train()
-    with Progress(settings if accelerator.is_main_process else None, total=total, unit="step",
-                  desc=f"train {config.name}", show=show_progress and accelerator.is_main_process) as bar:
+    with Progress(
+        settings if accelerator.is_main_process else None,
+        total=total,
+        unit="step",
+        desc=f"train {config.name}",
+        show=show_progress and accelerator.is_main_process,
+    ) as bar:
         bar.update(step)
         while step < total:
             phase, begin = _phase_at(phases, step)
             step_loss, step_tokens = 0.0, 0
             for micro in range(accum):
-                batch = collate(phase.batch(step - begin, micro, accum=accum, rank=rank, world=world),
-                                pad_id=pad_id)
+                batch = collate(
+                    phase.batch(step - begin, micro, accum=accum, rank=rank, world=world), pad_id=pad_id
+                )
                 batch = {k: v.to(accelerator.device) for k, v in batch.items()}
                 with accelerator.autocast():
                     loss = model(**batch).loss
@@ -191,15 +200,28 @@ def run_loop(
             if step % config.checkpoint.every_steps == 0 and step < total:
                 accelerator.wait_for_everyone()
                 if accelerator.is_main_process:
-                    save_checkpoint(ckpt_dir, model=accelerator.unwrap_model(model), optimizer=optimizer,
-                                    scheduler=scheduler, step=step, tokens=tokens, keep=config.checkpoint.keep)
+                    save_checkpoint(
+                        ckpt_dir,
+                        model=accelerator.unwrap_model(model),
+                        optimizer=optimizer,
+                        scheduler=scheduler,
+                        step=step,
+                        tokens=tokens,
+                        keep=config.checkpoint.keep,
+                    )
     if writer is not None:
         writer.close()
     seconds = time.monotonic() - started
-    return LoopResult(steps=step, tokens=tokens, seconds=round(seconds, 2),
-                      tokens_per_s=round(new_tokens / max(seconds, 1e-9), 1),
-                      last_loss=losses[-1] if losses else None, resumed_from=resumed_from,
-                      peak_memory_mb=round(peak_memory_mb(), 1), losses=losses)
+    return LoopResult(
+        steps=step,
+        tokens=tokens,
+        seconds=round(seconds, 2),
+        tokens_per_s=round(new_tokens / max(seconds, 1e-9), 1),
+        last_loss=losses[-1] if losses else None,
+        resumed_from=resumed_from,
+        peak_memory_mb=round(peak_memory_mb(), 1),
+        losses=losses,
+    )
 
 
 def _phase_at(phases: Sequence[Phase], step: int) -> tuple[Phase, int]:

@@ -33,7 +33,9 @@ def apply_method(config: FinetuneConfig, model: Any) -> Any:
     try:
         return get_peft_model(model, peft_config)
     except ValueError as exc:  # e.g. target modules that this architecture does not have
-        raise ConfigError(f"recipe {config.name}: method {config.method.name} does not fit the model: {exc}") from exc
+        raise ConfigError(
+            f"recipe {config.name}: method {config.method.name} does not fit the model: {exc}"
+        ) from exc
 
 
 def parameter_counts(model: Any) -> dict[str, int]:
@@ -51,11 +53,18 @@ def check_remote_model(config: FinetuneConfig) -> dict[str, Any]:
     try:
         hf_config = AutoConfig.from_pretrained(base)
     except (OSError, ValueError) as exc:
-        return {"status": "not cached", "would_load": base,
-                "detail": f"{base!r} is not in the local HF cache ({str(exc).splitlines()[0][:160]}); "
-                          "training downloads it on a machine with hub access, or set model.base to a local folder"}
+        return {
+            "status": "not cached",
+            "would_load": base,
+            "detail": f"{base!r} is not in the local HF cache ({str(exc).splitlines()[0][:160]}); "
+            "training downloads it on a machine with hub access, or set model.base to a local folder",
+        }
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(hf_config)
     model = apply_method(config, model)
-    return {"status": "config only (meta device)", "would_load": base, "architecture": hf_config.model_type,
-            "parameters": parameter_counts(model)}
+    return {
+        "status": "config only (meta device)",
+        "would_load": base,
+        "architecture": hf_config.model_type,
+        "parameters": parameter_counts(model),
+    }

@@ -21,16 +21,30 @@ def evaluate_version(settings: Settings, name: str) -> dict[str, Any]:
     version = get_version(settings, name)
     if version.kind != "dialogue":
         raise InputError(f"{version.name} is a {version.kind} model; use `infinstruct eval {version.kind}`")
-    config = build_config({k: v for k, v in version.recipe_resolved.items() if k != "name"},
-                          name=version.recipe, source=f"model version {version.name}")
+    config = build_config(
+        {k: v for k, v in version.recipe_resolved.items() if k != "name"},
+        name=version.recipe,
+        source=f"model version {version.name}",
+    )
     examples = load_split(settings, config.data, "test", limit=config.data.max_eval)
     model, tokenizer = load_version(settings, version)
     started = time.monotonic()
-    metrics = evaluate_model(settings, model, tokenizer, examples, max_len=config.data.max_seq_len,
-                             batch_size=config.eval.batch_size, generate=config.eval.generate,
-                             max_new_tokens=config.eval.max_new_tokens)
-    report = {"version": version.name, "recipe": version.recipe, "splits": {"test": metrics},
-              "seconds": round(time.monotonic() - started, 1)}
+    metrics = evaluate_model(
+        settings,
+        model,
+        tokenizer,
+        examples,
+        max_len=config.data.max_seq_len,
+        batch_size=config.eval.batch_size,
+        generate=config.eval.generate,
+        max_new_tokens=config.eval.max_new_tokens,
+    )
+    report = {
+        "version": version.name,
+        "recipe": version.recipe,
+        "splits": {"test": metrics},
+        "seconds": round(time.monotonic() - started, 1),
+    }
     write_report(Path(version.artefact_path) / "reeval", report)
     flat = {k: v for k, v in metrics.items() if k != "samples"}
     return {"version": version.name, "recipe": version.recipe, **flat, "samples": metrics.get("samples", [])}

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from infinstruct.finetune.training import continual, data
-from infinstruct.finetune.training.config import FinetuneConfig, build_config, dump_config, read_recipe, recipe_path
+from infinstruct.finetune.training.config import (
+    FinetuneConfig,
+    build_config,
+    dump_config,
+    read_recipe,
+    recipe_path,
+)
 from infinstruct.finetune.training.evaluate import evaluate_model, score_loss, write_report
 from infinstruct.finetune.training.loop import Phase, Stream, run_loop
 from infinstruct.finetune.training.methods import apply_method, check_remote_model, parameter_counts
@@ -29,9 +35,16 @@ log = logging.getLogger(__name__)
 COMPLETE = "COMPLETE"
 
 
-def run_recipe(settings: Settings, recipe: str, *, resume: bool = False, continue_from: str | None = None,
-               dry_run: bool = False, show_progress: bool = True, overrides: dict[str, Any] | None = None
-               ) -> dict[str, Any]:
+def run_recipe(
+    settings: Settings,
+    recipe: str,
+    *,
+    resume: bool = False,
+    continue_from: str | None = None,
+    dry_run: bool = False,
+    show_progress: bool = True,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Train a recipe end to end; returns the registered version and its metrics."""
     path = recipe_path(settings, recipe)
     raw = read_recipe(path)
@@ -52,7 +65,9 @@ def run_recipe(settings: Settings, recipe: str, *, resume: bool = False, continu
     config = build_config({k: v for k, v in raw.items() if k != "name"}, name=path.stem, source=str(path))
     parent = get_version(settings, continue_from) if continue_from else None
     if parent is not None and parent.kind != config.kind:
-        raise InputError(f"--continue-from {parent.name} is a {parent.kind} model; {config.name} trains {config.kind}")
+        raise InputError(
+            f"--continue-from {parent.name} is a {parent.kind} model; {config.name} trains {config.kind}"
+        )
     if parent is not None and config.pretrain.steps:
         config = config.model_copy(update={"pretrain": config.pretrain.model_copy(update={"steps": 0})})
     if dry_run:
@@ -64,7 +79,9 @@ def run_recipe(settings: Settings, recipe: str, *, resume: bool = False, continu
         run_dir.mkdir(parents=True)
         dump_config(config, run_dir / "recipe.yaml")
         (run_dir / "run.json").write_text(json.dumps({"continue_from": continue_from}), encoding="utf-8")
-    return _train(settings, config, run_dir=run_dir, parent=parent, resume=resume, show_progress=show_progress)
+    return _train(
+        settings, config, run_dir=run_dir, parent=parent, resume=resume, show_progress=show_progress
+    )
 
 
 def _run_sentiment(settings: Settings, path: Path, **kwargs: Any) -> dict[str, Any]:
@@ -91,25 +108,40 @@ def _find_resumable(settings: Settings, name: str) -> Path | None:
 def _splits(settings: Settings, config: FinetuneConfig) -> dict[str, list[data.Example]]:
     d = config.data
     return {
-        "train": data.require(data.load_split(settings, d, "train", limit=d.max_train, seed=config.optim.seed),
-                              split="train", data=d),
+        "train": data.require(
+            data.load_split(settings, d, "train", limit=d.max_train, seed=config.optim.seed),
+            split="train",
+            data=d,
+        ),
         "validation": data.load_split(settings, d, "validation", limit=d.max_eval),
         "test": data.load_split(settings, d, "test", limit=d.max_eval),
     }
 
 
-def _build(settings: Settings, config: FinetuneConfig, splits: dict[str, list[data.Example]], *,
-           run_dir: Path | None, parent: ModelVersion | None) -> tuple[Any, Any, str]:
+def _build(
+    settings: Settings,
+    config: FinetuneConfig,
+    splits: dict[str, list[data.Example]],
+    *,
+    run_dir: Path | None,
+    parent: ModelVersion | None,
+) -> tuple[Any, Any, str]:
     """``(model, tokenizer, base)``: ``base`` is what the registry records (and reloads adapters on)."""
     from infinstruct.platform.dialogue import is_adapter_folder, load_causal_lm, load_version
 
     if parent is not None:
         if config.continual.strategy == "adapter":
             if is_adapter_folder(parent.artefact_path):
-                raise ConfigError(f"strategy 'adapter' needs a full-model parent; {parent.name} is an adapter")
+                raise ConfigError(
+                    f"strategy 'adapter' needs a full-model parent; {parent.name} is an adapter"
+                )
             model, tokenizer = load_causal_lm(settings, parent.artefact_path, device="cpu")
             forced = config.method.model_copy(update={"name": "lora"})
-            return apply_method(config.model_copy(update={"method": forced}), model), tokenizer, parent.artefact_path
+            return (
+                apply_method(config.model_copy(update={"method": forced}), model),
+                tokenizer,
+                parent.artefact_path,
+            )
         model, tokenizer = load_version(settings, parent, device="cpu", trainable=True)
         if is_adapter_folder(parent.artefact_path):
             return model, tokenizer, parent.base
@@ -126,9 +158,13 @@ def _build(settings: Settings, config: FinetuneConfig, splits: dict[str, list[da
 
             tokenizer = load_tokenizer(str(folder))
         else:
-            texts = data.pretrain_texts(settings, config.data, train=splits["train"],
-                                        held_out=splits["validation"] + splits["test"],
-                                        max_chars=config.pretrain.max_chars)
+            texts = data.pretrain_texts(
+                settings,
+                config.data,
+                train=splits["train"],
+                held_out=splits["validation"] + splits["test"],
+                max_chars=config.pretrain.max_chars,
+            )
             tokenizer = train_tokenizer(texts, config.model.scratch, folder)
         model = build_model(config.model.scratch, tokenizer, seed=config.optim.seed)
         return apply_method(config, model), tokenizer, "scratch"
@@ -136,19 +172,37 @@ def _build(settings: Settings, config: FinetuneConfig, splits: dict[str, list[da
     return apply_method(config, model), tokenizer, config.model.base
 
 
-def _phases(settings: Settings, config: FinetuneConfig, tokenizer: Any, splits: dict[str, list[data.Example]],
-            replay: list[data.Example]) -> list[Phase]:
+def _phases(
+    settings: Settings,
+    config: FinetuneConfig,
+    tokenizer: Any,
+    splits: dict[str, list[data.Example]],
+    replay: list[data.Example],
+) -> list[Phase]:
     d, seed = config.data, config.optim.seed
     phases = []
     if config.pretrain.steps:
-        texts = data.pretrain_texts(settings, d, train=splits["train"], held_out=splits["validation"] + splits["test"],
-                                    max_chars=config.pretrain.max_chars)
+        texts = data.pretrain_texts(
+            settings,
+            d,
+            train=splits["train"],
+            held_out=splits["validation"] + splits["test"],
+            max_chars=config.pretrain.max_chars,
+        )
         blocks = data.lm_blocks(tokenizer, texts, block=d.max_seq_len)
-        phases.append(Phase("pretrain", config.pretrain.steps, config.pretrain.lr / config.optim.lr,
-                            [(Stream(blocks, seed=seed), config.pretrain.batch_size)]))
+        phases.append(
+            Phase(
+                "pretrain",
+                config.pretrain.steps,
+                config.pretrain.lr / config.optim.lr,
+                [(Stream(blocks, seed=seed), config.pretrain.batch_size)],
+            )
+        )
     features = data.encode_examples(tokenizer, splits["train"], max_len=d.max_seq_len)
     if not features:
-        raise InputError(f"no training example of {config.name} keeps a reply within data.max_seq_len={d.max_seq_len}")
+        raise InputError(
+            f"no training example of {config.name} keeps a reply within data.max_seq_len={d.max_seq_len}"
+        )
     if d.packing:
         features = data.pack(features, max_len=d.max_seq_len)
     bs = config.optim.batch_size
@@ -167,7 +221,10 @@ def _dry_run(settings: Settings, config: FinetuneConfig, parent: ModelVersion | 
 
     splits = _splits(settings, config)
     report: dict[str, Any] = {
-        "recipe": config.name, "dry_run": True, "method": config.method.name, "total_steps": config.total_steps,
+        "recipe": config.name,
+        "dry_run": True,
+        "method": config.method.name,
+        "total_steps": config.total_steps,
         "examples": {k: len(v) for k, v in splits.items()},
         "config": config.model_dump(mode="json"),
     }
@@ -183,43 +240,85 @@ def _dry_run(settings: Settings, config: FinetuneConfig, parent: ModelVersion | 
 
     with torch.inference_mode():
         loss = float(model(**batch).loss)
-    report["model"] = {"status": "loaded", "base": base, "parameters": parameter_counts(model),
-                       "first_batch": {"shape": list(batch["input_ids"].shape), "loss": round(loss, 4),
-                                       "label_tokens": int((batch["labels"] != data.IGNORE).sum())}}
+    report["model"] = {
+        "status": "loaded",
+        "base": base,
+        "parameters": parameter_counts(model),
+        "first_batch": {
+            "shape": list(batch["input_ids"].shape),
+            "loss": round(loss, 4),
+            "label_tokens": int((batch["labels"] != data.IGNORE).sum()),
+        },
+    }
     return report
 
 
 # -- the run ----------------------------------------------------------------------------
-def _train(settings: Settings, config: FinetuneConfig, *, run_dir: Path, parent: ModelVersion | None,
-           resume: bool, show_progress: bool) -> dict[str, Any]:
+def _train(
+    settings: Settings,
+    config: FinetuneConfig,
+    *,
+    run_dir: Path,
+    parent: ModelVersion | None,
+    resume: bool,
+    show_progress: bool,
+) -> dict[str, Any]:
     from accelerate import Accelerator
 
     started = time.monotonic()
     cuda = _cuda()
-    accelerator = Accelerator(mixed_precision="bf16" if config.bf16 and cuda else "no",
-                              cpu=config.model.device == "cpu" or not cuda)
+    accelerator = Accelerator(
+        mixed_precision="bf16" if config.bf16 and cuda else "no", cpu=config.model.device == "cpu" or not cuda
+    )
     splits = _splits(settings, config)
     model, tokenizer, base = _build(settings, config, splits, run_dir=run_dir, parent=parent)
     model.to(accelerator.device)
-    earlier = [d for d in continual.domains_seen(parent) if d not in (config.data.domains or [])] if parent else []
+    earlier = (
+        [d for d in continual.domains_seen(parent) if d not in (config.data.domains or [])] if parent else []
+    )
     ev = config.eval
     before: dict[str, dict[str, Any]] = {}
     replay: list[data.Example] = []
     penalty = None
     if earlier:
         for domain in earlier:
-            held = data.load_split(settings, config.data, "test", limit=config.data.max_eval, domains=[domain])
-            before[domain] = score_loss(model, tokenizer, held, max_len=config.data.max_seq_len, batch_size=ev.batch_size)
-        old_train = data.load_split(settings, config.data, "train", limit=config.data.max_train,
-                                    seed=config.optim.seed, domains=earlier)
+            held = data.load_split(
+                settings, config.data, "test", limit=config.data.max_eval, domains=[domain]
+            )
+            before[domain] = score_loss(
+                model, tokenizer, held, max_len=config.data.max_seq_len, batch_size=ev.batch_size
+            )
+        old_train = data.load_split(
+            settings,
+            config.data,
+            "train",
+            limit=config.data.max_train,
+            seed=config.optim.seed,
+            domains=earlier,
+        )
         if config.continual.strategy == "replay":
             replay = old_train
         if config.continual.strategy in {"ewc", "replay"} and config.continual.ewc_lambda > 0:
-            penalty = continual.ewc_penalty(model, tokenizer, old_train[: config.continual.fisher_samples],
-                                            lam=config.continual.ewc_lambda, max_len=config.data.max_seq_len)
+            penalty = continual.ewc_penalty(
+                model,
+                tokenizer,
+                old_train[: config.continual.fisher_samples],
+                lam=config.continual.ewc_lambda,
+                max_len=config.data.max_seq_len,
+            )
     phases = _phases(settings, config, tokenizer, splits, replay)
-    result = run_loop(settings, config, model=model, pad_id=tokenizer.pad_token_id, phases=phases, run_dir=run_dir,
-                      resume=resume, accelerator=accelerator, penalty=penalty, show_progress=show_progress)
+    result = run_loop(
+        settings,
+        config,
+        model=model,
+        pad_id=tokenizer.pad_token_id,
+        phases=phases,
+        run_dir=run_dir,
+        resume=resume,
+        accelerator=accelerator,
+        penalty=penalty,
+        show_progress=show_progress,
+    )
     accelerator.wait_for_everyone()
     if not accelerator.is_main_process:
         return {}
@@ -232,48 +331,101 @@ def _train(settings: Settings, config: FinetuneConfig, *, run_dir: Path, parent:
     kw = {"max_len": config.data.max_seq_len, "batch_size": ev.batch_size}
     report: dict[str, Any] = {"recipe": config.name, "splits": {}}
     report["splits"]["validation"] = score_loss(model, tokenizer, splits["validation"], **kw)
-    report["splits"]["test"] = evaluate_model(settings, model, tokenizer, splits["test"], generate=ev.generate,
-                                              max_new_tokens=ev.max_new_tokens, **kw)
+    report["splits"]["test"] = evaluate_model(
+        settings,
+        model,
+        tokenizer,
+        splits["test"],
+        generate=ev.generate,
+        max_new_tokens=ev.max_new_tokens,
+        **kw,
+    )
     if ev.compare_base and hasattr(model, "disable_adapter") and parent is None and splits["validation"]:
         with model.disable_adapter():
             report["splits"]["base_validation"] = score_loss(model, tokenizer, splits["validation"], **kw)
-        base_loss, loss = report["splits"]["base_validation"].get("loss"), report["splits"]["validation"].get("loss")
+        base_loss, loss = (
+            report["splits"]["base_validation"].get("loss"),
+            report["splits"]["validation"].get("loss"),
+        )
         if base_loss and loss is not None:
             report["val_loss_drop"] = round(1 - loss / base_loss, 4)
     if before:
-        after = {d: score_loss(model, tokenizer, data.load_split(settings, config.data, "test",
-                                                                 limit=config.data.max_eval, domains=[d]), **kw)
-                 for d in before}
+        after = {
+            d: score_loss(
+                model,
+                tokenizer,
+                data.load_split(settings, config.data, "test", limit=config.data.max_eval, domains=[d]),
+                **kw,
+            )
+            for d in before
+        }
         report["forgetting"] = continual.forgetting_report(before, after)
         report["forgetting"]["strategy"] = config.continual.strategy
     loop = asdict(result)
     loop.pop("losses")
-    report["train"] = {**loop, "first_loss": result.losses[0] if result.losses else None,
-                       "wall_s": round(time.monotonic() - started, 1), "parameters": parameter_counts(model)}
-    version = _register(settings, config, report, final=final, base=base, parent=parent,
-                        examples=splits["train"], earlier=earlier)
+    report["train"] = {
+        **loop,
+        "first_loss": result.losses[0] if result.losses else None,
+        "wall_s": round(time.monotonic() - started, 1),
+        "parameters": parameter_counts(model),
+    }
+    version = _register(
+        settings,
+        config,
+        report,
+        final=final,
+        base=base,
+        parent=parent,
+        examples=splits["train"],
+        earlier=earlier,
+    )
     report["version"] = version.name
     write_report(final, report)
     (run_dir / COMPLETE).write_text(version.name, encoding="utf-8")
     return {"version": version.name, "artefact_path": str(final), "run_dir": str(run_dir), **_summary(report)}
 
 
-def _register(settings: Settings, config: FinetuneConfig, report: dict[str, Any], *, final: Path, base: str,
-              parent: ModelVersion | None, examples: list[data.Example], earlier: list[str]) -> ModelVersion:
+def _register(
+    settings: Settings,
+    config: FinetuneConfig,
+    report: dict[str, Any],
+    *,
+    final: Path,
+    base: str,
+    parent: ModelVersion | None,
+    examples: list[data.Example],
+    earlier: list[str],
+) -> ModelVersion:
     test = {k: v for k, v in report["splits"]["test"].items() if k != "samples"}
-    metrics = {**test, "splits": {k: {m: x for m, x in v.items() if m != "samples"}
-                                  for k, v in report["splits"].items()},
-               "domains_seen": earlier + [d for d in (config.data.domains or []) if d not in earlier]}
+    metrics = {
+        **test,
+        "splits": {k: {m: x for m, x in v.items() if m != "samples"} for k, v in report["splits"].items()},
+        "domains_seen": earlier + [d for d in (config.data.domains or []) if d not in earlier],
+    }
     for key in ("val_loss_drop", "forgetting", "train"):
         if key in report:
             metrics[key] = report[key]
     method = "lora" if parent is not None and config.continual.strategy == "adapter" else config.method.name
     set_ids = sorted({e.set_id for e in examples})
+    resolved = config.model_dump(mode="json")
+    if set_ids:  # pin the set version so re-evaluation and the gate read the same examples
+        from infinstruct.platform.db import session_scope
+        from infinstruct.platform.tables import InstructionSet
+
+        with session_scope(settings) as session:
+            found = session.get(InstructionSet, set_ids[-1])
+            resolved["data"]["set_version"] = found.version if found else None
     version = ModelVersion(
-        name=next_version_name(settings, config.kind), kind=config.kind, base=base, method=method,
-        recipe=config.name, recipe_resolved=config.model_dump(mode="json"),
-        instruction_set_id=set_ids[-1] if set_ids else None, parent_id=parent.id if parent else None,
-        metrics=json.loads(json.dumps(metrics, default=str)), artefact_path=str(final.resolve()),
+        name=next_version_name(settings, config.kind),
+        kind=config.kind,
+        base=base,
+        method=method,
+        recipe=config.name,
+        recipe_resolved=config.model_dump(mode="json"),
+        instruction_set_id=set_ids[-1] if set_ids else None,
+        parent_id=parent.id if parent else None,
+        metrics=json.loads(json.dumps(metrics, default=str)),
+        artefact_path=str(final.resolve()),
     )
     return register_version(settings, version)
 

@@ -97,14 +97,3 @@ def redeliver_own(settings: Settings, username: str, delivery_id: int) -> dict[s
         if row.status == "sent":
             raise InputError(f"delivery {delivery_id} was sent at {row.delivered_at}; nothing to redeliver")
     return redeliver(settings, delivery_id).model_dump(mode="json")
-
-
-def username_of(settings: Settings, uid: int) -> str:
-    """The username of a logged-in user id (the dashboard is built for one user)."""
-    from infinstruct.platform.tables import User
-
-    with session_scope(settings) as session:
-        user = session.get(User, uid)
-        if user is None:
-            raise NotFoundError(f"no user with id {uid}")
-        return user.username

@@ -67,7 +67,7 @@ def _convert(gguf: Path, target: Path) -> None:
             ) from exc
         # The dequantised weights are plain fp32; without clearing these, save_pretrained
         # writes a quantisation config that the reload then tries (and fails) to honour.
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]  # typed as always set; None is what we need
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(str(tmp))

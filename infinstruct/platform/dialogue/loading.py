@@ -107,7 +107,7 @@ def load_causal_lm(
     target_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, target_device)
     try:
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
+        model: Any = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(_load_hint(source, exc)) from exc
     tokenizer_source = source

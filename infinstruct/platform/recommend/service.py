@@ -23,7 +23,7 @@ from infinstruct.platform.errors import InputError, NotFoundError
 from infinstruct.platform.recommend import store
 from infinstruct.platform.recommend.dataset import ItemData
 from infinstruct.platform.recommend.evaluate import eligible_users, fit_weights
-from infinstruct.platform.recommend.explain import Explainer, item_keywords, query_terms
+from infinstruct.platform.recommend.explain import Explainer, item_keywords, normalise, query_terms
 from infinstruct.platform.recommend.profiles import embed_profiles, profile_texts
 from infinstruct.platform.recommend.ranking import Weights, standardise, top_k
 from infinstruct.platform.recommend.resolve import TitleIndex
@@ -64,16 +64,25 @@ class Recommender:
         *,
         embed_query: Callable[[str], np.ndarray],
         query_popularity_weight: float = 0.15,
+        query_keyword_weight: float = 0.5,
     ) -> None:
         self.data, self.vectors, self.weights = data, vectors, weights
         self.embed_query = embed_query
         self.query_popularity_weight = query_popularity_weight
+        self.query_keyword_weight = query_keyword_weight
         self.cooc = CoOccurrence(data.ev_user, data.ev_item, n_users=len(data.users), n_items=data.n_items)
         self.popularity = popularity(data.ev_item, data.n_items)
         self.popularity_rank = np.empty(data.n_items, dtype=np.int64)
         self.popularity_rank[np.argsort(-self.popularity, kind="stable")] = np.arange(data.n_items)
         self.titles = TitleIndex(data)
-        self.explainer = Explainer(data, vectors, self.cooc, item_keywords(data))
+        keywords = item_keywords(data)
+        self.explainer = Explainer(data, vectors, self.cooc, keywords)
+        # Inverted index of normalised genres/tags: the lexical half of a free-text match.
+        postings: dict[str, set[int]] = {}
+        for i, words in enumerate(keywords):
+            for word in words:
+                postings.setdefault(normalise(word), set()).add(i)
+        self.keyword_items = {k: np.fromiter(v, dtype=np.int64) for k, v in postings.items()}
 
     def recommend(
         self,
@@ -105,9 +114,11 @@ class Recommender:
         if text and text.strip():
             query = self.embed_query(text.strip())
             total += standardise((self.vectors @ query)[None, :], candidates)
+            terms = query_terms(text)
+            if self.query_keyword_weight:
+                total += self.query_keyword_weight * standardise(self._keyword_match(terms), candidates)
             if text_hist is None:
                 total += self.query_popularity_weight * self._popularity_z(candidates)
-            terms = query_terms(text)
         scores = np.where(candidates, total, -np.inf)[0]
         taste = self.explainer.taste(text_hist) if text_hist is not None else set()
         out = []
@@ -144,6 +155,14 @@ class Recommender:
         ts = np.concatenate([d.ev_ts[events], np.full(len(liked), latest)])
         items = np.concatenate([d.ev_item[events].astype(np.int64), np.asarray(liked, dtype=np.int64)])
         return History(items, history_weights(values, ts, half_life=half_life, rating_power=power))
+
+    def _keyword_match(self, terms: set[str]) -> np.ndarray:
+        """Share of the request's genre/tag words each item carries (1 x items)."""
+        known = [t for t in terms if t in self.keyword_items]
+        out = np.zeros((1, self.data.n_items), dtype=np.float32)
+        for term in known:
+            out[0, self.keyword_items[term]] += 1.0 / len(known)
+        return out
 
     def _popularity_z(self, candidates: np.ndarray) -> np.ndarray:
         return standardise(self.popularity[None, :], candidates)
@@ -197,6 +216,7 @@ def build_recommender(settings: Settings, data: ItemData, stamp: str) -> Recomme
         weights,
         embed_query=lambda text: embedder.embed([text])[0],
         query_popularity_weight=settings.recommend.query_popularity_weight,
+        query_keyword_weight=settings.recommend.query_keyword_weight,
     )
 
 

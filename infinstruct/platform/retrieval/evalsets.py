@@ -30,6 +30,8 @@ SET_NAMES: tuple[str, ...] = ("twcs", "banking77", "ecd_zh")
 _CONNECTORS = {"twcs": "twcs", "banking77": "banking77", "ecd_zh": "ecd"}
 LANGS = {"twcs": "en", "banking77": "en", "ecd_zh": "zh"}
 _MIN_QUERY_CHARS = 3
+#: A reply answers the last few turns; the whole dialogue dilutes the query.
+_ECD_CONTEXT_TURNS = 3
 
 
 @dataclass
@@ -40,6 +42,8 @@ class EvalSet:
     queries: list[str] = field(default_factory=list)
     relevant: list[frozenset[int]] = field(default_factory=list)
     split: list[str] = field(default_factory=list)
+    #: Pool rows a query may not be scored on (its own context turns, which it contains).
+    exclude: list[frozenset[int]] = field(default_factory=list)
     _pool_index: dict[str, int] = field(default_factory=dict, repr=False)
 
     def pool_id(self, text: str) -> int:
@@ -50,9 +54,10 @@ class EvalSet:
             self.pool.append(text)
         return row
 
-    def add_query(self, text: str, relevant: Iterable[int], key: str) -> None:
+    def add_query(self, text: str, relevant: Iterable[int], key: str, exclude: Iterable[int] = ()) -> None:
         self.queries.append(text)
         self.relevant.append(frozenset(relevant))
+        self.exclude.append(frozenset(exclude))
         self.split.append("tune" if bucket(key) < 50 else "val")
 
     def rows(self, split: str) -> list[int]:
@@ -119,20 +124,29 @@ def build_banking(docs: list[Document]) -> EvalSet:
 
 
 def build_ecd(docs: list[Document]) -> EvalSet:
+    """Pool: every agent message of the corpus plus the distractor replies (as for twcs);
+    query: the last ``_ECD_CONTEXT_TURNS`` turns before the reply. The query's own earlier
+    agent turns are in the pool but excluded from its ranking (the query contains them)."""
     out = EvalSet("ecd_zh", "zh")
+    pending: list[tuple[str, str, list[str], str]] = []
     for doc in docs:
         meta = doc.meta or {}
         turns = meta.get("turns") or []
         if len(turns) < 2:
             continue
-        context = "\n".join(_text(t.get("text")) for t in turns[:-1])
+        context = turns[:-1]
         reply = _text(turns[-1].get("text"))
-        if not reply or len(context) < _MIN_QUERY_CHARS:
+        query = "\n".join(_text(t.get("text")) for t in context[-_ECD_CONTEXT_TURNS:])
+        if not reply or len(query) < _MIN_QUERY_CHARS:
             continue
-        for distractor in meta.get("distractors") or []:
-            if _text(distractor):
-                out.pool_id(_text(distractor))
-        out.add_query(context, [out.pool_id(reply)], doc.group_key or doc.id)
+        own = [_text(t.get("text")) for t in context if t.get("role") == "agent" and _text(t.get("text"))]
+        for text in [*own, *(_text(d) for d in meta.get("distractors") or [])]:
+            if text:
+                out.pool_id(text)
+        pending.append((query, reply, own, doc.group_key or doc.id))
+    for query, reply, own, key in pending:
+        target = out.pool_id(reply)
+        out.add_query(query, [target], key, exclude=[out.pool_id(t) for t in own if out.pool_id(t) != target])
     return out
 
 

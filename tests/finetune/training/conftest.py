@@ -15,10 +15,20 @@ from tests.finetune.training.seed import seed_examples
 
 #: Shrinks tiny-scratch to a few seconds of training; the shape stays the recipe's.
 FAST: dict[str, Any] = {
-    "model.scratch.vocab_size": 600, "model.scratch.n_embd": 64, "model.scratch.n_positions": 128,
-    "data.max_train": 160, "data.max_eval": 12, "data.max_seq_len": 96,
-    "pretrain.steps": 6, "pretrain.batch_size": 4, "optim.max_steps": 10, "optim.batch_size": 4,
-    "optim.warmup_steps": 1, "eval.generate": 2, "eval.max_new_tokens": 6, "checkpoint.every_steps": 4,
+    "model.scratch.vocab_size": 600,
+    "model.scratch.n_embd": 64,
+    "model.scratch.n_positions": 128,
+    "data.max_train": 160,
+    "data.max_eval": 12,
+    "data.max_seq_len": 96,
+    "pretrain.steps": 6,
+    "pretrain.batch_size": 4,
+    "optim.max_steps": 10,
+    "optim.batch_size": 4,
+    "optim.warmup_steps": 1,
+    "eval.generate": 2,
+    "eval.max_new_tokens": 6,
+    "checkpoint.every_steps": 4,
 }
 
 
@@ -30,7 +40,8 @@ def make_store(folder: Path, template: Path) -> Settings:
         settings,
         twcs_csv=shared_path("support", "twcs_head5000_pandas", "twcs.csv"),
         phrasebank=shared_path("finance", "financial_phrasebank", "Sentences_AllAgree.txt"),
-        support=260, finance=200,
+        support=260,
+        finance=200,
     )
     return settings
 

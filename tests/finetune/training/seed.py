@@ -52,15 +52,27 @@ def finance_pairs(phrasebank: Path, limit: int) -> list[tuple[str, str, str]]:
         sentence, _, label = line.rpartition("@")
         if sentence and label and sentence not in seen:
             seen.add(sentence)
-            out.append((sentence, f"What is the sentiment of this news for investors? {sentence}",
-                        f"The sentiment is {label.strip()}."))
+            out.append(
+                (
+                    sentence,
+                    f"What is the sentiment of this news for investors? {sentence}",
+                    f"The sentiment is {label.strip()}.",
+                )
+            )
         if len(out) >= limit:
             break
     return out
 
 
-def seed_examples(settings: Settings, *, twcs_csv: Path | None, phrasebank: Path | None,
-                  support: int = 700, finance: int = 500, name: str = "default") -> int:
+def seed_examples(
+    settings: Settings,
+    *,
+    twcs_csv: Path | None,
+    phrasebank: Path | None,
+    support: int = 700,
+    finance: int = 500,
+    name: str = "default",
+) -> int:
     """Insert one instruction-set version with support and finance examples; returns its id."""
     with session_scope(settings) as session:
         iset = InstructionSet(name=name, version=1, input_hash="test-seed")
@@ -70,17 +82,33 @@ def seed_examples(settings: Settings, *, twcs_csv: Path | None, phrasebank: Path
         rows: list[InstructionExample] = []
         if twcs_csv is not None:
             for key, ask, reply in support_pairs(twcs_csv, support):
-                rows.append(InstructionExample(
-                    set_id=iset.id, id_hash=hashlib.sha1(f"s{key}".encode()).hexdigest(), task="support_reply",
-                    domain="support", lang="en", split=_split(key), system=SUPPORT_SYSTEM,
-                    messages=[{"role": "user", "content": ask}, {"role": "assistant", "content": reply}],
-                    group_key=key))
+                rows.append(
+                    InstructionExample(
+                        set_id=iset.id,
+                        id_hash=hashlib.sha1(f"s{key}".encode()).hexdigest(),
+                        task="support_reply",
+                        domain="support",
+                        lang="en",
+                        split=_split(key),
+                        system=SUPPORT_SYSTEM,
+                        messages=[{"role": "user", "content": ask}, {"role": "assistant", "content": reply}],
+                        group_key=key,
+                    )
+                )
         if phrasebank is not None:
             for key, ask, reply in finance_pairs(phrasebank, finance):
-                rows.append(InstructionExample(
-                    set_id=iset.id, id_hash=hashlib.sha1(f"f{key}".encode()).hexdigest(), task="sentiment",
-                    domain="finance", lang="en", split=_split(key), system="",
-                    messages=[{"role": "user", "content": ask}, {"role": "assistant", "content": reply}],
-                    group_key=key[:200]))
+                rows.append(
+                    InstructionExample(
+                        set_id=iset.id,
+                        id_hash=hashlib.sha1(f"f{key}".encode()).hexdigest(),
+                        task="sentiment",
+                        domain="finance",
+                        lang="en",
+                        split=_split(key),
+                        system="",
+                        messages=[{"role": "user", "content": ask}, {"role": "assistant", "content": reply}],
+                        group_key=key[:200],
+                    )
+                )
         session.add_all(rows)
         return iset.id

@@ -16,7 +16,9 @@ from tests.conftest import REPO
 
 def test_every_dialogue_recipe_validates(settings: Settings) -> None:
     recipes = [p for p in (REPO / "config" / "finetune").glob("*.yaml") if not p.stem.startswith("sentiment")]
-    assert {"smollm2-lora", "tiny-scratch", "tiny-continual", "gpu-qwen2.5-1.5b-lora"} <= {p.stem for p in recipes}
+    assert {"smollm2-lora", "tiny-scratch", "tiny-continual", "gpu-qwen2.5-1.5b-lora"} <= {
+        p.stem for p in recipes
+    }
     for path in recipes:
         config = load_config(settings, path.stem)
         assert config.name == path.stem
@@ -30,8 +32,13 @@ def test_validators_state_the_rule() -> None:
     with pytest.raises(ConfigError, match="pretrain.steps needs model.base 'scratch'"):
         build_config({"pretrain": {"steps": 3}}, name="x")
     with pytest.raises(ConfigError, match="n_embd must be divisible by n_head"):
-        build_config({"model": {"base": "scratch", "scratch": {"n_embd": 100, "n_head": 3}},
-                      "method": {"name": "full"}}, name="x")
+        build_config(
+            {
+                "model": {"base": "scratch", "scratch": {"n_embd": 100, "n_head": 3}},
+                "method": {"name": "full"},
+            },
+            name="x",
+        )
     with pytest.raises(ConfigError, match="unknown_key"):
         build_config({"optim": {"unknown_key": 1}}, name="x")
 
@@ -45,7 +52,8 @@ def test_peft_config_per_method(method: str) -> None:
     else:
         assert peft_config.task_type == "CAUSAL_LM"
         assert method.replace("prefix", "prefix_tuning").replace("prompt", "prompt_tuning").upper() in str(
-            peft_config.peft_type)
+            peft_config.peft_type
+        )
 
 
 def test_training_arguments_carry_the_recipe(tmp_path: Path, settings: Settings) -> None:
@@ -56,7 +64,9 @@ def test_training_arguments_carry_the_recipe(tmp_path: Path, settings: Settings)
     assert args.lr_scheduler_type.value == "cosine" and args.warmup_steps == 5
 
 
-def test_sentiment_recipe_dispatches(tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sentiment_recipe_dispatches(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from infinstruct.finetune.training.run import run_recipe
 
     recipe = tmp_path / "my-sentiment.yaml"

@@ -17,8 +17,18 @@ from tests.finetune.training.conftest import FAST
 
 def test_gate_refuses_a_one_step_model(tiny_store: Settings, tiny_trained: dict[str, Any]) -> None:
     activate(tiny_store, tiny_trained["version"], gate=services.build_gate(tiny_store))
-    weak = run_recipe(tiny_store, "tiny-scratch", show_progress=False, overrides={
-        **FAST, "pretrain.steps": 0, "optim.max_steps": 1, "optim.warmup_steps": 0, "eval.generate": 0})
+    weak = run_recipe(
+        tiny_store,
+        "tiny-scratch",
+        show_progress=False,
+        overrides={
+            **FAST,
+            "pretrain.steps": 0,
+            "optim.max_steps": 1,
+            "optim.warmup_steps": 0,
+            "eval.generate": 0,
+        },
+    )
     gate = services.build_gate(tiny_store)
     assert gate is not None
     with pytest.raises(RegistryGateError, match=r"refusing to activate .*loss_per_char.*--force"):
@@ -31,9 +41,20 @@ def test_gate_refuses_a_one_step_model(tiny_store: Settings, tiny_trained: dict[
 
 
 def test_continual_run_reports_forgetting(tiny_store: Settings, tiny_trained: dict[str, Any]) -> None:
-    result = run_recipe(tiny_store, "tiny-continual", continue_from=tiny_trained["version"], show_progress=False,
-                        overrides={"data.max_train": 80, "data.max_eval": 12, "data.max_seq_len": 96,
-                                   "optim.max_steps": 6, "optim.batch_size": 4, "eval.generate": 0})
+    result = run_recipe(
+        tiny_store,
+        "tiny-continual",
+        continue_from=tiny_trained["version"],
+        show_progress=False,
+        overrides={
+            "data.max_train": 80,
+            "data.max_eval": 12,
+            "data.max_seq_len": 96,
+            "optim.max_steps": 6,
+            "optim.batch_size": 4,
+            "eval.generate": 0,
+        },
+    )
     forgetting = result["forgetting"]
     assert forgetting["strategy"] == "replay"
     row = forgetting["domains"]["support"]

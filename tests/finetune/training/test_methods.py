@@ -13,17 +13,31 @@ from infinstruct.finetune.training.loop import Phase, Stream, run_loop
 from infinstruct.finetune.training.methods import apply_method, parameter_counts
 from infinstruct.finetune.training.scratch import build_model, train_tokenizer
 
-TEXTS = ["my parcel is late, can you help?", "Sorry to hear that! Please DM us your order number.",
-         "the app keeps crashing on login", "Thanks for flagging this, we are on it."] * 20
-CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "my parcel is late"},
-        {"role": "assistant", "content": "Please DM us your order number."}]
+TEXTS = [
+    "my parcel is late, can you help?",
+    "Sorry to hear that! Please DM us your order number.",
+    "the app keeps crashing on login",
+    "Thanks for flagging this, we are on it.",
+] * 20
+CHAT = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "my parcel is late"},
+    {"role": "assistant", "content": "Please DM us your order number."},
+]
 
 
 @pytest.fixture(scope="module")
 def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> object:
-    config = build_config({"model": {"base": "scratch", "scratch": {"vocab_size": 300, "n_embd": 32,
-                                                                    "n_head": 2, "n_layer": 1}},
-                           "method": {"name": "full"}}, name="x")
+    config = build_config(
+        {
+            "model": {
+                "base": "scratch",
+                "scratch": {"vocab_size": 300, "n_embd": 32, "n_head": 2, "n_layer": 1},
+            },
+            "method": {"name": "full"},
+        },
+        name="x",
+    )
     assert config.model.scratch is not None
     return train_tokenizer(TEXTS, config.model.scratch, tmp_path_factory.mktemp("tok"))
 
@@ -52,13 +66,23 @@ def test_stream_is_a_pure_function_of_position() -> None:
 def test_method_trains(method: str, tokenizer: object, tmp_path: Path) -> None:
     from accelerate import Accelerator
 
-    config = build_config({
-        "model": {"base": "scratch", "scratch": {"vocab_size": 300, "n_embd": 32, "n_head": 2, "n_layer": 1}},
-        "method": {"name": method, "num_virtual_tokens": 4,
-                   "lora": {"target_modules": ["q_proj", "v_proj"]},
-                   "ia3_target_modules": ["k_proj", "v_proj", "down_proj"]},
-        "pretrain": {"steps": 1}, "optim": {"max_steps": 2, "batch_size": 2, "optimizer": "sgd" if method == "ia3" else "adamw"},
-    }, name=f"t-{method}")
+    config = build_config(
+        {
+            "model": {
+                "base": "scratch",
+                "scratch": {"vocab_size": 300, "n_embd": 32, "n_head": 2, "n_layer": 1},
+            },
+            "method": {
+                "name": method,
+                "num_virtual_tokens": 4,
+                "lora": {"target_modules": ["q_proj", "v_proj"]},
+                "ia3_target_modules": ["k_proj", "v_proj", "down_proj"],
+            },
+            "pretrain": {"steps": 1},
+            "optim": {"max_steps": 2, "batch_size": 2, "optimizer": "sgd" if method == "ia3" else "adamw"},
+        },
+        name=f"t-{method}",
+    )
     assert config.model.scratch is not None
     model = apply_method(config, build_model(config.model.scratch, tokenizer, seed=0))
     counts = parameter_counts(model)
@@ -66,9 +90,17 @@ def test_method_trains(method: str, tokenizer: object, tmp_path: Path) -> None:
     assert (counts["trainable"] == counts["total"]) == (method == "full")
     feature = encode_chat(tokenizer, CHAT, max_len=64)
     assert feature is not None
-    result = run_loop(None, config, model=model, pad_id=tokenizer.pad_token_id,  # type: ignore[attr-defined]
-                      phases=[Phase("sft", 2, 1.0, [(Stream([feature], seed=0), 2)])], run_dir=tmp_path,
-                      resume=False, accelerator=Accelerator(cpu=True), show_progress=False)
+    result = run_loop(
+        None,
+        config,
+        model=model,
+        pad_id=tokenizer.pad_token_id,  # type: ignore[attr-defined]
+        phases=[Phase("sft", 2, 1.0, [(Stream([feature], seed=0), 2)])],
+        run_dir=tmp_path,
+        resume=False,
+        accelerator=Accelerator(cpu=True),
+        show_progress=False,
+    )
     assert result.steps == 2 and all(math.isfinite(x) for x in result.losses)
     batch = collate([feature], pad_id=tokenizer.pad_token_id)  # type: ignore[attr-defined]
     assert math.isfinite(float(model(**batch).loss))

@@ -31,9 +31,13 @@ def _wait_for_checkpoint(runs: Path, proc: subprocess.Popen[bytes], timeout_s: f
 def test_kill_then_resume(seeded: Settings) -> None:
     sets = [arg for key, value in SLOWER.items() for arg in ("--set", f"{key}={value}")]
     env = {**os.environ, "INFINSTRUCT_DATA_DIR": str(seeded.data_dir)}
-    proc = subprocess.Popen(  # noqa: S603  (our own CLI)
+    proc = subprocess.Popen(
         [sys.executable, "-m", "infinstruct", "train", "tiny-scratch", *sets, "--no-progress", "--json"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         checkpoint = _wait_for_checkpoint(seeded.models_dir / "runs", proc)
         proc.send_signal(signal.SIGKILL)
@@ -42,8 +46,11 @@ def test_kill_then_resume(seeded: Settings) -> None:
     assert proc.returncode == -signal.SIGKILL
     run_dir = checkpoint.parent.parent
     assert not (run_dir / "COMPLETE").exists()
-    killed_at = max(int(p.name.removeprefix("step-")) for p in (run_dir / "checkpoints").glob("step-*")
-                    if not p.name.endswith(".tmp"))
+    killed_at = max(
+        int(p.name.removeprefix("step-"))
+        for p in (run_dir / "checkpoints").glob("step-*")
+        if not p.name.endswith(".tmp")
+    )
 
     result = run_recipe(seeded, "tiny-scratch", resume=True, show_progress=False)
     assert result["run_dir"] == str(run_dir)

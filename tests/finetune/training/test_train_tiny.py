@@ -14,9 +14,16 @@ from infinstruct.platform.registry import get_version
 from infinstruct.platform.settings import Settings
 
 
-def test_run_registers_a_version_with_every_metric(tiny_store: Settings, tiny_trained: dict[str, Any]) -> None:
+def test_run_registers_a_version_with_every_metric(
+    tiny_store: Settings, tiny_trained: dict[str, Any]
+) -> None:
     version = get_version(tiny_store, tiny_trained["version"])
-    assert (version.kind, version.method, version.recipe, version.base) == ("dialogue", "full", "tiny-scratch", "scratch")
+    assert (version.kind, version.method, version.recipe, version.base) == (
+        "dialogue",
+        "full",
+        "tiny-scratch",
+        "scratch",
+    )
     for key in ("loss", "perplexity", "loss_per_char", "chrf", "rougeL", "embed_sim"):
         assert version.metrics[key] is not None, key
     assert version.metrics["splits"]["validation"]["n"] > 0
@@ -51,8 +58,9 @@ def test_backend_streams_from_the_version(tiny_store: Settings, tiny_trained: di
 
 
 def test_eval_model_cli(tiny_store: Settings, tiny_trained: dict[str, Any]) -> None:
-    result = CliRunner().invoke(app, ["--data-dir", str(tiny_store.data_dir), "eval", "model",
-                                      tiny_trained["version"], "--json"])
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(tiny_store.data_dir), "eval", "model", tiny_trained["version"], "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert data["version"] == tiny_trained["version"] and data["n"] > 0
@@ -60,8 +68,9 @@ def test_eval_model_cli(tiny_store: Settings, tiny_trained: dict[str, Any]) -> N
 
 
 def test_dry_run_of_the_gpu_recipe_downloads_nothing(tiny_store: Settings) -> None:
-    result = CliRunner().invoke(app, ["--data-dir", str(tiny_store.data_dir), "train", "gpu-qwen2.5-1.5b-lora",
-                                      "--dry-run", "--json"])
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(tiny_store.data_dir), "train", "gpu-qwen2.5-1.5b-lora", "--dry-run", "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert data["dry_run"] and data["examples"]["train"] > 0

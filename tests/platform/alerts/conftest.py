@@ -7,11 +7,15 @@ which model produced them); the end-to-end test scores with the real trained mod
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -182,3 +186,96 @@ def background(
 @pytest.fixture
 def data_root() -> Iterator[Path]:
     yield shared_path("finance")
+
+
+# -- a real sentiment model, trained once per session -----------------------------------------
+
+#: sentiment-minilm shrunk to seconds: a few steps on a class-balanced slice of the Twitter
+#: financial news (rows 3000+, disjoint from the first rows the tests plant as bursts).
+FAST_SENTIMENT: dict[str, Any] = {
+    "domain": "finance-tweets",
+    "data.corpora": ["twitter-slice"],
+    "data.val_fraction": 0.0,
+    "data.test_fraction": 0.15,
+    "data.max_eval": 60,
+    "optim.max_steps": 30,
+    "optim.batch_size": 16,
+    "optim.lr": 1.5e-4,
+    "model.max_length": 48,
+    "eval.baseline": False,
+    "eval.subsets": {},
+    "checkpoint.every_steps": 1000,
+}
+PER_LABEL = 200
+
+
+@dataclass(frozen=True)
+class TrainedSentiment:
+    """A trained sentiment version (its artefact on disk) that any test store can activate."""
+
+    row: dict[str, Any]
+
+    def activate_in(self, settings: Settings) -> str:
+        from infinstruct.platform.registry import activate
+
+        fields = {k: v for k, v in self.row.items() if k not in ("id", "status", "activated_at", "parent_id")}
+        with session_scope(settings) as session:
+            session.add(ModelVersion.model_validate(fields))
+        version, _ = activate(settings, self.row["name"])
+        return version.name
+
+
+def twitter_training_slice(folder: Path) -> Path:
+    source = shared_path("finance", "twitter_financial_news_sentiment", "sent_train.csv")
+    with source.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))[3000:]
+    picked: list[dict[str, str]] = []
+    for label in ("0", "1", "2"):
+        picked += [r for r in rows if r["label"] == label][:PER_LABEL]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "twitter_slice.csv"
+    with target.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["text", "label"])
+        writer.writeheader()
+        writer.writerows(picked)
+    return target
+
+
+@pytest.fixture(scope="session")
+def sentiment_model(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -> TrainedSentiment:
+    """One short real sentiment-minilm run (through the recipe, with overrides), in a store of its own."""
+    import os
+    import shutil
+
+    from infinstruct.finetune.sentiment.train import run_sentiment_recipe
+    from infinstruct.platform.registry import get_version
+    from infinstruct.platform.settings import load_settings
+    from infinstruct.services import build_ingestor
+    from tests.conftest import REPO
+
+    os.chdir(REPO)  # recipes are read relative to the repo root
+    root = tmp_path_factory.mktemp("alerts-sentiment")
+    (root / "var").mkdir()
+    shutil.copy(_migrated_template, root / "var" / "infinstruct.db")
+    trainer = load_settings(data_dir=root / "var")
+    build_ingestor(trainer)(twitter_training_slice(root / "data"), corpus="twitter-slice")
+    result = run_sentiment_recipe(trainer, "sentiment-minilm", overrides=FAST_SENTIMENT, show_progress=False)
+    return TrainedSentiment(get_version(trainer, result["version"]).model_dump())
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    """The real CNBC RSS captures on a local HTTP server; yields its base URL."""
+    folder = shared_path("finance", "cnbc_finance_rss")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlmodel import func, select
@@ -18,24 +13,6 @@ from infinstruct.platform.db import session_scope
 from infinstruct.platform.errors import InputError
 from infinstruct.platform.settings import Settings
 from infinstruct.platform.tables import Document
-from tests.conftest import shared_path
-
-
-@pytest.fixture
-def served() -> Iterator[str]:
-    folder = shared_path("finance", "cnbc_finance_rss")
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _news(settings: Settings) -> int:

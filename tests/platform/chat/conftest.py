@@ -65,9 +65,19 @@ def scripted_factory(backend: ScriptedBackend | None = None) -> Callable[[Settin
     return factory
 
 
+_TEMPLATE: list[Path] = []
+
+
 @pytest.fixture(scope="session")
 def chat_template(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -> Path:
     """data dir with the loaded corpora, index, instruction set and model versions v1 (active), v2."""
+    return build_chat_template(tmp_path_factory, _migrated_template)
+
+
+def build_chat_template(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -> Path:
+    """Built once per session, whichever test folder asks first (tests/ui shares it)."""
+    if _TEMPLATE:
+        return _TEMPLATE[0]
     import os
 
     from infinstruct.connectors.ingest import ingest
@@ -83,9 +93,10 @@ def chat_template(tmp_path_factory: pytest.TempPathFactory, _migrated_template: 
         shutil.copy(_migrated_template, folder / "infinstruct.db")
         settings = load_settings(data_dir=folder)
         ingest(settings, DATA / "banking77", corpus="banking77")
+        report = build_instruction_set(settings)
+        # Loaded after the instruction set: the shop is known to retrieval, not to the model.
         ingest(settings, DATA / "shop" / "dialogues.jsonl", corpus="shop")
         build_index(settings)
-        report = build_instruction_set(settings)
         artefact = folder / "models" / "none"
         artefact.mkdir(parents=True)
         for name in ("dialogue-v1", "dialogue-v2"):
@@ -93,8 +104,14 @@ def chat_template(tmp_path_factory: pytest.TempPathFactory, _migrated_template: 
                 name=name, kind="dialogue", base="smollm2", method="lora", recipe="test",
                 artefact_path=str(artefact), instruction_set_id=report["set_id"]))
         registry.activate(settings, "dialogue-v1")
+        from infinstruct.platform.chat.questions import load_version_index
+        from infinstruct.platform.retrieval.embedder import load_embedder
+
+        for version in registry.list_versions(settings, kind="dialogue"):  # saved beside the copy
+            load_version_index(settings, version, load_embedder(settings))
     finally:
         os.chdir(old)
+    _TEMPLATE.append(folder)
     return folder
 
 

@@ -81,9 +81,11 @@ def test_conversation_history_window_and_ownership(chat_settings: Settings) -> N
     first = router.ask(IN_TRAINING, client="alice")
     router.ask(SHOP, conversation_id=first.conversation_id, client="alice")
     third = router.ask(IN_TRAINING, conversation_id=first.conversation_id, client="alice")
-    contents = [m["content"] for m in backend.calls[-1]]
-    assert SHOP in contents  # the previous exchange is in the window …
-    assert contents.count(IN_TRAINING) == 1  # … the first one has slid out
+    shown = 2 * chat_settings.chat.grounding_examples
+    history = backend.calls[-1][1 + shown : -1]  # after the system prompt and the examples
+    # only the previous exchange is in the one-turn window; the first one has slid out
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert history[0]["content"] == SHOP
     assert third.turn_id and third.conversation_id == first.conversation_id
     with pytest.raises(NotFoundError):
         router.ask("hello", conversation_id=first.conversation_id, client="mallory")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -73,24 +74,28 @@ def embedder() -> HashEmbedder:
     return HashEmbedder()
 
 
-MOVIELENS_USERS = 60  # userId <= 60: 48 users, ~7k ratings, ~2.8k movies
+MOVIELENS_USERS = 100  # userId <= 100: 79 users of the shared split
+MOVIELENS_MOVIES = 600  # the most rated movies: ~6.7k ratings, and embedding stays cheap
 MOVIELENS_EXTRA = {"838", "26958", "162982"}  # both "Emma (1996)" and "Steins;Gate ..."
 
 
 def write_movielens_slice(target: Path) -> Path:
-    """The first users of the real MovieLens files, with the movies they rated (+ a few)."""
+    """The real MovieLens files cut to the most rated movies (+ a few) and the first users."""
     source = shared_path("items", "movielens_latest_small")
     target.mkdir(parents=True, exist_ok=True)
-    keep_movies = set(MOVIELENS_EXTRA)
-    for name in ("ratings.csv", "tags.csv"):
+    tables = {}
+    for name in ("ratings.csv", "tags.csv", "movies.csv"):
         with (source / name).open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-        kept = [rows[0]] + [r for r in rows[1:] if int(r[0]) <= MOVIELENS_USERS]
-        keep_movies.update(r[1] for r in kept[1:])
-        _write(target / name, kept)
-    with (source / "movies.csv").open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    _write(target / "movies.csv", [rows[0]] + [r for r in rows[1:] if r[0] in keep_movies])
+            tables[name] = list(csv.reader(fh))
+    counts = Counter(row[1] for row in tables["ratings.csv"][1:])
+    keep = {movie for movie, _ in counts.most_common(MOVIELENS_MOVIES)} | MOVIELENS_EXTRA
+    for name in ("ratings.csv", "tags.csv"):
+        rows = tables[name]
+        _write(
+            target / name, rows[:1] + [r for r in rows[1:] if int(r[0]) <= MOVIELENS_USERS and r[1] in keep]
+        )
+    movies = tables["movies.csv"]
+    _write(target / "movies.csv", movies[:1] + [r for r in movies[1:] if r[0] in keep])
     return target
 
 

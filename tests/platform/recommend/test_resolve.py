@@ -39,7 +39,9 @@ def test_duplicate_titles_are_an_error_listing_every_candidate(index: TitleIndex
 
 
 def test_unknown_items_name_the_value_and_suggest(index: TitleIndex) -> None:
-    with pytest.raises(NotFoundError, match=r"no item 'Moon Bass \(1992\)'.*did you mean 'Moon Base \(1992\)'"):
+    with pytest.raises(
+        NotFoundError, match=r"no item 'Moon Bass \(1992\)'.*did you mean 'Moon Base \(1992\)'"
+    ):
         index.resolve("Moon Bass (1992)")
 
 
@@ -52,7 +54,9 @@ def test_nothing_named_is_an_input_error(index: TitleIndex) -> None:
         index.resolve(" ; ;")
 
 
-@given(st.lists(st.text(st.sampled_from("ab; ()"), min_size=1, max_size=8), min_size=1, max_size=6, unique=True))
+@given(
+    st.lists(st.text(st.sampled_from("ab; ()"), min_size=1, max_size=8), min_size=1, max_size=6, unique=True)
+)
 def test_every_unique_title_resolves_to_itself(titles: list[str]) -> None:
     usable = [t for t in titles if t.strip().strip(";").strip()]
     items = [Item(f"x{i}", t) for i, t in enumerate(usable)]

@@ -1,0 +1,76 @@
+"""Loading rules and the streaming backend over a tiny causal LM built from a config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infinstruct.platform.dialogue import LocalDialogueBackend, is_adapter_folder, load_causal_lm, resolve_base
+from infinstruct.platform.errors import ConfigError, ModelLoadError
+from infinstruct.platform.protocols import DialogueBackend
+from infinstruct.platform.settings import Settings
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved tiny Llama (random weights) with a byte-level tokenizer and a chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    core.train_from_iterator(["hello there, how can I help you today?"] * 5, trainer=trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|im_start|>", "<|im_end|>", "<pad>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|im_end|>", pad_token="<pad>")
+    tokenizer.chat_template = CHAT_TEMPLATE
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                                         max_position_embeddings=64, eos_token_id=tokenizer.eos_token_id,
+                                         pad_token_id=tokenizer.pad_token_id))
+    folder = tmp_path_factory.mktemp("tiny-llm")
+    model.save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    return folder
+
+
+def test_resolve_base_rules(settings: Settings, tmp_path: Path) -> None:
+    assert resolve_base(settings, "org/some-model") == "org/some-model"  # a hub id passes through
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        resolve_base(settings, "./no/such/folder")
+    with pytest.raises(ModelLoadError, match="no config.json"):
+        resolve_base(settings, str(tmp_path))
+    assert not is_adapter_folder(tmp_path)
+
+
+def test_hub_id_offline_fails_clearly(settings: Settings) -> None:
+    with pytest.raises(ModelLoadError, match="no hub downloads here"):
+        load_causal_lm(settings, "nobody/not-a-real-model-xyz", device="cpu")
+
+
+def test_bad_device_is_a_config_error(settings: Settings, tiny_folder: Path) -> None:
+    with pytest.raises(ConfigError, match="device must be"):
+        load_causal_lm(settings, str(tiny_folder), device="tpu")
+
+
+def test_backend_streams_and_stops_early(settings: Settings, tiny_folder: Path) -> None:
+    backend = LocalDialogueBackend.load(settings, base=str(tiny_folder), device="cpu")
+    assert isinstance(backend, DialogueBackend)
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "hello"}]
+    text = backend.generate(messages, max_new_tokens=6)
+    assert isinstance(text, str)
+    stream = backend.stream(messages, max_new_tokens=40)
+    next(stream, None)
+    stream.close()  # the consumer went away: generation stops and the lock is free again
+    assert backend.generate(messages, max_new_tokens=2) is not None
+    # A prompt longer than the model's window is cut from the left, never rejected.
+    ids = backend.prompt_ids([{"role": "user", "content": "hello there " * 200}], max_new_tokens=10)
+    assert ids.shape[1] <= 64 - 10
