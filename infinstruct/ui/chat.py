@@ -1,12 +1,11 @@
 """The customers' chat (Gradio): streamed answers, expandable sources, a route badge,
 thumbs up/down with a comment, and a recommendations tab. Bilingual labels (English/中文).
 
-No business logic here: the router answers, the platform stores. Text from the model and
+No ``from __future__ import annotations`` here: Gradio finds the ``gr.Request`` parameter
+of a handler by its evaluated annotation. No business logic here: the router answers, the platform stores. Text from the model and
 from retrieved passages is HTML-escaped before display (it is data, not markup), and the
 platform's errors become ``gr.Error`` messages at this boundary.
 """
-
-from __future__ import annotations
 
 import html
 import logging
@@ -47,20 +46,19 @@ def sources_markdown(sources: list[Source]) -> str:
     """Escaped sources, one per line (rendered in a collapsible message)."""
     lines = []
     for n, src in enumerate(sources, 1):
-        title = html.escape(src.title) if src.title else ""
-        lines.append(f"**[{n}]** {html.escape(src.corpus)} · {title} · score {src.score:.3f}\n\n"
-                     f"> {html.escape(src.snippet)}")
+        head = " · ".join(html.escape(x) for x in (src.corpus, src.title) if x)
+        lines.append(f"**[{n}]** {head} · score {src.score:.3f}\n\n> {html.escape(src.snippet)}")
     return "\n\n".join(lines)
 
 
-def _client(request: gr.Request | None) -> str:
+def _client(request: "gr.Request | None") -> str:
     host = request.client.host if request is not None and request.client else "unknown"
     return f"ip:{host}"
 
 
 def build_chat_ui(
-    router: ChatRouter, *, recommend: Recommend | None = None, limiter: RateLimiter | None = None
-) -> gr.Blocks:
+    router: "ChatRouter", *, recommend: Recommend | None = None, limiter: RateLimiter | None = None
+) -> "gr.Blocks":
     import gradio as gr
 
     limiter = limiter or RateLimiter(router.settings.chat.rate_limit_per_minute)
@@ -87,10 +85,16 @@ def build_chat_ui(
                     answer = event.answer
                     history[-1]["content"] = html.escape(answer.answer)
                     if answer.sources:
-                        history.append({
-                            "role": "assistant", "content": sources_markdown(answer.sources),
-                            "metadata": {"title": f"Sources · 来源 ({len(answer.sources)})", "status": "done"},
-                        })
+                        history.append(
+                            {
+                                "role": "assistant",
+                                "content": sources_markdown(answer.sources),
+                                "metadata": {
+                                    "title": f"Sources · 来源 ({len(answer.sources)})",
+                                    "status": "done",
+                                },
+                            }
+                        )
                     yield history, answer.conversation_id, answer.turn_id, badge(answer), ""
         except InfinstructError as exc:
             raise gr.Error(str(exc)) from exc
@@ -103,7 +107,9 @@ def build_chat_ui(
             if turn_id is None:
                 return "Ask something first · 请先提问"
             try:
-                add_feedback(router.settings, int(turn_id), value, comment=comment or "", client=_client(request))
+                add_feedback(
+                    router.settings, int(turn_id), value, comment=comment or "", client=_client(request)
+                )
             except InfinstructError as exc:
                 raise gr.Error(str(exc)) from exc
             return "Thanks for the feedback · 感谢您的反馈"
@@ -121,10 +127,14 @@ def build_chat_ui(
             raise gr.Error(str(exc)) from exc
         if not items:
             return "Nothing to recommend yet · 暂无推荐"
-        return "\n".join(f"{n}. **{html.escape(i.title or i.doc_id)}** {html.escape(i.snippet[:120])}"
-                         for n, i in enumerate(items, 1))
+        return "\n".join(
+            f"{n}. **{html.escape(i.title or i.doc_id)}** {html.escape(i.snippet[:120])}"
+            for n, i in enumerate(items, 1)
+        )
 
-    def ask_api(message: str, conversation_id: str | None = None, request: gr.Request | None = None) -> dict[str, Any]:
+    def ask_api(
+        message: str, conversation_id: str | None = None, request: gr.Request | None = None
+    ) -> dict[str, Any]:
         """One whole answer (what ``/api/chat`` returns), for ``gradio_client``."""
         client = _client(request)
         try:
@@ -142,11 +152,18 @@ def build_chat_ui(
             route_badge = gr.Markdown("", elem_id="route-badge")
             chatbot = gr.Chatbot(elem_id="chatbot", height=460, label="Chat · 对话", feedback_options=None)
             with gr.Row():
-                box = gr.Textbox(placeholder="Ask a question… 请输入您的问题…", show_label=False,
-                                 elem_id="chat-input", scale=8, max_length=router.settings.chat.max_input_chars)
+                box = gr.Textbox(
+                    placeholder="Ask a question… 请输入您的问题…",
+                    show_label=False,
+                    elem_id="chat-input",
+                    scale=8,
+                    max_length=router.settings.chat.max_input_chars,
+                )
                 send = gr.Button("Send · 发送", variant="primary", elem_id="chat-send", scale=1)
             with gr.Row():
-                comment = gr.Textbox(placeholder="Comment (optional) · 评论（可选）", show_label=False, scale=6)
+                comment = gr.Textbox(
+                    placeholder="Comment (optional) · 评论（可选）", show_label=False, scale=6
+                )
                 up = gr.Button("👍", elem_id="feedback-up", scale=1)
                 down = gr.Button("👎", elem_id="feedback-down", scale=1)
             thanks = gr.Markdown("", elem_id="feedback-status")

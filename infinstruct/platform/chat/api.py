@@ -95,8 +95,9 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
         from infinstruct.platform.chat.conversations import add_feedback
 
         try:
-            row = add_feedback(settings, body.turn_id, body.rating, comment=body.comment,
-                               client=client_key(request))
+            row = add_feedback(
+                settings, body.turn_id, body.rating, comment=body.comment, client=client_key(request)
+            )
         except InfinstructError as exc:
             raise HTTPException(status_code=_status(exc), detail=str(exc)) from exc
         return {"id": row, "turn_id": body.turn_id, "rating": body.rating}
@@ -117,8 +118,12 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
             question = check_message(messages[users[-1]]["content"], settings.chat.max_input_chars)
             limiter.check(client_key(request))
         except InfinstructError as exc:
-            return JSONResponse(status_code=_status(exc), content={"error": {
-                "message": str(exc), "type": "invalid_request_error", "code": _status(exc)}})
+            return JSONResponse(
+                status_code=_status(exc),
+                content={
+                    "error": {"message": str(exc), "type": "invalid_request_error", "code": _status(exc)}
+                },
+            )
         history = messages[: users[-1]]
         call_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         events = router.stream(question, client=client_key(request), persist=False, history=history)
@@ -130,9 +135,13 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
                 text, final = event.text, event.answer
         assert final is not None
         return {
-            "id": call_id, "object": "chat.completion", "created": created, "model": final.model_version,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": "stop"}],
+            "id": call_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": final.model_version,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             "infinstruct": final.as_dict(),
         }
@@ -145,8 +154,13 @@ def _sse(events: Iterator[Any], call_id: str, created: int) -> Iterator[str]:
     model = ""
 
     def chunk(delta: dict[str, Any], finish: str | None, extra: dict[str, Any] | None = None) -> str:
-        data: dict[str, Any] = {"id": call_id, "object": "chat.completion.chunk", "created": created,
-                                "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        data: dict[str, Any] = {
+            "id": call_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         if extra:
             data["infinstruct"] = extra
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"

@@ -27,8 +27,15 @@ BackendFactory = Callable[[Settings, ModelVersion | None], DialogueBackend]
 class OpenAIBackend:
     """Any OpenAI-compatible server (vLLM, llama.cpp, another infinstruct) by URL."""
 
-    def __init__(self, base_url: str, *, model: str, api_key: str = "", temperature: float = 0.0,
-                 timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str,
+        api_key: str = "",
+        temperature: float = 0.0,
+        timeout_s: float = 120.0,
+    ) -> None:
         from openai import OpenAI
 
         self.version = f"openai:{model}"
@@ -42,8 +49,11 @@ class OpenAIBackend:
 
         try:
             chunks: Any = self._client.chat.completions.create(
-                model=self.model, messages=messages,  # type: ignore[arg-type]  # plain dicts are valid
-                max_tokens=max_new_tokens, temperature=self.temperature, stream=True,
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]  # plain dicts are valid
+                max_tokens=max_new_tokens,
+                temperature=self.temperature,
+                stream=True,
             )
             for chunk in chunks:
                 if chunk.choices and chunk.choices[0].delta.content:
@@ -60,10 +70,16 @@ def default_factory(settings: Settings, version: ModelVersion | None) -> Dialogu
     cfg = settings.dialogue
     if cfg.backend == "openai":
         if not cfg.openai_url:
-            raise ModelLoadError("dialogue.backend is 'openai' but dialogue.openai_url is unset; set it "
-                                 "to the server's base URL, e.g. http://localhost:8000/v1")
-        return OpenAIBackend(cfg.openai_url, model=cfg.openai_model,
-                             api_key=cfg.openai_api_key.get_secret_value(), temperature=cfg.temperature)
+            raise ModelLoadError(
+                "dialogue.backend is 'openai' but dialogue.openai_url is unset; set it "
+                "to the server's base URL, e.g. http://localhost:8000/v1"
+            )
+        return OpenAIBackend(
+            cfg.openai_url,
+            model=cfg.openai_model,
+            api_key=cfg.openai_api_key.get_secret_value(),
+            temperature=cfg.temperature,
+        )
     from infinstruct.platform.dialogue import LocalDialogueBackend
 
     if version is None:

@@ -72,9 +72,14 @@ def _held_out_examples(settings: Settings, version: ModelVersion, n: int) -> lis
                 InstructionExample.domain == "support",
             )
         ).all()
-        doc_ids = [e.source_document_id for e in examples if e.task in SOURCE_TEXT_TASKS and e.source_document_id]
-        texts = dict(session.exec(select(Document.id, Document.text).where(col(Document.id).in_(doc_ids))).all()) \
-            if doc_ids else {}
+        doc_ids = [
+            e.source_document_id for e in examples if e.task in SOURCE_TEXT_TASKS and e.source_document_id
+        ]
+        texts = (
+            dict(session.exec(select(Document.id, Document.text).where(col(Document.id).in_(doc_ids))).all())
+            if doc_ids
+            else {}
+        )
     by_corpus: dict[str, list[tuple[str, CalibrationItem]]] = defaultdict(list)
     seen: set[str] = set()
     for ex in examples:
@@ -98,8 +103,11 @@ def _support_documents(settings: Settings, n: int) -> list[CalibrationItem]:
         rows = session.exec(
             select(Document, Corpus.name)
             .join(Corpus, col(Corpus.id) == col(Document.corpus_id))
-            .where(Corpus.domain == "support", col(Document.stale).is_(False),
-                   col(Document.kind).in_(["labelled", "dialogue"]))
+            .where(
+                Corpus.domain == "support",
+                col(Document.stale).is_(False),
+                col(Document.kind).in_(["labelled", "dialogue"]),
+            )
         ).all()
     by_corpus: dict[str, list[tuple[str, CalibrationItem]]] = defaultdict(list)
     for doc, corpus in rows:
@@ -107,11 +115,18 @@ def _support_documents(settings: Settings, n: int) -> list[CalibrationItem]:
             question = doc.text
         else:
             turns = doc.meta.get("turns") or []
-            question = next((str(t.get("text", "")) for t in turns
-                             if isinstance(t, dict) and t.get("role") in ("customer", "user")), "")
+            question = next(
+                (
+                    str(t.get("text", ""))
+                    for t in turns
+                    if isinstance(t, dict) and t.get("role") in ("customer", "user")
+                ),
+                "",
+            )
         if question.strip():
-            by_corpus[str(corpus)].append((doc.id, CalibrationItem(question.strip(), "retrieval", str(corpus),
-                                                                    frozenset({doc.id}))))
+            by_corpus[str(corpus)].append(
+                (doc.id, CalibrationItem(question.strip(), "retrieval", str(corpus), frozenset({doc.id})))
+            )
     return _balanced(by_corpus, n)
 
 
@@ -125,7 +140,9 @@ def _balanced(by_corpus: dict[str, list[tuple[str, CalibrationItem]]], n: int) -
     return out
 
 
-def calibration_items(settings: Settings, version: ModelVersion | None, *, size: int) -> list[CalibrationItem]:
+def calibration_items(
+    settings: Settings, version: ModelVersion | None, *, size: int
+) -> list[CalibrationItem]:
     """In-domain held-out questions plus as many out-of-domain ones (labelled abstain)."""
     n = min(size, len(OUT_OF_DOMAIN))
     if version is not None and version.instruction_set_id is not None:
@@ -133,10 +150,14 @@ def calibration_items(settings: Settings, version: ModelVersion | None, *, size:
     else:
         inside = _support_documents(settings, n)
     if not inside:
-        raise InputError("the store holds no support questions to calibrate with; load twcs or BANKING77 "
-                         "with `infinstruct ingest PATH` first")
-    outside = [CalibrationItem(q, "abstain", "out_of_domain") for q in
-               _pick([(q, q) for q in OUT_OF_DOMAIN], len(inside))]
+        raise InputError(
+            "the store holds no support questions to calibrate with; load twcs or BANKING77 "
+            "with `infinstruct ingest PATH` first"
+        )
+    outside = [
+        CalibrationItem(q, "abstain", "out_of_domain")
+        for q in _pick([(q, q) for q in OUT_OF_DOMAIN], len(inside))
+    ]
     return inside + outside
 
 
@@ -156,7 +177,8 @@ def route_report(items: list[CalibrationItem], routes: list[Route]) -> dict[str,
         "abstain_precision": round(right_abstain / said_abstain, 4) if said_abstain else 1.0,
         "abstain_recall": round(right_abstain / should_abstain, 4) if should_abstain else 1.0,
         "answered_share": round(sum(1 for _, r in answered if r != "abstain") / len(answered), 4)
-        if answered else 0.0,
+        if answered
+        else 0.0,
         "confusion": {k: dict(v) for k, v in sorted(confusion.items())},
     }
 
@@ -196,8 +218,11 @@ def fit_thresholds(items: list[CalibrationItem], features: list[Features], base:
     for tm in model_cands:
         by_retrieval = retrieval[:, None] >= retrieval_cands[None, :]  # (items, candidates)
         got_model = np.broadcast_to((model >= tm)[:, None], by_retrieval.shape)
-        got = {"model": got_model, "retrieval": ~got_model & by_retrieval,
-               "abstain": ~got_model & ~by_retrieval}
+        got = {
+            "model": got_model,
+            "retrieval": ~got_model & by_retrieval,
+            "abstain": ~got_model & ~by_retrieval,
+        }
         accuracy = np.stack([got[r][expected == r].mean(axis=0) for r in routes_seen])
         scores = accuracy.mean(axis=0)
         for j in np.flatnonzero(scores >= scores.max() - 1e-9):
@@ -210,8 +235,9 @@ def fit_thresholds(items: list[CalibrationItem], features: list[Features], base:
     return replace(base, model=round(tm, 4), retrieval=round(tr, 4), calibrated=True)
 
 
-def run_calibration(settings: Settings, router: ChatRouter, *, size: int | None = None,
-                    save: bool = True) -> dict[str, Any]:
+def run_calibration(
+    settings: Settings, router: ChatRouter, *, size: int | None = None, save: bool = True
+) -> dict[str, Any]:
     """Build the set, fit on its validation half, report on its test half, save thresholds."""
     version = router.models.version
     items = calibration_items(settings, version, size=size or settings.chat.calibration_size)
@@ -219,12 +245,17 @@ def run_calibration(settings: Settings, router: ChatRouter, *, size: int | None 
     val = [n for n, i in enumerate(items) if i.half == "validation"]
     test = [n for n, i in enumerate(items) if i.half == "test"]
     fitted = fit_thresholds([items[n] for n in val], [features[n] for n in val], router.thresholds)
-    fitted = replace(fitted, fitted={
-        "model_version": version.name if version else None,
-        "validation_items": len(val), "test_items": len(test),
-        "in_domain": sum(1 for i in items if i.expected != "abstain"),
-        "out_of_domain": sum(1 for i in items if i.expected == "abstain"),
-    })
+    fitted = replace(
+        fitted,
+        fitted={
+            "model_version": version.name if version else None,
+            "validation_items": len(val),
+            "test_items": len(test),
+            "in_domain": sum(1 for i in items if i.expected != "abstain"),
+            "out_of_domain": sum(1 for i in items if i.expected == "abstain"),
+        },
+    )
+
     def report_on(idx: list[int]) -> dict[str, Any]:
         chosen = [items[n] for n in idx]
         return route_report(chosen, _routes([features[n] for n in idx], replace(fitted, curated=2.0)))
@@ -242,6 +273,11 @@ def run_calibration(settings: Settings, router: ChatRouter, *, size: int | None 
     }
     if save:
         result["saved_to"] = str(save_thresholds(settings, fitted))
-    log.info("chat calibration: thresholds model=%.3f retrieval=%.3f; test abstain P=%.3f R=%.3f",
-             fitted.model, fitted.retrieval, test_report["abstain_precision"], test_report["abstain_recall"])
+    log.info(
+        "chat calibration: thresholds model=%.3f retrieval=%.3f; test abstain P=%.3f R=%.3f",
+        fitted.model,
+        fitted.retrieval,
+        test_report["abstain_precision"],
+        test_report["abstain_recall"],
+    )
     return result

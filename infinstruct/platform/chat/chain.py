@@ -20,8 +20,12 @@ def rag_messages_chain(spotlighting: bool) -> Any:
     from langchain_core.runnables import RunnableLambda
 
     def _messages(data: dict[str, Any]) -> list[dict[str, str]]:
-        return retrieval_messages(data["question"], passages=data["passages"],
-                                  history=data.get("history", []), spotlighting=spotlighting)
+        return retrieval_messages(
+            data["question"],
+            passages=data["passages"],
+            history=data.get("history", []),
+            spotlighting=spotlighting,
+        )
 
     return RunnableLambda(_messages, name="spotlighted_prompt")
 
@@ -57,10 +61,12 @@ def baseline_chain(retriever: Any, backend: DialogueBackend, *, max_new_tokens: 
     from langchain_core.prompts import ChatPromptTemplate
     from langchain_core.runnables import RunnablePassthrough
 
-    prompt = ChatPromptTemplate.from_messages([
-        ("system", "Answer the question using the context below.\n\nContext:\n{context}"),
-        ("human", "{question}"),
-    ])
+    prompt = ChatPromptTemplate.from_messages(
+        [
+            ("system", "Answer the question using the context below.\n\nContext:\n{context}"),
+            ("human", "{question}"),
+        ]
+    )
 
     def _join(docs: list[Any]) -> str:
         return "\n\n".join(d.page_content for d in docs)

@@ -14,8 +14,10 @@ from infinstruct.platform.cli_support import JsonOption, emit, settings_from
 
 
 def _sources_text(sources: list[dict[str, Any]]) -> str:
-    return "\n".join(f"  [{n}] {s['corpus']} {s['doc_id'][:16]} ({s['score']:.3f}) {s['snippet'][:80]!r}"
-                     for n, s in enumerate(sources, 1))
+    return "\n".join(
+        f"  [{n}] {s['corpus']} {s['doc_id'][:16]} ({s['score']:.3f}) {s['snippet'][:80]!r}"
+        for n, s in enumerate(sources, 1)
+    )
 
 
 def _eval_text(report: dict[str, Any]) -> str:
@@ -34,9 +36,12 @@ def _eval_text(report: dict[str, Any]) -> str:
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add this part's commands to the root app and the shared ``eval`` group."""
-    handoffs_app = typer.Typer(help="Questions the chat could not answer, waiting for a person.",
-                               no_args_is_help=True)
-    curated_app = typer.Typer(help="Operator-approved answers the chat returns verbatim.", no_args_is_help=True)
+    handoffs_app = typer.Typer(
+        help="Questions the chat could not answer, waiting for a person.", no_args_is_help=True
+    )
+    curated_app = typer.Typer(
+        help="Operator-approved answers the chat returns verbatim.", no_args_is_help=True
+    )
     feedback_app = typer.Typer(help="Customers' thumbs up/down on chat answers.", no_args_is_help=True)
     app.add_typer(handoffs_app, name="handoffs")
     app.add_typer(curated_app, name="curated")
@@ -46,7 +51,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     def chat(
         ctx: typer.Context,
         question: str = typer.Argument(..., help="The question to ask."),
-        conversation: str | None = typer.Option(None, "--conversation", help="Continue this conversation id."),
+        conversation: str | None = typer.Option(
+            None, "--conversation", help="Continue this conversation id."
+        ),
         as_json: bool = JsonOption,
     ) -> None:
         """Ask the answer router one question (route, sources, model version, latency)."""
@@ -57,8 +64,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         ensure_schema(settings)
         answer = build_chat_router(settings).ask(question, conversation_id=conversation, client="cli")
         data = answer.as_dict()
-        human = (f"{answer.answer}\n-- route {answer.route}, model {answer.model_version}, "
-                 f"{answer.latency_ms:.0f} ms, conversation {answer.conversation_id}")
+        human = (
+            f"{answer.answer}\n-- route {answer.route}, model {answer.model_version}, "
+            f"{answer.latency_ms:.0f} ms, conversation {answer.conversation_id}"
+        )
         if data["sources"]:
             human += "\n" + _sources_text(data["sources"])
         emit(data, as_json=as_json, human=human)
@@ -72,10 +81,16 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """List hand-offs (open ones by default)."""
         from infinstruct.platform.chat.curation import list_handoffs
 
-        rows = [h.model_dump(mode="json") for h in
-                list_handoffs(settings_from(ctx), status=None if status == "all" else status)]
-        emit(rows, as_json=as_json, human="\n".join(
-            f"{r['id']:>5} {r['status']:8} {r['question'][:90]}" for r in rows) or f"no {status} hand-offs")
+        rows = [
+            h.model_dump(mode="json")
+            for h in list_handoffs(settings_from(ctx), status=None if status == "all" else status)
+        ]
+        emit(
+            rows,
+            as_json=as_json,
+            human="\n".join(f"{r['id']:>5} {r['status']:8} {r['question'][:90]}" for r in rows)
+            or f"no {status} hand-offs",
+        )
 
     @handoffs_app.command("answer")
     def handoffs_answer(
@@ -89,8 +104,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from infinstruct.platform.chat.curation import answer_handoff
 
         row, curated_id = answer_handoff(settings_from(ctx), handoff_id, answer, by=by)
-        emit({"handoff": row.model_dump(mode="json"), "curated_id": curated_id}, as_json=as_json,
-             human=f"hand-off {handoff_id} answered; curated answer {curated_id} added")
+        emit(
+            {"handoff": row.model_dump(mode="json"), "curated_id": curated_id},
+            as_json=as_json,
+            human=f"hand-off {handoff_id} answered; curated answer {curated_id} added",
+        )
 
     @curated_app.command("add")
     def curated_add(
@@ -125,9 +143,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from infinstruct.platform.chat.curation import list_curated
 
         rows = [c.model_dump(mode="json") for c in list_curated(settings_from(ctx))]
-        emit(rows, as_json=as_json, human="\n".join(
-            f"{r['id']:>5} {r['origin']:8} {r['question'][:50]!r} -> {r['answer'][:50]!r}" for r in rows)
-            or "no curated answers; add one with `infinstruct curated add QUESTION ANSWER`")
+        emit(
+            rows,
+            as_json=as_json,
+            human="\n".join(
+                f"{r['id']:>5} {r['origin']:8} {r['question'][:50]!r} -> {r['answer'][:50]!r}" for r in rows
+            )
+            or "no curated answers; add one with `infinstruct curated add QUESTION ANSWER`",
+        )
 
     @feedback_app.command("list")
     def feedback_list(
@@ -139,9 +162,15 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from infinstruct.platform.chat.conversations import list_feedback
 
         rows = list_feedback(settings_from(ctx), limit=limit)
-        emit(rows, as_json=as_json, human="\n".join(
-            f"{'+1' if r['rating'] > 0 else '-1'} {r['route'] or '':9} {r['question'][:50]!r} {r['comment'][:40]!r}"
-            for r in rows) or "no feedback yet")
+        emit(
+            rows,
+            as_json=as_json,
+            human="\n".join(
+                f"{'+1' if r['rating'] > 0 else '-1'} {r['route'] or '':9} {r['question'][:50]!r} {r['comment'][:40]!r}"
+                for r in rows
+            )
+            or "no feedback yet",
+        )
 
     @eval_app.command("chat")
     def eval_chat(

@@ -100,13 +100,24 @@ def list_feedback(settings: Settings, *, limit: int = 100) -> list[dict[str, Any
         for fb, turn in rows:
             question = session.exec(
                 select(ChatTurn.content)
-                .where(ChatTurn.conversation_id == turn.conversation_id, col(ChatTurn.id) < turn.id,
-                       ChatTurn.role == "user")
+                .where(
+                    ChatTurn.conversation_id == turn.conversation_id,
+                    col(ChatTurn.id) < turn.id,
+                    ChatTurn.role == "user",
+                )
                 .order_by(col(ChatTurn.id).desc())
             ).first()
-            out.append({
-                "id": fb.id, "turn_id": fb.turn_id, "rating": fb.rating, "comment": fb.comment,
-                "question": question or "", "answer": turn.content, "route": turn.route,
-                "model_version": turn.model_version, "created_at": fb.created_at.isoformat(),
-            })
+            out.append(
+                {
+                    "id": fb.id,
+                    "turn_id": fb.turn_id,
+                    "rating": fb.rating,
+                    "comment": fb.comment,
+                    "question": question or "",
+                    "answer": turn.content,
+                    "route": turn.route,
+                    "model_version": turn.model_version,
+                    "created_at": fb.created_at.isoformat(),
+                }
+            )
         return out

@@ -48,8 +48,9 @@ def import_curated(settings: Settings, path: Path, *, approved_by: str = "") -> 
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             if not reader.fieldnames or not {"question", "answer"} <= set(reader.fieldnames):
-                raise InputError(f"{path} needs a header with question and answer columns "
-                                 f"(got {reader.fieldnames})")
+                raise InputError(
+                    f"{path} needs a header with question and answer columns (got {reader.fieldnames})"
+                )
             pairs = [(r["question"] or "", r["answer"] or "") for r in reader]
     elif path.suffix.lower() in {".jsonl", ".json"}:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -67,8 +68,15 @@ def import_curated(settings: Settings, path: Path, *, approved_by: str = "") -> 
         raise InputError(f"{path}: rows {bad[:5]} lack a question or an answer; fix them and retry")
     with session_scope(settings) as session:
         for question, answer in pairs:
-            session.add(CuratedAnswer(question=question.strip(), answer=answer.strip(),
-                                      lang=lang_of(question), origin="import", approved_by=approved_by))
+            session.add(
+                CuratedAnswer(
+                    question=question.strip(),
+                    answer=answer.strip(),
+                    lang=lang_of(question),
+                    origin="import",
+                    approved_by=approved_by,
+                )
+            )
     return len(pairs)
 
 
@@ -123,8 +131,13 @@ def answer_handoff(settings: Settings, handoff_id: int, answer: str, *, by: str 
             raise InputError(f"hand-off {handoff_id} is already answered")
         row.status, row.answer, row.answered_by, row.answered_at = "answered", answer.strip(), by, utcnow()
         session.add(row)
-        curated = CuratedAnswer(question=row.question, answer=answer.strip(), lang=lang_of(row.question),
-                                origin="handoff", approved_by=by)
+        curated = CuratedAnswer(
+            question=row.question,
+            answer=answer.strip(),
+            lang=lang_of(row.question),
+            origin="handoff",
+            approved_by=by,
+        )
         session.add(curated)
         session.flush()
         session.refresh(row)

@@ -77,7 +77,9 @@ def _item_source(item: Any) -> Source:
     doc_id = get("doc_id") or get("item_id") or get("external_id") or ""
     title = get("title") or ""
     snippet = get("snippet") or get("why") or get("text") or get("description") or ""
-    return Source(str(doc_id), str(get("corpus") or ""), str(title), str(snippet)[:300], float(get("score") or 0.0))
+    return Source(
+        str(doc_id), str(get("corpus") or ""), str(title), str(snippet)[:300], float(get("score") or 0.0)
+    )
 
 
 def best_score(sources: Sequence[Source], *, exclude: frozenset[str] = frozenset()) -> float:

@@ -106,14 +106,16 @@ def training_questions(settings: Settings, version: ModelVersion) -> list[dict[s
         if not question or question.casefold() in seen:
             continue
         seen.add(question.casefold())
-        out.append({
-            "question": question,
-            "answer": answers[0] if answers else "",
-            "example_id": ex.id,
-            "task": ex.task,
-            "corpus": str(ex.meta.get("corpus", ex.domain)),
-            "source_document_id": ex.source_document_id,
-        })
+        out.append(
+            {
+                "question": question,
+                "answer": answers[0] if answers else "",
+                "example_id": ex.id,
+                "task": ex.task,
+                "corpus": str(ex.meta.get("corpus", ex.domain)),
+                "source_document_id": ex.source_document_id,
+            }
+        )
     return out
 
 
@@ -133,8 +135,12 @@ def load_version_index(settings: Settings, version: ModelVersion, embedder: Embe
     np.save(tmp_vec, vectors)
     tmp_vec.replace(vec_path)
     tmp_meta = meta_path.with_suffix(".json.tmp")
-    tmp_meta.write_text(json.dumps({"format": FORMAT, "embedder": embedder.model_name, "payloads": payloads},
-                                   ensure_ascii=False), encoding="utf-8")
+    tmp_meta.write_text(
+        json.dumps(
+            {"format": FORMAT, "embedder": embedder.model_name, "payloads": payloads}, ensure_ascii=False
+        ),
+        encoding="utf-8",
+    )
     tmp_meta.replace(meta_path)
     log.info("training-question index of %s: %d questions", version.name, len(payloads))
     return QuestionIndex(version.name, payloads, vectors)
@@ -147,7 +153,9 @@ def load_curated_index(settings: Settings, embedder: Embedder) -> QuestionIndex:
             select(CuratedAnswer).where(col(CuratedAnswer.active).is_(True)).order_by(col(CuratedAnswer.id))
         ).all()
     payloads = [{"id": r.id, "question": r.question, "answer": r.answer, "origin": r.origin} for r in rows]
-    return QuestionIndex("curated", payloads, _embed(settings, embedder, [str(p["question"]) for p in payloads]))
+    return QuestionIndex(
+        "curated", payloads, _embed(settings, embedder, [str(p["question"]) for p in payloads])
+    )
 
 
 def _safe(name: str) -> str:

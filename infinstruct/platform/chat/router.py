@@ -40,8 +40,11 @@ class Features:
     retrieval: float = 0.0
 
     def scores(self) -> dict[str, float]:
-        return {"curated": round(self.curated, 4), "model": round(self.model, 4),
-                "retrieval": round(self.retrieval, 4)}
+        return {
+            "curated": round(self.curated, 4),
+            "model": round(self.model, 4),
+            "retrieval": round(self.retrieval, 4),
+        }
 
 
 def decide(features: Features, thresholds: Thresholds, *, recommend: bool = False) -> Route:
@@ -142,12 +145,20 @@ class ChatRouter:
         return out
 
     # -- answering ----------------------------------------------------------------------
-    def ask(self, message: str, *, conversation_id: str | None = None, client: str = "cli",
-            persist: bool = True, history: list[dict[str, str]] | None = None) -> Answer:
+    def ask(
+        self,
+        message: str,
+        *,
+        conversation_id: str | None = None,
+        client: str = "cli",
+        persist: bool = True,
+        history: list[dict[str, str]] | None = None,
+    ) -> Answer:
         """The whole answer at once (the CLI and ``/api/chat``)."""
         final: Answer | None = None
-        for event in self.stream(message, conversation_id=conversation_id, client=client, persist=persist,
-                                 history=history):
+        for event in self.stream(
+            message, conversation_id=conversation_id, client=client, persist=persist, history=history
+        ):
             if event.kind == "end":
                 final = event.answer
         assert final is not None
@@ -170,16 +181,22 @@ class ChatRouter:
         started = time.monotonic()
         question = check_message(message, self.settings.chat.max_input_chars)
         window = self.settings.chat.history_turns * 2
-        past: list[dict[str, str]] = [
-            {"role": m["role"], "content": m["content"]} for m in (history or [])
-            if m.get("role") in ("user", "assistant")
-        ][-window:] if window else []
+        past: list[dict[str, str]] = (
+            [
+                {"role": m["role"], "content": m["content"]}
+                for m in (history or [])
+                if m.get("role") in ("user", "assistant")
+            ][-window:]
+            if window
+            else []
+        )
         if persist:
             had = conversation_id
             conversation_id = conversations.open_conversation(self.settings, conversation_id, client=client)
             if had:
-                past = conversations.history(self.settings, conversation_id,
-                                             turns=self.settings.chat.history_turns)
+                past = conversations.history(
+                    self.settings, conversation_id, turns=self.settings.chat.history_turns
+                )
         wanted = recommendation_request(question) if self.recommender is not None else None
         feat = self.features([question])[0]
         route = decide(feat, self.thresholds, recommend=wanted is not None)
@@ -199,17 +216,27 @@ class ChatRouter:
         if route == "curated":
             hit = feat.curated_hit or {}
             text = str(hit.get("answer", ""))
-            sources = [Source(f"curated:{hit.get('id')}", "curated", "", str(hit.get("question", "")),
-                              feat.curated)]
+            sources = [
+                Source(f"curated:{hit.get('id')}", "curated", "", str(hit.get("question", "")), feat.curated)
+            ]
         elif route == "recommend":
             sources = items
             text = _recommendation_text(question, sources)
         elif route == "model":
             shown = feat.examples[: self.settings.chat.grounding_examples]
-            sources = [Source(f"example:{p.get('example_id')}", str(p.get("corpus", "")), str(p.get("task", "")),
-                              str(p.get("question", ""))[:300], s) for s, p in shown]
+            sources = [
+                Source(
+                    f"example:{p.get('example_id')}",
+                    str(p.get("corpus", "")),
+                    str(p.get("task", "")),
+                    str(p.get("question", ""))[:300],
+                    s,
+                )
+                for s, p in shown
+            ]
             messages = prompts.model_messages(
-                question, examples=[(str(p["question"]), str(p["answer"])) for _, p in shown], history=past)
+                question, examples=[(str(p["question"]), str(p["answer"])) for _, p in shown], history=past
+            )
             system = messages[0]["content"]
             pieces, model_version = self._generate(messages)
         elif route == "retrieval":
@@ -218,14 +245,23 @@ class ChatRouter:
             from infinstruct.platform.chat.chain import rag_messages_chain
 
             messages = rag_messages_chain(self.settings.chat.spotlighting).invoke(
-                {"question": question, "passages": sources, "history": past})
+                {"question": question, "passages": sources, "history": past}
+            )
             system = messages[0]["content"]
             pieces, model_version = self._generate(messages)
         else:
             text = prompts.abstain_text(question)
-        yield ChatEvent("start", answer=Answer(answer="", route=route, sources=sources,
-                                               model_version=model_version, conversation_id=conversation_id,
-                                               scores=feat.scores()))
+        yield ChatEvent(
+            "start",
+            answer=Answer(
+                answer="",
+                route=route,
+                sources=sources,
+                model_version=model_version,
+                conversation_id=conversation_id,
+                scores=feat.scores(),
+            ),
+        )
         if text:
             yield ChatEvent("token", text=text)
         else:
@@ -235,12 +271,22 @@ class ChatRouter:
                     break  # stop the generation: the guard below replaces the reply
                 yield ChatEvent("token", text=piece)
             text = prompts.guard_output(text.strip(), system=system, question=question)
-        answer = Answer(answer=text, route=route, sources=sources, model_version=model_version,
-                        latency_ms=(time.monotonic() - started) * 1000, conversation_id=conversation_id,
-                        scores=feat.scores())
+        answer = Answer(
+            answer=text,
+            route=route,
+            sources=sources,
+            model_version=model_version,
+            latency_ms=(time.monotonic() - started) * 1000,
+            conversation_id=conversation_id,
+            scores=feat.scores(),
+        )
         if route == "abstain":
-            curation.open_handoff(self.settings, question, conversation_id=conversation_id if persist else None,
-                                  evidence={"scores": feat.scores(), "thresholds": self.thresholds.as_dict()})
+            curation.open_handoff(
+                self.settings,
+                question,
+                conversation_id=conversation_id if persist else None,
+                evidence={"scores": feat.scores(), "thresholds": self.thresholds.as_dict()},
+            )
         if persist and conversation_id is not None:
             answer.turn_id = conversations.record_exchange(self.settings, conversation_id, question, answer)
         yield ChatEvent("end", text=text, answer=answer)
@@ -256,8 +302,10 @@ def check_message(message: str, max_chars: int) -> str:
     if not question:
         raise InputError("the message is empty; type a question")
     if len(question) > max_chars:
-        raise LimitError(f"the message has {len(question)} characters, more than chat.max_input_chars="
-                         f"{max_chars}; shorten it")
+        raise LimitError(
+            f"the message has {len(question)} characters, more than chat.max_input_chars="
+            f"{max_chars}; shorten it"
+        )
     return question
 
 

@@ -33,8 +33,11 @@ def thresholds_path(settings: Settings) -> Path:
 
 def default_thresholds(settings: Settings) -> Thresholds:
     cfg = settings.chat
-    return Thresholds(curated=cfg.curated_min_similarity, model=cfg.model_min_similarity,
-                      retrieval=cfg.retrieval_min_similarity)
+    return Thresholds(
+        curated=cfg.curated_min_similarity,
+        model=cfg.model_min_similarity,
+        retrieval=cfg.retrieval_min_similarity,
+    )
 
 
 def load_thresholds(settings: Settings) -> Thresholds:
@@ -51,8 +54,10 @@ def load_thresholds(settings: Settings) -> Thresholds:
             fitted=dict(data.get("fitted", {})),
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path} is not a thresholds file ({exc}); delete it and run "
-                          "`infinstruct eval chat` to calibrate again") from exc
+        raise ConfigError(
+            f"{path} is not a thresholds file ({exc}); delete it and run "
+            "`infinstruct eval chat` to calibrate again"
+        ) from exc
 
 
 def save_thresholds(settings: Settings, thresholds: Thresholds) -> Path:

@@ -77,14 +77,17 @@ class SetRun:
     def ranked(
         self, method: str, rows: list[int], *, weight: float = 0.5, rrf_k: int = 60
     ) -> list[list[int]]:
-        if method == "dense":
-            return [[i for i, _ in self.dense[r]] for r in rows]
-        if method == "bm25":
-            return [[i for i, _ in self.lexical[r]] for r in rows]
-        return [
-            [i for i, _ in rrf(self.dense[r], self.lexical[r], dense_weight=weight, k=rrf_k)[:DEPTH]]
-            for r in rows
-        ]
+        out = []
+        for r in rows:
+            if method == "dense":
+                ranked = self.dense[r]
+            elif method == "bm25":
+                ranked = self.lexical[r]
+            else:
+                ranked = rrf(self.dense[r], self.lexical[r], dense_weight=weight, k=rrf_k)
+            skip = self.data.exclude[r]
+            out.append([i for i, _ in ranked if i not in skip][:DEPTH])
+        return out
 
 
 def run_set(settings: Settings, data: EvalSet) -> SetRun:

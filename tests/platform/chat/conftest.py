@@ -55,7 +55,9 @@ class InstructionFollowingBackend(ScriptedBackend):
         yield f"{order.group(1)} " if order else "The boots have a two year warranty [1]."
 
 
-def scripted_factory(backend: ScriptedBackend | None = None) -> Callable[[Settings, ModelVersion | None], ScriptedBackend]:
+def scripted_factory(
+    backend: ScriptedBackend | None = None,
+) -> Callable[[Settings, ModelVersion | None], ScriptedBackend]:
     def factory(settings: Settings, version: ModelVersion | None) -> ScriptedBackend:
         if backend is not None:
             backend.version = version.name if version else "base"
@@ -100,9 +102,18 @@ def build_chat_template(tmp_path_factory: pytest.TempPathFactory, _migrated_temp
         artefact = folder / "models" / "none"
         artefact.mkdir(parents=True)
         for name in ("dialogue-v1", "dialogue-v2"):
-            registry.register_version(settings, ModelVersion(
-                name=name, kind="dialogue", base="smollm2", method="lora", recipe="test",
-                artefact_path=str(artefact), instruction_set_id=report["set_id"]))
+            registry.register_version(
+                settings,
+                ModelVersion(
+                    name=name,
+                    kind="dialogue",
+                    base="smollm2",
+                    method="lora",
+                    recipe="test",
+                    artefact_path=str(artefact),
+                    instruction_set_id=report["set_id"],
+                ),
+            )
         registry.activate(settings, "dialogue-v1")
         from infinstruct.platform.chat.questions import load_version_index
         from infinstruct.platform.retrieval.embedder import load_embedder
@@ -124,8 +135,13 @@ def chat_settings(chat_template: Path, tmp_path: Path, monkeypatch: pytest.Monke
     return load_settings(data_dir=data_dir, chat={"model_poll_s": 0.1})
 
 
-def make_router(settings: Settings, backend: ScriptedBackend | None = None, *,
-                thresholds: Thresholds | None = FIXED, recommender: object = None) -> ChatRouter:
+def make_router(
+    settings: Settings,
+    backend: ScriptedBackend | None = None,
+    *,
+    thresholds: Thresholds | None = FIXED,
+    recommender: object = None,
+) -> ChatRouter:
     from infinstruct.platform.chat.evidence import index_searcher
     from infinstruct.platform.retrieval.embedder import load_embedder
 

@@ -76,8 +76,10 @@ def test_conversation_history_window_and_ownership(chat_settings: Settings) -> N
     from infinstruct.platform.errors import NotFoundError
 
     backend = ScriptedBackend()
-    router = make_router(chat_settings.model_copy(update={"chat": chat_settings.chat.model_copy(
-        update={"history_turns": 1})}), backend)
+    router = make_router(
+        chat_settings.model_copy(update={"chat": chat_settings.chat.model_copy(update={"history_turns": 1})}),
+        backend,
+    )
     first = router.ask(IN_TRAINING, client="alice")
     router.ask(SHOP, conversation_id=first.conversation_id, client="alice")
     third = router.ask(IN_TRAINING, conversation_id=first.conversation_id, client="alice")
@@ -135,7 +137,9 @@ def test_injection_is_caught_without_spotlighting_and_blocked_with_it(chat_setti
     from tests.platform.chat.conftest import InstructionFollowingBackend
 
     question = "What is the warranty on the Ridgeback hiking boots?"
-    off = chat_settings.model_copy(update={"chat": chat_settings.chat.model_copy(update={"spotlighting": False})})
+    off = chat_settings.model_copy(
+        update={"chat": chat_settings.chat.model_copy(update={"spotlighting": False})}
+    )
     exposed = make_router(off, InstructionFollowingBackend()).ask(question)
     assert exposed.route == "retrieval"
     assert CANARY in exposed.answer  # the test can fail: a gullible model obeys the passage

@@ -1,4 +1,4 @@
-"""Stores filled the way the connectors fill them, shared per module (embedding is costly)."""
+"""Stores filled the way the connectors fill them, shared per session (embedding is costly)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def add_news(settings: Settings) -> None:
             )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -> Iterator[Settings]:
     """BANKING77 slice (~260 rows) through the real ingestor + three news documents."""
     with pytest.MonkeyPatch.context() as mp:
