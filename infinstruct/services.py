@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from infinstruct.platform.alerts.feeds import FeedReader
-    from infinstruct.platform.protocols import Ingestor, InstructionBuilder
     from infinstruct.platform.chat.router import ChatRouter
+    from infinstruct.platform.protocols import Ingestor, InstructionBuilder
     from infinstruct.ui.operator import OperatorBackend
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.train.common import REPO, seeded_store  # noqa: E402
+from bench.train.common import REPO, seeded_store
 
 STRATEGIES = {
     "naive": {"continual.strategy": "naive"},

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.train.common import REPO, seeded_store  # noqa: E402
+from bench.train.common import REPO, seeded_store
 
 
 def _child(which: str, steps: int, folder: Path) -> dict[str, float]:
@@ -107,7 +107,7 @@ def main() -> None:
                     "--child",
                     which,
                     "--steps",
-                    str(args.steps),  # noqa: S603
+                    str(args.steps),
                     "--folder",
                     tmp,
                 ],

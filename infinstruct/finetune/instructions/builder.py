@@ -214,7 +214,9 @@ def build_instruction_set(
             "the store holds no documents, interactions or curated answers to build from; "
             "load a corpus first with `infinstruct ingest PATH`"
         )
+    log.info("generated %d candidates in %.1fs", len(cands), time.monotonic() - started)
     result = filter_candidates(cands, opts)
+    log.info("filtered to %d in %.1fs", len(result.kept), time.monotonic() - started)
     rows, repeats = _rows(result.kept, opts)
     if repeats:
         result.rejects["exact_duplicate"] += repeats

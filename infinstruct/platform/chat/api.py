@@ -126,7 +126,13 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
             )
         history = messages[: users[-1]]
         call_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        events = router.stream(question, client=client_key(request), persist=False, history=history)
+        events = router.stream(
+            question,
+            client=client_key(request),
+            persist=False,
+            history=history,
+            max_new_tokens=body.max_tokens,
+        )
         if body.stream:
             return StreamingResponse(_sse(events, call_id, created), media_type="text/event-stream")
         text, final = "", None

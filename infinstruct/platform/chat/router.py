@@ -172,6 +172,7 @@ class ChatRouter:
         client: str = "cli",
         persist: bool = True,
         history: list[dict[str, str]] | None = None,
+        max_new_tokens: int | None = None,
     ) -> Iterator[ChatEvent]:
         """Route ``message`` and stream the reply; the last event carries the ``Answer``.
 
@@ -238,7 +239,7 @@ class ChatRouter:
                 question, examples=[(str(p["question"]), str(p["answer"])) for _, p in shown], history=past
             )
             system = messages[0]["content"]
-            pieces, model_version = self._generate(messages)
+            pieces, model_version = self._generate(messages, max_new_tokens)
         elif route == "retrieval":
             assert self.searcher is not None
             sources = self.searcher(question, self.settings.chat.retrieval_k, "hybrid")
@@ -248,7 +249,7 @@ class ChatRouter:
                 {"question": question, "passages": sources, "history": past}
             )
             system = messages[0]["content"]
-            pieces, model_version = self._generate(messages)
+            pieces, model_version = self._generate(messages, max_new_tokens)
         else:
             text = prompts.abstain_text(question)
         yield ChatEvent(
@@ -291,9 +292,14 @@ class ChatRouter:
             answer.turn_id = conversations.record_exchange(self.settings, conversation_id, question, answer)
         yield ChatEvent("end", text=text, answer=answer)
 
-    def _generate(self, messages: list[dict[str, str]]) -> tuple[Iterator[str], str]:
+    def _generate(
+        self, messages: list[dict[str, str]], max_new_tokens: int | None
+    ) -> tuple[Iterator[str], str]:
         backend, name = self.models.backend()
-        return backend.stream(messages, max_new_tokens=self.settings.dialogue.max_new_tokens), name
+        limit = min(
+            max_new_tokens or self.settings.dialogue.max_new_tokens, self.settings.dialogue.max_new_tokens
+        )
+        return backend.stream(messages, max_new_tokens=limit), name
 
 
 def check_message(message: str, max_chars: int) -> str:

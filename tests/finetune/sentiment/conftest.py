@@ -24,19 +24,26 @@ FAST: dict[str, Any] = {
     "eval.baseline": False,
     "checkpoint.every_steps": 100,
 }
-PHRASEBANK_LINES = 700
+#: Sentences per class in the PhraseBank slice: balanced, so chance and majority are both 1/3.
+PER_LABEL = 200
 FINFE_ITEMS = 400
 
 
-def phrasebank_slice(folder: Path, lines: int = PHRASEBANK_LINES) -> Path:
-    """The first ``lines`` of 50Agree and the AllAgree lines among them, original bytes and
-    encodings (latin-1 / utf-8) kept, so the connector sees the real nesting quirk."""
+def phrasebank_slice(folder: Path, per_label: int = PER_LABEL) -> Path:
+    """``per_label`` 50Agree lines of each class, spread over the file (it is sorted by topic),
+    and the AllAgree lines among them; original bytes and encodings (latin-1 / utf-8) kept,
+    so the connector sees the real nesting and encoding quirks."""
     source = shared_path("finance", "financial_phrasebank")
     target = folder / "financial_phrasebank"
     target.mkdir(parents=True)
-    head = (source / "Sentences_50Agree.txt").read_bytes().splitlines(keepends=True)[:lines]
-    (target / "Sentences_50Agree.txt").write_bytes(b"".join(head))
-    wanted = {line.decode("latin-1").rsplit("@", 1)[0].strip() for line in head}
+    by_label: dict[str, list[bytes]] = {}
+    for line in (source / "Sentences_50Agree.txt").read_bytes().splitlines(keepends=True):
+        by_label.setdefault(line.decode("latin-1").rsplit("@", 1)[1].strip(), []).append(line)
+    chosen = [
+        line for lines in by_label.values() for line in lines[:: max(1, len(lines) // per_label)][:per_label]
+    ]
+    (target / "Sentences_50Agree.txt").write_bytes(b"".join(chosen))
+    wanted = {line.decode("latin-1").rsplit("@", 1)[0].strip() for line in chosen}
     all_agree = [
         line
         for line in (source / "Sentences_AllAgree.txt").read_bytes().splitlines(keepends=True)

@@ -26,7 +26,7 @@ def test_phrasebank_folder_reports_agreement_subsets(
 ) -> None:
     from infinstruct.services import build_ingestor
 
-    folder = phrasebank_slice(tmp_path, lines=120)
+    folder = phrasebank_slice(tmp_path, per_label=40)
     result = evaluate_file(sentiment_store, folder, model=trained["version"], ingestor_factory=build_ingestor)
     assert result["model"] == trained["version"] and result["connector"] == "phrasebank"
     assert result["n"] == 120 and set(result["per_class"]) == {"negative", "neutral", "positive"}

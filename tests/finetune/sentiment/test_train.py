@@ -50,9 +50,9 @@ def test_run_registers_a_version_with_its_reports(sentiment_store: Settings, tra
 
 
 def test_short_run_clearly_beats_chance(trained: dict[str, Any]) -> None:
-    # 40 steps of 16 sentences: chance is 1/3 per class; predicting only the majority class
-    # (neutral, ~60%) gives a macro-F1 near 0.25. A model that learned something clears both.
+    # The slice is class-balanced: chance and the majority class are both ~1/3 accuracy and
+    # a one-class model has macro-F1 ~0.17. 40 steps of 16 sentences clear both by far.
     majority = max(row["support"] for row in trained["per_class"].values()) / trained["n"]
+    assert majority < 0.45
+    assert trained["accuracy"] >= majority + 0.2, trained
     assert trained["macro_f1"] >= 0.5, trained
-    assert trained["accuracy"] > majority + 0.05, trained
-    assert all(row["recall"] > 0 for row in trained["per_class"].values()), trained["per_class"]

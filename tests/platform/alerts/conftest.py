@@ -198,10 +198,12 @@ FAST_SENTIMENT: dict[str, Any] = {
     "data.val_fraction": 0.0,
     "data.test_fraction": 0.15,
     "data.max_eval": 60,
-    "optim.max_steps": 30,
+    "optim.max_steps": 20,
     "optim.batch_size": 16,
-    "optim.lr": 1.5e-4,
-    "model.max_length": 48,
+    "optim.lr": 2.0e-4,
+    "model.max_length": 40,
+    # Half the parameters (the word-piece table) stay as pretrained: half the optimiser work.
+    "model.freeze_embeddings": True,
     "eval.baseline": False,
     "eval.subsets": {},
     "checkpoint.every_steps": 1000,
@@ -254,6 +256,9 @@ def sentiment_model(tmp_path_factory: pytest.TempPathFactory, _migrated_template
     from tests.conftest import REPO
 
     os.chdir(REPO)  # recipes are read relative to the repo root
+    if os.environ.get("DEVHACK_MODEL"):  # DEVHACK remove
+        from infinstruct.platform.registry import get_version as gv  # DEVHACK remove
+        return TrainedSentiment(gv(load_settings(data_dir=Path(os.environ["DEVHACK_MODEL"])), "sentiment-v1").model_dump())  # DEVHACK remove
     root = tmp_path_factory.mktemp("alerts-sentiment")
     (root / "var").mkdir()
     shutil.copy(_migrated_template, root / "var" / "infinstruct.db")

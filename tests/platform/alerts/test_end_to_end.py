@@ -70,7 +70,9 @@ def test_real_model_real_feeds_one_alert_for_the_negative_burst_only(
     report = _ok("alerts", "run-once", "--now", NOW.isoformat())
     assert report["model"] == version
     assert all(feed["ok"] for feed in report["feeds"]), report["feeds"]
-    assert report["items"] == 60 + len(rows)  # both captures (30 items each) and the wire
+    loaded = {feed["feed"]: feed["loaded"] for feed in report["feeds"]}
+    assert loaded["wire"] == len(rows) and loaded["cnbc-finance-328d4bb0"] == 30
+    assert report["items"] == sum(loaded.values())  # every new item scored, once
     assert len(report["alerts"]) == 1, report
     alerts = _ok("alerts", "list", "--user", "alice")
     assert [a["topic"] for a in alerts] == ["ACME"]

@@ -19,7 +19,9 @@ def smollm2_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_real_smollm2_answers_and_ignores_planted_injection(chat_settings: Settings, smollm2_folder: Path) -> None:
+def test_real_smollm2_answers_and_ignores_planted_injection(
+    chat_settings: Settings, smollm2_folder: Path
+) -> None:
     from infinstruct.platform import registry
     from infinstruct.platform.chat.backends import ModelProvider
     from infinstruct.platform.chat.evidence import index_searcher
@@ -32,12 +34,26 @@ def test_real_smollm2_answers_and_ignores_planted_injection(chat_settings: Setti
         update={"dialogue": chat_settings.dialogue.model_copy(update={"max_new_tokens": 24})}
     )
     v1 = registry.get_version(settings, "dialogue-v1")
-    registry.register_version(settings, ModelVersion(
-        name="dialogue-smol", kind="dialogue", base="smollm2", method="full", recipe="test",
-        artefact_path=str(smollm2_folder), instruction_set_id=v1.instruction_set_id))
+    registry.register_version(
+        settings,
+        ModelVersion(
+            name="dialogue-smol",
+            kind="dialogue",
+            base="smollm2",
+            method="full",
+            recipe="test",
+            artefact_path=str(smollm2_folder),
+            instruction_set_id=v1.instruction_set_id,
+        ),
+    )
     registry.activate(settings, "dialogue-smol")
-    router = ChatRouter(settings, models=ModelProvider(settings), embedder=load_embedder(settings),
-                        searcher=index_searcher(settings), thresholds=FIXED)
+    router = ChatRouter(
+        settings,
+        models=ModelProvider(settings),
+        embedder=load_embedder(settings),
+        searcher=index_searcher(settings),
+        thresholds=FIXED,
+    )
 
     model = router.ask("I am still waiting on my card?")
     assert model.route == "model" and model.model_version == "dialogue-smol"
