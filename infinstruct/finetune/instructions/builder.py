@@ -23,14 +23,14 @@ from infinstruct.finetune.instructions.quality import diversity, filter_candidat
 from infinstruct.finetune.instructions.splits import assign_split, check_shares
 from infinstruct.finetune.instructions.store import refresh_staleness
 from infinstruct.finetune.instructions.tasks import finance, generic, items, support
-from infinstruct.finetune.instructions.tasks.base import Candidate, Context
+from infinstruct.finetune.instructions.tasks.base import Candidate, Context, Doc
 from infinstruct.finetune.instructions.textnorm import stable_hash
 from infinstruct.platform.db import session_scope
 from infinstruct.platform.errors import InputError
 from infinstruct.platform.progress import Progress
 from infinstruct.platform.protocols import SENTIMENT_LABELS
 from infinstruct.platform.settings import InstructionSettings, Settings
-from infinstruct.platform.tables import Document, InstructionSet
+from infinstruct.platform.tables import InstructionSet
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class EmptyStoreError(InputError):
 _EXAMPLE_TABLE = SQLModel.metadata.tables["instructionexample"]
 
 
-def route(doc: Document, ctx: Context) -> Iterator[Candidate]:
+def route(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     """Every task one document feeds, by its kind, label set and corpus domain."""
     label_set = str(doc.meta.get("label_set") or "")
     if doc.kind == "dialogue":
@@ -67,7 +67,7 @@ def route(doc: Document, ctx: Context) -> Iterator[Candidate]:
         yield from generic.document_examples(doc, ctx)
 
 
-def _labels(docs: list[Document]) -> dict[str, tuple[str, ...]]:
+def _labels(docs: list[Doc]) -> dict[str, tuple[str, ...]]:
     found: dict[str, set[str]] = defaultdict(set)
     for doc in docs:
         if doc.kind == "labelled" and doc.label:
@@ -89,6 +89,38 @@ def _cap(cands: list[Candidate], most: int | None) -> list[Candidate]:
     return [cand for _, cand in sorted(chosen, key=lambda pair: pair[0])]
 
 
+def _from_documents(docs: list[Doc], ctx: Context, skipped: Counter[str]) -> list[Candidate]:
+    """Candidates of one corpus's documents, at most ``max_per_corpus`` per task.
+
+    With a cap, documents are visited in hash order (a deterministic sample) and the walk
+    stops once a long run of documents adds nothing, so a capped build of a large corpus
+    does not generate everything only to throw most of it away.
+    """
+    cap = ctx.options.max_per_corpus
+    if cap is not None:
+        docs = sorted(docs, key=lambda d: stable_hash("cap", d.id))
+    made: list[Candidate] = []
+    per_task: Counter[str] = Counter()
+    idle = 0
+    for doc in docs:
+        produced = routed = False
+        for cand in route(doc, ctx):
+            routed = True
+            if cap is not None and per_task[cand.task] >= cap:
+                continue
+            if doc.near_dup_of:
+                cand.meta["near_dup_of"] = doc.near_dup_of
+            per_task[cand.task] += 1
+            made.append(cand)
+            produced = True
+        if not routed:
+            skipped[f"{doc.kind}:no_task"] += 1
+        idle = 0 if produced else idle + 1
+        if cap is not None and idle >= max(200, 2 * cap):
+            break
+    return made
+
+
 def generate(
     session: Session, found: inputs_mod.BuildInputs, opts: InstructionSettings, *, show: bool, settings: Settings
 ) -> tuple[list[Candidate], Counter[str]]:
@@ -98,15 +130,7 @@ def generate(
         for item in found.corpora:
             docs = inputs_mod.read_documents(session, item)
             ctx = Context(options=opts, corpus=item.corpus.name, domain=item.corpus.domain, labels=_labels(docs))
-            made: list[Candidate] = []
-            for doc in docs:
-                before = len(made)
-                for cand in route(doc, ctx):
-                    if doc.near_dup_of:
-                        cand.meta["near_dup_of"] = doc.near_dup_of
-                    made.append(cand)
-                if len(made) == before:
-                    skipped[f"{doc.kind}:no_task"] += 1
+            made = _from_documents(docs, ctx, skipped)
             events = inputs_mod.read_events(session, item)
             if events:
                 titles = {d.external_id: d.title for d in docs if d.kind == "item" and d.external_id and d.title}

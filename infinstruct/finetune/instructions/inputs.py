@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from infinstruct.finetune.instructions.tasks.base import Doc
 from infinstruct.finetune.instructions.tasks.generic import CuratedPair
 from infinstruct.finetune.instructions.tasks.items import Event
 from infinstruct.finetune.instructions.templates import template_hash
@@ -106,13 +107,20 @@ def _curated(session: Session) -> Iterator[CuratedPair]:
             yield CuratedPair("handoff", int(hand.id or 0), hand.question, hand.answer, None)
 
 
-def read_documents(session: Session, item: CorpusInput) -> list[Document]:
-    return list(session.exec(
-        select(Document).where(
-            Document.corpus_id == item.corpus.id, col(Document.stale).is_(False),
+def read_documents(session: Session, item: CorpusInput) -> list[Doc]:
+    columns = (Document.id, Document.kind, Document.text, Document.title, Document.lang, Document.label,
+               Document.external_id, Document.group_key, Document.near_dup_of, Document.meta)
+    rows = session.connection().execute(
+        sa_select(*(col(c) for c in columns)).where(
+            col(Document.corpus_id) == item.corpus.id, col(Document.stale).is_(False),
             col(Document.version_id).in_(item.version_ids),
         ).order_by(col(Document.id))
-    ).all())
+    ).all()
+    return [
+        Doc(id=r[0], kind=r[1], text=r[2] or "", title=r[3] or "", lang=r[4], label=r[5], external_id=r[6],
+            group_key=r[7], near_dup_of=r[8], meta=r[9] or {})
+        for r in rows
+    ]
 
 
 def read_events(session: Session, item: CorpusInput) -> list[Event]:

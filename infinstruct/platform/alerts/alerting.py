@@ -19,7 +19,13 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from infinstruct.platform.alerts.detector import DetectorParams, Observation, SpikeStats, detect
+from infinstruct.platform.alerts.detector import (
+    DetectorParams,
+    Observation,
+    SpikeStats,
+    detect,
+    same_episode,
+)
 from infinstruct.platform.alerts.topics import TopicMatcher, item_tickers
 from infinstruct.platform.alerts.watchlists import ensure_inapp
 from infinstruct.platform.db import session_scope
@@ -158,7 +164,7 @@ def _record(
         last = session.exec(
             select(Alert).where(Alert.watchlist_id == watch.id).order_by(col(Alert.window_end).desc())
         ).first()
-        if last is not None and _same_episode(last, stats, cooldown_hours):
+        if last is not None and same_episode(last.window_end, stats, cooldown_hours=cooldown_hours):
             _extend(session, last, stats, doc_ids)
             return None
         alert = Alert(
@@ -195,13 +201,6 @@ def _record(
             stats.window_count,
         )
         return alert.id
-
-
-def _same_episode(last: Alert, stats: SpikeStats, cooldown_hours: float) -> bool:
-    # The last alert's window still overlaps this one, or its cooldown has not run out.
-    return last.window_end > stats.window_start or stats.window_end - last.window_end < timedelta(
-        hours=cooldown_hours
-    )
 
 
 def _extend(session: Session, alert: Alert, stats: SpikeStats, doc_ids: list[str]) -> None:

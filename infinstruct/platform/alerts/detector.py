@@ -114,6 +114,14 @@ def detect(observations: Iterable[Observation], *, now: datetime, params: Detect
     )
 
 
+def same_episode(last_window_end: datetime, stats: SpikeStats, *, cooldown_hours: float) -> bool:
+    """Whether a spike continues the topic's last alert (whose window ended at ``last_window_end``):
+    the windows still overlap, or the cooldown after it has not run out. One episode, one alert."""
+    return last_window_end > stats.window_start or stats.window_end - last_window_end < timedelta(
+        hours=cooldown_hours
+    )
+
+
 def _two_proportion_z(k1: float, n1: float, k2: float, n2: float) -> float:
     if n1 <= 0 or n2 <= 0:
         return 0.0

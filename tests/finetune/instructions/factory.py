@@ -85,7 +85,8 @@ FIN_SENTENCES = [
     ("The company reported a net loss of EUR 2.3 million for the quarter.", "negative"),
     ("The annual general meeting will be held in Helsinki on March 25.", "neutral"),
     ("Sales in Finland decreased by 10.5 % in January, while sales outside Finland dropped by 17 %.", "negative"),
-    ("The order book grew strongly and the outlook for next year is bright.", "positive"),
+    ("The order book grew strongly in the fourth quarter, the backlog reached a record level and "
+     "management said the outlook for next year is bright across all business areas.", "positive"),
     ("The new plant will employ around 50 people when it starts production.", "neutral"),
     ("$BYND - JPMorgan reels in expectations on Beyond Meat", "negative"),
     ("$AAPL $MSFT rally as tech earnings beat estimates across the board", "positive"),
@@ -144,7 +145,7 @@ def fill_store(settings: Settings) -> dict[str, tuple[int, int]]:
                  # a conflicting label for the same sentence (case/punctuation differ only)
                  labelled(FIN_SENTENCES[2][0].upper(), "positive", "sentiment"),
                  # a near duplicate (one word changed)
-                 labelled(FIN_SENTENCES[4][0].replace("strongly", "strong"), "positive", "sentiment"),
+                 labelled(FIN_SENTENCES[4][0].replace("record", "new"), "positive", "sentiment"),
                  # a Chinese sentence mislabelled as English
                  labelled("公司本季度利润大幅增长，前景看好。", "positive", "sentiment", lang="en"),
                  labelled("Call me at +1 415-555-0132 to invest in this amazing stock", "positive", "sentiment")]

@@ -32,7 +32,7 @@ def test_every_task_is_built_with_counts_per_task_and_language(built: Built) -> 
 def test_filter_rejects_each_planted_problem(built: Built) -> None:
     rejects = built[1]["rejects"]
     assert rejects["exact_duplicate"] == 1  # PhraseBank's sentence again in the 50% file
-    assert rejects["near_duplicate"] == 1  # "grew strongly" / "grew strong"
+    assert rejects["near_duplicate"] == 1  # one word changed in a long sentence
     assert rejects["label_conflict"] == 2  # both copies of a sentence labelled two ways
     assert rejects["language_mismatch"] == 1  # Chinese text stored as lang=en
     assert rejects["pii_email"] == 1 and rejects["pii_phone"] == 1
@@ -133,8 +133,7 @@ def test_same_inputs_same_set_and_rollback_marks_stale(settings: Settings) -> No
 def test_cap_per_corpus_is_a_deterministic_sample(settings: Settings) -> None:
     fill_store(settings)
     report = build_instruction_set(settings, max_per_corpus=2)
-    assert report["by_task_lang"]["intent_classification"] == {"en": 2} or sum(
-        report["by_task_lang"]["intent_classification"].values()) == 2
+    assert sum(report["by_task_lang"]["intent_classification"].values()) == 2
     with session_scope(settings) as session:
         rows = session.exec(select(InstructionExample.task)).all()
     assert rows.count("item_description") <= 2

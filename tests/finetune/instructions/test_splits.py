@@ -58,7 +58,11 @@ def test_no_group_thread_user_or_sentence_on_two_sides(built: tuple[Settings, di
 def test_same_sentence_from_two_corpora_lands_in_one_split(settings: Settings) -> None:
     opts = settings.instructions.model_copy(update={"test_share": 0.34, "validation_share": 0.33})
     settings = settings.model_copy(update={"instructions": opts})
-    sentences = [f"Quarterly revenue of unit {i} rose by {i} percent year on year." for i in range(30)]
+    words = ["copper", "timber", "shipping", "software", "retail", "pharma", "dairy", "steel", "paper", "telecom"]
+    verbs = ["rose", "fell", "stalled", "doubled", "slipped", "recovered"]
+    sentences = [f"{words[i % 10].title()} {verbs[i % 6]} while {words[(i * 7 + 3) % 10]} orders "
+                 f"{verbs[(i + 2) % 6]} in {['Finland', 'Norway', 'Japan'][i % 3]}" for i in range(30)]
+    assert len(set(sentences)) == 30
     add_corpus(settings, "fin_a", "finance", [labelled(s, "positive", "sentiment") for s in sentences])
     # the same sentences, re-cased and with links, in a differently-labelled corpus of another domain
     add_corpus(settings, "tone_b", "labelled",

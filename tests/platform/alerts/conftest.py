@@ -144,8 +144,9 @@ def twitter_headlines(label: str, limit: int) -> list[str]:
         for row in csv.DictReader(fh):
             if TWITTER_LABELS[row["label"]] == label:
                 text = " ".join(w for w in row["text"].split() if not w.startswith(("$", "http")))
-                if len(text) > 20:
-                    out.append(text.strip(" -:"))
+                text = text.strip(" -:")
+                if len(text) > 20 and text not in out:  # the file repeats some tweets verbatim
+                    out.append(text)
             if len(out) >= limit:
                 break
     return out

@@ -3,6 +3,7 @@ deterministic choices (instruction language, phrasing, label options)."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -40,6 +41,23 @@ class Candidate:
     options: tuple[str, ...] | None = None
     label_scope: str = ""
     near_dup_check: bool = True
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """The columns of a ``Document`` row the generators read (plain data: loading ORM
+    objects cost more than generating the examples)."""
+
+    id: str
+    kind: str
+    text: str
+    title: str = ""
+    lang: str = "en"
+    label: str | None = None
+    external_id: str | None = None
+    group_key: str | None = None
+    near_dup_of: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -97,10 +115,14 @@ def label_options(label: str, labels: Sequence[str], key: str, most: int) -> tup
     pool = list(dict.fromkeys(labels))
     if label not in pool:
         pool.append(label)
+    # One seeded generator per example (hashing every label of a 77-intent set per example
+    # would dominate the build).
+    rng = random.Random(stable_hash("options", key))
     if len(pool) > most:
-        others = sorted((x for x in pool if x != label), key=lambda x: stable_hash("opt", key, x))
-        pool = [label, *others[: max(most - 1, 1)]]
-    return tuple(sorted(pool, key=lambda x: stable_hash("order", key, x)))
+        others = sorted(x for x in pool if x != label)
+        pool = [label, *rng.sample(others, max(most - 1, 1))]
+    rng.shuffle(pool)
+    return tuple(pool)
 
 
 def single_turn(prompt: str, answer: str) -> list[dict[str, str]]:

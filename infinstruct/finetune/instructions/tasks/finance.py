@@ -8,6 +8,7 @@ from typing import Any
 from infinstruct.finetune.instructions.tasks.base import (
     Candidate,
     Context,
+    Doc,
     cut_at_sentence,
     fill,
     instruction_lang,
@@ -15,12 +16,11 @@ from infinstruct.finetune.instructions.tasks.base import (
 )
 from infinstruct.finetune.instructions.textnorm import cashtags, sentence_key, tidy
 from infinstruct.platform.protocols import SENTIMENT_LABELS
-from infinstruct.platform.tables import Document
 
 _MAX_NEWS_CHARS = 1500
 
 
-def _entities(doc: Document, text: str) -> list[str]:
+def _entities(doc: Doc, text: str) -> list[str]:
     """Tickers/companies from the source's own fields, else the text's cashtags."""
     found: list[str] = []
     for key in ("tickers", "entities", "companies"):
@@ -34,18 +34,18 @@ def _entities(doc: Document, text: str) -> list[str]:
     return list(dict.fromkeys(v for v in found if v))
 
 
-def body_text(doc: Document) -> str:
+def body_text(doc: Doc) -> str:
     """The text a finance task reads: the body, or the headline when there is no body."""
     return cut_at_sentence(tidy(doc.text or doc.title, doc.lang), _MAX_NEWS_CHARS)
 
 
-def doc_group(doc: Document) -> str:
+def doc_group(doc: Doc) -> str:
     """Every task made from one document shares its group (by the body sentence), so a
     headline answered in one split never appears inside a prompt of another."""
     return f"sent:{sentence_key(body_text(doc))}"
 
 
-def sentiment_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+def sentiment_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     text = body_text(doc)
     if doc.kind == "news" and doc.title and doc.text:
         text = f"{tidy(doc.title, doc.lang)}\n{text}"
@@ -61,7 +61,7 @@ def sentiment_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
     )
 
 
-def entity_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+def entity_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     text = body_text(doc)
     if doc.kind == "news" and doc.title and doc.text:
         text = f"{tidy(doc.title, doc.lang)}\n{text}"
@@ -78,7 +78,7 @@ def entity_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
     )
 
 
-def headline_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+def headline_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     title = tidy(doc.title, doc.lang)
     text = body_text(doc)
     if not title or not doc.text or title.casefold() == text.casefold():

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from infinstruct.finetune.instructions.tasks.base import (
     Candidate,
     Context,
+    Doc,
     cut_at_sentence,
     fill,
     instruction_lang,
@@ -17,7 +18,6 @@ from infinstruct.finetune.instructions.tasks.base import (
     single_turn,
 )
 from infinstruct.finetune.instructions.textnorm import detect_lang, sentence_key, tidy
-from infinstruct.platform.tables import Document
 
 LABEL_SET_NAMES: dict[str, dict[str, str]] = {
     "sentiment": {"en": "sentiment", "zh": "情感"},
@@ -28,7 +28,7 @@ _ANSWER_CHARS = 1500
 _CONTINUATION_MIN = 200
 
 
-def classification_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+def classification_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     label_set = str(doc.meta.get("label_set") or "label")
     labels = ctx.labels.get(label_set, ())
     text = tidy(doc.text, doc.lang)
@@ -46,7 +46,7 @@ def classification_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
     )
 
 
-def document_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+def document_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     """Question answering (title -> body) and continuation (head -> rest) of a document."""
     text = tidy(doc.text, doc.lang)
     title = tidy(doc.title, doc.lang)

@@ -12,6 +12,7 @@ from typing import Any
 from infinstruct.finetune.instructions.tasks.base import (
     Candidate,
     Context,
+    Doc,
     cut_at_sentence,
     fill,
     instruction_lang,
@@ -20,7 +21,6 @@ from infinstruct.finetune.instructions.tasks.base import (
 )
 from infinstruct.finetune.instructions.templates import ITEM_KINDS
 from infinstruct.finetune.instructions.textnorm import detect_lang, normalise_sentence, stable_hash, tidy
-from infinstruct.platform.tables import Document
 
 #: MovieLens genre names in Chinese, so a Chinese description reads as Chinese.
 GENRES_ZH: dict[str, str] = {
@@ -39,7 +39,7 @@ _SKIP_FIELDS = ("id", "url", "link", "image", "turns", "source", "version")
 LIKED_AT = 4.0
 
 
-def item_kind(ctx: Context, doc: Document | None = None) -> str:
+def item_kind(ctx: Context, doc: Doc | None = None) -> str:
     if doc is not None and isinstance(doc.meta.get("item_kind"), str):
         return str(doc.meta["item_kind"])
     name = ctx.corpus.casefold()
@@ -54,7 +54,7 @@ def _kind_word(kind: str, lang: str) -> str:
     return ITEM_KINDS.get(kind, {}).get(lang, kind)
 
 
-def _fields(doc: Document) -> list[tuple[str, str]]:
+def _fields(doc: Doc) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for key in sorted(doc.meta):
         if any(key.casefold().endswith(skip) for skip in _SKIP_FIELDS):
@@ -68,7 +68,7 @@ def _fields(doc: Document) -> list[tuple[str, str]]:
     return out
 
 
-def _genres(doc: Document, lang: str) -> list[str]:
+def _genres(doc: Doc, lang: str) -> list[str]:
     raw: Any = doc.meta.get("genres") or []
     genres = [g for g in (raw if isinstance(raw, list) else str(raw).split("|")) if g and "no genres" not in str(g)]
     if lang == "zh":
@@ -76,7 +76,7 @@ def _genres(doc: Document, lang: str) -> list[str]:
     return [str(g) for g in genres]
 
 
-def describe(doc: Document, kind: str, lang: str) -> str:
+def describe(doc: Doc, kind: str, lang: str) -> str:
     """A fluent description built from the item's fields (and its text when it adds more)."""
     title = tidy(doc.title, doc.lang)
     year = str(doc.meta.get("year") or "")
@@ -101,7 +101,7 @@ def describe(doc: Document, kind: str, lang: str) -> str:
     return sentence
 
 
-def description_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+def description_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     title = tidy(doc.title, doc.lang)
     if not title:
         return

@@ -9,6 +9,7 @@ from typing import Any
 from infinstruct.finetune.instructions.tasks.base import (
     Candidate,
     Context,
+    Doc,
     fill,
     instruction_lang,
     join_list,
@@ -16,14 +17,13 @@ from infinstruct.finetune.instructions.tasks.base import (
     single_turn,
 )
 from infinstruct.finetune.instructions.textnorm import sentence_key, tidy
-from infinstruct.platform.tables import Document
 
 _USER_ROLES = frozenset({"customer", "user", "human", "client", "buyer"})
 _AGENT_ROLES = frozenset({"agent", "assistant", "system_agent", "bot", "seller", "support", "gpt"})
 _LINE = re.compile(r"^\s*(\w+)\s*:\s*(.*)$")
 
 
-def _turns(doc: Document) -> list[tuple[str, str]]:
+def _turns(doc: Doc) -> list[tuple[str, str]]:
     """(role, text) pairs from ``meta.turns``, or from the ``role: text`` lines of the text."""
     raw: list[Any] = doc.meta.get("turns") or []
     turns: list[tuple[str, str]] = []
@@ -41,7 +41,7 @@ def _turns(doc: Document) -> list[tuple[str, str]]:
     return turns
 
 
-def dialogue_messages(doc: Document, *, max_messages: int) -> list[dict[str, str]]:
+def dialogue_messages(doc: Doc, *, max_messages: int) -> list[dict[str, str]]:
     """Alternating user/assistant messages that start with the customer and end with the agent.
 
     Consecutive turns of one side merge (twcs splits long replies over several tweets);
@@ -64,7 +64,7 @@ def dialogue_messages(doc: Document, *, max_messages: int) -> list[dict[str, str
     return messages if len(messages) >= 2 else []
 
 
-def dialogue_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+def dialogue_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     messages = dialogue_messages(doc, max_messages=ctx.options.max_messages)
     if not messages:
         return
@@ -83,7 +83,7 @@ def dialogue_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
     )
 
 
-def intent_examples(doc: Document, ctx: Context) -> Iterator[Candidate]:
+def intent_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     text = tidy(doc.text, doc.lang)
     label = (doc.label or "").strip()
     lang = instruction_lang(doc.lang, doc.id, ctx.options.cross_lingual_share)
