@@ -27,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -39,6 +41,12 @@ QUESTIONS = {
     "model": "I am still waiting on my card?",
     "retrieval": "Do you ship to Canada, and how long does delivery take?",
 }
+
+
+class Ask(BaseModel):
+    """The baseline endpoint's body (module level: FastAPI resolves annotations from globals)."""
+
+    question: str
 
 
 def build_store(folder: Path) -> Any:
@@ -82,7 +90,6 @@ def serve(settings: Any) -> tuple[str, Any]:
     import uvicorn
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
-    from pydantic import BaseModel
 
     from infinstruct.platform.chat.api import build_chat_api
     from infinstruct.platform.chat.chain import baseline_chain
@@ -97,9 +104,6 @@ def serve(settings: Any) -> tuple[str, Any]:
     )
     app = FastAPI()
     app.include_router(build_chat_api(router, RateLimiter(0)))
-
-    class Ask(BaseModel):
-        question: str
 
     @app.post("/baseline")
     def baseline(body: Ask) -> StreamingResponse:
@@ -139,6 +143,7 @@ def one_call(url: str, question: str, *, baseline: bool) -> tuple[float, float, 
             },
         }
     with httpx.stream("POST", timeout=600, **request) as response:
+        response.raise_for_status()
         for line in response.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue

@@ -42,9 +42,14 @@ class EmptyStoreError(InputError):
 _EXAMPLE_TABLE = SQLModel.metadata.tables["instructionexample"]
 
 
+#: Domains with their own tasks; any other domain (``ingest --domain NAME``) gets generic ones.
+KNOWN_DOMAINS = frozenset({"support", "finance", "items", "labelled"})
+
+
 def route(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     """Every task one document feeds, by its kind, label set and corpus domain."""
     label_set = str(doc.meta.get("label_set") or "")
+    new_domain = ctx.domain not in KNOWN_DOMAINS
     if doc.kind == "dialogue":
         yield from support.dialogue_examples(doc, ctx)
     elif doc.kind == "labelled":
@@ -56,14 +61,15 @@ def route(doc: Doc, ctx: Context) -> Iterator[Candidate]:
             yield from generic.classification_examples(doc, ctx)
         if ctx.domain == "finance":
             yield from finance.entity_examples(doc, ctx)
-    elif doc.kind == "news":
+    elif doc.kind == "news" and not new_domain:
         yield from finance.headline_examples(doc, ctx)
         yield from finance.entity_examples(doc, ctx)
         if doc.label in SENTIMENT_LABELS:
             yield from finance.sentiment_examples(doc, ctx)
     elif doc.kind == "item":
         yield from items.description_examples(doc, ctx)
-    elif doc.kind == "text":
+    elif doc.kind in ("text", "news"):
+        # documents of a new domain: question answering and continuation
         yield from generic.document_examples(doc, ctx)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import json
 import shutil
 from collections import defaultdict
@@ -22,7 +23,9 @@ from infinstruct import services
 from infinstruct.finetune.instructions import build_instruction_set, load_examples
 from infinstruct.finetune.instructions.templates import TASKS
 from infinstruct.finetune.instructions.textnorm import sentence_key
+from infinstruct.platform.db import session_scope
 from infinstruct.platform.settings import Settings, load_settings
+from infinstruct.platform.tables import CuratedAnswer, Handoff
 from tests.conftest import REPO, shared_path
 
 pytestmark = pytest.mark.slow
@@ -53,7 +56,7 @@ def _cut(src: Path, dst: Path) -> None:
         shutil.copy(src, dst)
     elif src.suffix == ".csv":
         with src.open(encoding="utf-8", newline="") as f:
-            rows = list(csv.reader(f))
+            rows = list(itertools.islice(csv.reader(f), n + 1) if how == "head" else csv.reader(f))
         with dst.open("w", encoding="utf-8", newline="") as f:
             csv.writer(f).writerows(_pick(rows, how, n, keep_first=1))
     elif src.suffix == ".txt":
@@ -100,12 +103,25 @@ def real(
                 if src.is_file():
                     _cut(src, target / src.name)
             loads[folder.name] = ingest(target)
+        # New domains (`ingest --domain NAME`): a dialogue corpus and two document corpora.
+        cut = {p.name: cut_root / p.parent.name / p.name for p in _datasets(root)}
+        loads["restaurants"] = ingest(cut["taskmaster1_sample"], corpus="restaurants", domain="restaurants")
+        loads["shop"] = ingest(cut["ecd_taobao_customer_service"], corpus="shop", domain="ecommerce")
+        loads["markets"] = ingest(cut["cnbc_finance_rss"], corpus="markets", domain="markets")
+        loads["research"] = ingest(cut["seeking_alpha_summaries"], corpus="research", domain="research")
+        # Curated answers and answered hand-offs are written by the chat/operator features.
+        with session_scope(settings) as session:
+            session.add(CuratedAnswer(question="How do I reset my online banking password?",
+                                      answer="Choose 'Forgot password' on the login page and follow the e-mailed link."))
+            session.add(CuratedAnswer(question="外卖超时可以退款吗？", answer="超时三十分钟以上可申请全额退款。", lang="zh"))
+            session.add(Handoff(question="Can I change the delivery address after ordering?", status="answered",
+                                answer="Yes, until the order is dispatched: use 'Edit order'.", answered_by="op"))
         yield settings, loads, build_instruction_set(settings, max_per_corpus=150)
 
 
 def test_every_corpus_loads_and_feeds_the_set(real: tuple[Settings, dict[str, Any], dict[str, Any]]) -> None:
     settings, loads, report = real
-    names = {p.name for p in _datasets(shared_path())}
+    names = {p.name for p in _datasets(shared_path())} | {"restaurants", "shop", "markets", "research"}
     assert set(loads) == names and all(r.get("loaded", 0) > 0 for r in loads.values()), loads
     fed = set(report["by_corpus"])
     assert {r["corpus"] for r in loads.values()} <= fed, sorted({r["corpus"] for r in loads.values()} - fed)
@@ -114,11 +130,11 @@ def test_every_corpus_loads_and_feeds_the_set(real: tuple[Settings, dict[str, An
 def test_every_task_with_both_languages(real: tuple[Settings, dict[str, Any], dict[str, Any]]) -> None:
     _, _, report = real
     by_task_lang = report["by_task_lang"]
-    # new-domain and curated tasks need a --domain corpus / operator answers (covered by test_builder)
-    expected = set(TASKS) - {"dialogue_reply", "document_qa", "continuation", "curated_qa"}
-    assert expected <= set(by_task_lang), sorted(expected - set(by_task_lang))
-    for task in expected:
+    assert set(TASKS) == set(by_task_lang), sorted(set(TASKS) - set(by_task_lang))
+    for task in TASKS:
         assert set(by_task_lang[task]) == {"en", "zh"}, (task, by_task_lang[task])
+    assert set(report["by_domain"]) >= {"support", "finance", "items", "labelled", "restaurants",
+                                        "ecommerce", "markets", "research", "curated"}
     # Chinese data gives Chinese examples where it exists (ECD, FinFE, FinNSP, waimai)
     zh_corpora = {"ecd_taobao_customer_service", "fincuge_finfe", "fincuge_finnsp", "waimai_10k"}
     zh_rows = load_examples(real[0], split=None, langs=["zh"])

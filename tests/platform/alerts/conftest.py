@@ -136,12 +136,14 @@ def cnbc_items() -> list[tuple[str, str]]:
     return items
 
 
-def twitter_headlines(label: str, limit: int) -> list[str]:
-    """Real labelled financial headlines of one sentiment, cashtags stripped."""
+def twitter_headlines(label: str, limit: int, *, skip: int = 0) -> list[str]:
+    """Real labelled financial headlines of one sentiment (from row ``skip`` on), cashtags stripped."""
     path = shared_path("finance", "twitter_financial_news_sentiment", "sent_train.csv")
     out: list[str] = []
     with path.open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
+        for n, row in enumerate(csv.DictReader(fh)):
+            if n < skip:
+                continue
             if TWITTER_LABELS[row["label"]] == label:
                 text = " ".join(w for w in row["text"].split() if not w.startswith(("$", "http")))
                 text = text.strip(" -:")

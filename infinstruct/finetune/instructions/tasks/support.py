@@ -69,9 +69,10 @@ def dialogue_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     if not messages:
         return
     brand = str(doc.meta.get("brand") or "")
-    # twcs threads are grouped by brand (a brand's threads share templates and staff), the
-    # rest by thread: either way no conversation sits on two sides of a split.
-    group = f"brand:{brand.casefold()}" if brand else f"thread:{ctx.corpus}:{doc.group_key or doc.id}"
+    # twcs threads are grouped by brand (a brand's threads share templates and staff). Other
+    # threads are one document each, grouped by their opening customer sentence: the same
+    # conversation loaded into two corpora, or ECD's variants of one context, share a side.
+    group = f"brand:{brand.casefold()}" if brand else f"sent:{sentence_key(messages[0]['content'])}"
     task = "support_reply" if ctx.domain == "support" else "dialogue_reply"
     lang = instruction_lang(doc.lang, doc.id, ctx.options.cross_lingual_share)
     system = fill(task, lang, "system", doc.id, org=brand, domain=ctx.domain)
