@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from tests.conftest import REPO
 def test_demo_smoke(tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = {
         "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
+        "HOME": os.environ.get("HOME", str(tmp_path)),  # shares the converted-model cache
         "INFINSTRUCT_DATA_DIR": str(tmp_path / "var"),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",

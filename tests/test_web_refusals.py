@@ -58,7 +58,8 @@ def test_every_protected_route_refuses_anonymous_and_wrong_role(app_and_tokens) 
         for role, token in tokens.items():
             if role in roles:
                 continue
-            wrong = client.request(method, path, headers={"authorization": f"Bearer {token}"},
-                                   follow_redirects=False)
+            wrong = client.request(
+                method, path, headers={"authorization": f"Bearer {token}"}, follow_redirects=False
+            )
             assert wrong.status_code == 403, (role, method, path, wrong.status_code)
     assert checked >= 5, "the walk found too few protected routes: is the operator console mounted?"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import time
 from pathlib import Path
@@ -53,7 +52,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    from infinstruct.platform.cli_support import configure_logging
+
+    configure_logging("INFO")
     if args.threads:
         import torch
 
@@ -82,6 +83,7 @@ def main() -> None:
         report = json.loads(Path(result["report_json"]).read_text(encoding="utf-8"))
         report["bench_seconds"] = round(time.monotonic() - started, 1)
     summary = _summary(name, report)
+    summary["optim"] = get_version(settings, name).recipe_resolved.get("optim")
     _print_main(summary)
     _write("sentiment.json", summary)
     if args.continual:

@@ -113,6 +113,11 @@ class DialogueSettings(BaseModel):
     openai_api_key: SecretStr = Field(
         default=SecretStr(""), description="API key for the OpenAI-compatible server."
     )
+    converted_cache_dir: str = Field(
+        default="",
+        description="Where base models converted from GGUF are cached, shared by every data dir; "
+        "empty means $XDG_CACHE_HOME/infinstruct (or ~/.cache/infinstruct).",
+    )
     max_new_tokens: int = Field(default=128, description="Longest generated answer, in tokens.")
     temperature: float = Field(default=0.0, description="Sampling temperature; 0 is greedy.")
 
@@ -198,7 +203,10 @@ class SchedulerSettings(BaseModel):
     poll_minutes: int = Field(default=15, description="Minutes between feed polls.")
     misfire_grace_s: int = Field(default=300, description="Late runs within this are still run.")
     lease_s: int = Field(default=60, description="Database lease so one worker runs the jobs.")
-    run_in_serve: bool = Field(default=False, description="Run the scheduler inside `serve`.")
+    run_in_serve: bool = Field(
+        default=False,
+        description="Run the alerts scheduler inside every `serve` worker (a database lease elects one leader).",
+    )
     delivery_poll_s: int = Field(default=30, description="Seconds between outbox passes (delivery retries).")
 
 

@@ -31,9 +31,7 @@ def _suffix(name: str) -> str:
     for suffix in sorted(ALLOWED_SUFFIXES, key=len, reverse=True):
         if lower.endswith(suffix):
             return suffix
-    raise InputError(
-        f"{name!r} is not an accepted corpus file; accepted: {', '.join(ALLOWED_SUFFIXES)}"
-    )
+    raise InputError(f"{name!r} is not an accepted corpus file; accepted: {', '.join(ALLOWED_SUFFIXES)}")
 
 
 def check_content(path: Path, suffix: str) -> None:

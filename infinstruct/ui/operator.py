@@ -41,7 +41,9 @@ JOB_COLUMNS = ["id", "kind", "status", "done", "total", "unit", "rate", "message
 
 
 def _rows(items: list[dict[str, Any]], columns: list[str]) -> list[list[Any]]:
-    return [[json.dumps(i.get(c)) if isinstance(i.get(c), dict) else i.get(c) for c in columns] for i in items]
+    return [
+        [json.dumps(i.get(c)) if isinstance(i.get(c), dict) else i.get(c) for c in columns] for i in items
+    ]
 
 
 def _user(request: gr.Request | None) -> str:
@@ -71,7 +73,9 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
 
     # -- corpora ---------------------------------------------------------------------
     @guarded
-    def start_load(upload: str | None, source: str, connector: str, corpus: str, domain: str) -> tuple[Any, str]:
+    def start_load(
+        upload: str | None, source: str, connector: str, corpus: str, domain: str
+    ) -> tuple[Any, str]:
         if upload:
             path = str(store_upload(settings, Path(upload), Path(upload).name))
         elif source.strip():
@@ -148,8 +152,10 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
         return f"answered; curated answer {curated_id} will be used from now on", handoffs_table()
 
     def feedback_table() -> list[list[Any]]:
-        return [[f.get("rating"), f.get("question"), f.get("answer"), f.get("comment"), f.get("route")]
-                for f in list_feedback(settings, limit=100)]
+        return [
+            [f.get("rating"), f.get("question"), f.get("answer"), f.get("comment"), f.get("route")]
+            for f in list_feedback(settings, limit=100)
+        ]
 
     with gr.Blocks(title="infinstruct — operator") as app:
         gr.Markdown("# Operator console")
@@ -158,7 +164,9 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
                 upload = gr.File(label="Upload a corpus file", type="filepath")
                 with gr.Column():
                     source = gr.Textbox(label="…or a path / URL")
-                    connector = gr.Dropdown(["auto", *backend.connector_names()], value="auto", label="Connector")
+                    connector = gr.Dropdown(
+                        ["auto", *backend.connector_names()], value="auto", label="Connector"
+                    )
                     corpus = gr.Textbox(label="Corpus name (optional)")
                     domain = gr.Textbox(label="Domain for a new kind of corpus (optional)")
             load_btn = gr.Button("Load", variant="primary")
@@ -171,7 +179,10 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
                 pick = gr.Textbox(label="Corpus")
                 version = gr.Number(label="Version", precision=0)
             with gr.Row():
-                show_btn, rollback_btn = gr.Button("Show versions + quarantine"), gr.Button("Roll back version")
+                show_btn, rollback_btn = (
+                    gr.Button("Show versions + quarantine"),
+                    gr.Button("Roll back version"),
+                )
             detail = gr.JSON(label="Corpus detail")
             load_btn.click(start_load, [upload, source, connector, corpus, domain], [load_job, load_msg])
             show_btn.click(corpus_detail, pick, detail)
@@ -182,9 +193,14 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
             rebuild = gr.Button("Rebuild instruction set")
             rebuild_job = gr.Number(label="Build job", precision=0)
             rebuild.click(
-                guarded(lambda: (jobs.launch_cli_job(settings, kind="instructions",
-                                                     args=["instructions", "build"]).id, "")),
-                None, [rebuild_job, gr.Markdown()],
+                guarded(
+                    lambda: (
+                        jobs.launch_cli_job(settings, kind="instructions", args=["instructions", "build"]).id,
+                        "",
+                    )
+                ),
+                None,
+                [rebuild_job, gr.Markdown()],
             )
         with gr.Tab("Training"):
             recipe = gr.Dropdown(backend.recipes(), label="Recipe")
@@ -211,8 +227,9 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
             rollback_model_btn.click(rollback_model, kind, [model_msg, models])
             gr.Button("Refresh").click(models_table, None, models)
         with gr.Tab("Hand-offs"):
-            handoffs = gr.Dataframe(headers=["id", "question", "asked"], value=handoffs_table,
-                                    label="Unanswered questions")
+            handoffs = gr.Dataframe(
+                headers=["id", "question", "asked"], value=handoffs_table, label="Unanswered questions"
+            )
             handoff_id = gr.Number(label="Hand-off id", precision=0)
             handoff_answer = gr.Textbox(label="Answer", lines=3)
             handoff_msg = gr.Markdown()
@@ -220,8 +237,11 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
                 answer, [handoff_id, handoff_answer], [handoff_msg, handoffs]
             )
         with gr.Tab("Feedback"):
-            gr.Dataframe(headers=["rating", "question", "answer", "comment", "route"], value=feedback_table,
-                         label="Customer feedback")
+            gr.Dataframe(
+                headers=["rating", "question", "answer", "comment", "route"],
+                value=feedback_table,
+                label="Customer feedback",
+            )
         timer = gr.Timer(1.0)
         timer.tick(job_status, load_job, [load_status, load_report])
         timer.tick(job_status, train_job, [train_status, train_result])

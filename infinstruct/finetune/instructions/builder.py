@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 class EmptyStoreError(InputError):
     """Nothing to build from: no live corpus, interaction or curated answer."""
 
+
 #: Core insert of plain dicts: ORM objects would cost seconds per 10k examples.
 _EXAMPLE_TABLE = SQLModel.metadata.tables["instructionexample"]
 
@@ -128,18 +129,29 @@ def _from_documents(docs: list[Doc], ctx: Context, skipped: Counter[str]) -> lis
 
 
 def generate(
-    session: Session, found: inputs_mod.BuildInputs, opts: InstructionSettings, *, show: bool, settings: Settings
+    session: Session,
+    found: inputs_mod.BuildInputs,
+    opts: InstructionSettings,
+    *,
+    show: bool,
+    settings: Settings,
 ) -> tuple[list[Candidate], Counter[str]]:
     cands: list[Candidate] = []
     skipped: Counter[str] = Counter()
-    with Progress(settings, total=len(found.corpora) + 1, unit="corpus", desc="instructions", show=show) as bar:
+    with Progress(
+        settings, total=len(found.corpora) + 1, unit="corpus", desc="instructions", show=show
+    ) as bar:
         for item in found.corpora:
             docs = inputs_mod.read_documents(session, item)
-            ctx = Context(options=opts, corpus=item.corpus.name, domain=item.corpus.domain, labels=_labels(docs))
+            ctx = Context(
+                options=opts, corpus=item.corpus.name, domain=item.corpus.domain, labels=_labels(docs)
+            )
             made = _from_documents(docs, ctx, skipped)
             events = inputs_mod.read_events(session, item)
             if events:
-                titles = {d.external_id: d.title for d in docs if d.kind == "item" and d.external_id and d.title}
+                titles = {
+                    d.external_id: d.title for d in docs if d.kind == "item" and d.external_id and d.title
+                }
                 made.extend(items.next_item_examples(events, titles, ctx))
             cands.extend(_cap(made, opts.max_per_corpus))
             bar.update(1, corpus=item.corpus.name)
@@ -166,12 +178,20 @@ def _rows(kept: list[Candidate], opts: InstructionSettings) -> tuple[list[dict[s
             continue
         seen.add(id_hash)
         meta = {k: v for k, v in cand.meta.items() if k != "near_dup_of"}
-        rows.append({
-            "id_hash": id_hash, "task": cand.task, "domain": cand.domain, "lang": cand.lang,
-            "split": assign_split(cand.group_key, opts), "system": cand.system, "messages": cand.messages,
-            "source_document_id": cand.source_document_id, "group_key": cand.group_key[:200],
-            "meta": {"corpus": cand.corpus, "content_lang": cand.content_lang, **meta},
-        })
+        rows.append(
+            {
+                "id_hash": id_hash,
+                "task": cand.task,
+                "domain": cand.domain,
+                "lang": cand.lang,
+                "split": assign_split(cand.group_key, opts),
+                "system": cand.system,
+                "messages": cand.messages,
+                "source_document_id": cand.source_document_id,
+                "group_key": cand.group_key[:200],
+                "meta": {"corpus": cand.corpus, "content_lang": cand.content_lang, **meta},
+            }
+        )
     return rows, repeats
 
 
@@ -195,8 +215,13 @@ def make_report(rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
 
 
 def write_set(
-    session: Session, *, name: str, input_hash: str, lineage: dict[str, Any],
-    rows: list[dict[str, Any]], report: dict[str, Any],
+    session: Session,
+    *,
+    name: str,
+    input_hash: str,
+    lineage: dict[str, Any],
+    rows: list[dict[str, Any]],
+    report: dict[str, Any],
 ) -> InstructionSet:
     """A new version of ``name`` with ``rows`` as its examples (the report gains version/set_id)."""
     current = session.exec(select(func.max(InstructionSet.version)).where(InstructionSet.name == name)).one()
@@ -232,7 +257,8 @@ def build_instruction_set(
         refresh_staleness(session)
         found = inputs_mod.gather_inputs(session, opts)
         latest = session.exec(
-            select(InstructionSet).where(InstructionSet.name == name, col(InstructionSet.stale).is_(False))
+            select(InstructionSet)
+            .where(InstructionSet.name == name, col(InstructionSet.stale).is_(False))
             .order_by(col(InstructionSet.version).desc())
         ).first()
         if latest is not None and latest.input_hash == found.input_hash and not force:
@@ -251,14 +277,24 @@ def build_instruction_set(
     if repeats:
         result.rejects["exact_duplicate"] += repeats
     report = make_report(
-        rows, candidates=len(cands), rejects=dict(sorted(result.rejects.items())),
+        rows,
+        candidates=len(cands),
+        rejects=dict(sorted(result.rejects.items())),
         rejects_by_task={t: dict(sorted(c.items())) for t, c in sorted(result.rejects_by_task.items())},
-        reject_samples=dict(result.samples), skipped=dict(sorted(skipped.items())),
+        reject_samples=dict(result.samples),
+        skipped=dict(sorted(skipped.items())),
     )
     with session_scope(settings) as session:
-        row = write_set(session, name=name, input_hash=found.input_hash, lineage=found.lineage,
-                        rows=rows, report=report)
+        row = write_set(
+            session, name=name, input_hash=found.input_hash, lineage=found.lineage, rows=rows, report=report
+        )
         report = dict(row.report)
-    log.info("instruction set %s v%d: %d examples from %d candidates in %.1fs",
-             name, row.version, len(rows), len(cands), time.monotonic() - started)
+    log.info(
+        "instruction set %s v%d: %d examples from %d candidates in %.1fs",
+        name,
+        row.version,
+        len(rows),
+        len(cands),
+        time.monotonic() - started,
+    )
     return {**report, "unchanged": False, "seconds": round(time.monotonic() - started, 2)}

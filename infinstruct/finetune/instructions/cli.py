@@ -46,7 +46,9 @@ def build(
     max_per_corpus: int | None = typer.Option(
         None, "--max-per-corpus", help="Cap examples per corpus and task (instructions.max_per_corpus)."
     ),
-    force: bool = typer.Option(False, "--force", help="Build a new version even if the inputs are unchanged."),
+    force: bool = typer.Option(
+        False, "--force", help="Build a new version even if the inputs are unchanged."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Build a new version from every live corpus, curated answers and answered hand-offs."""
@@ -72,17 +74,34 @@ def stats(
     settings = settings_from(ctx)
     if show_all:
         rows: list[dict[str, Any]] = [
-            {"name": s.name, "version": s.version, "stale": s.stale, "examples": s.report.get("examples"),
-             "input_hash": s.input_hash, "created_at": s.created_at}
+            {
+                "name": s.name,
+                "version": s.version,
+                "stale": s.stale,
+                "examples": s.report.get("examples"),
+                "input_hash": s.input_hash,
+                "created_at": s.created_at,
+            }
             for s in list_sets(settings)
         ]
-        emit(rows, as_json=as_json, human="\n".join(
-            f"{r['name']:16} v{r['version']:<4} {'STALE ' if r['stale'] else ''}{r['examples']} examples "
-            f"{r['input_hash'][:12]}" for r in rows) or "no instruction sets; run `infinstruct instructions build`")
+        emit(
+            rows,
+            as_json=as_json,
+            human="\n".join(
+                f"{r['name']:16} v{r['version']:<4} {'STALE ' if r['stale'] else ''}{r['examples']} examples "
+                f"{r['input_hash'][:12]}"
+                for r in rows
+            )
+            or "no instruction sets; run `infinstruct instructions build`",
+        )
         return
     found = get_set(settings, name=name, version=version)
-    data = {**found.report, "stale": found.stale, "lineage": found.lineage,
-            "stored": count_examples(settings, int(found.id or 0))}
+    data = {
+        **found.report,
+        "stale": found.stale,
+        "lineage": found.lineage,
+        "stored": count_examples(settings, int(found.id or 0)),
+    }
     emit(data, as_json=as_json, human=_summary(data))
 
 
@@ -100,9 +119,14 @@ def export(
     from infinstruct.finetune.instructions.interop import export_set
 
     result = export_set(settings_from(ctx), fmt=fmt, out=out, set_name=name, version=version, split=split)
-    emit(result, as_json=as_json, human=(
-        f"wrote {result['examples']} examples to {result['path']}; "
-        f"LLaMA-Factory dataset {result['dataset']!r} in {result['dataset_info']}"))
+    emit(
+        result,
+        as_json=as_json,
+        human=(
+            f"wrote {result['examples']} examples to {result['path']}; "
+            f"LLaMA-Factory dataset {result['dataset']!r} in {result['dataset_info']}"
+        ),
+    )
 
 
 @instructions_app.command("import")

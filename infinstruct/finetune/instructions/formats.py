@@ -20,8 +20,13 @@ from infinstruct.platform.errors import InputError
 Format = Literal["alpaca", "sharegpt", "messages"]
 FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages")
 EXTRA_FIELDS: tuple[str, ...] = ("task", "domain", "lang", "split", "group_key", "source_document_id")
-_SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-                   "system": "system"}
+_SHAREGPT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "system": "system",
+}
 
 
 def to_record(example: dict[str, Any], fmt: str) -> dict[str, Any]:
@@ -34,8 +39,14 @@ def to_record(example: dict[str, Any], fmt: str) -> dict[str, Any]:
         *earlier, last_user, answer = messages
         instruction, sep, query = last_user["content"].partition("\n\n")
         history = [[earlier[i]["content"], earlier[i + 1]["content"]] for i in range(0, len(earlier), 2)]
-        return {"instruction": instruction, "input": query if sep else "", "output": answer["content"],
-                "system": system, "history": history, **extras}
+        return {
+            "instruction": instruction,
+            "input": query if sep else "",
+            "output": answer["content"],
+            "system": system,
+            "history": history,
+            **extras,
+        }
     if fmt == "sharegpt":
         turns = [{"from": "human" if m["role"] == "user" else "gpt", "value": m["content"]} for m in messages]
         return {"conversations": turns, "system": system, **extras}
@@ -51,10 +62,16 @@ def from_record(record: dict[str, Any], fmt: str) -> dict[str, Any]:
     messages: list[dict[str, str]] = []
     if fmt == "alpaca":
         for pair in record.get("history") or []:
-            messages += [{"role": "user", "content": str(pair[0])}, {"role": "assistant", "content": str(pair[1])}]
+            messages += [
+                {"role": "user", "content": str(pair[0])},
+                {"role": "assistant", "content": str(pair[1])},
+            ]
         query = str(record.get("input") or "")
         user = str(record.get("instruction") or "") + (f"\n\n{query}" if query else "")
-        messages += [{"role": "user", "content": user}, {"role": "assistant", "content": str(record.get("output") or "")}]
+        messages += [
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": str(record.get("output") or "")},
+        ]
     else:
         key, role_key, text_key = (
             ("conversations", "from", "value") if fmt == "sharegpt" else ("messages", "role", "content")
@@ -86,7 +103,9 @@ def from_record(record: dict[str, Any], fmt: str) -> dict[str, Any]:
 def check_messages(messages: list[dict[str, str]]) -> None:
     """user, assistant, user, … ending with assistant, none empty (what trainers expect)."""
     if len(messages) < 2 or len(messages) % 2:
-        raise InputError(f"needs alternating user/assistant turns ending with the answer (got {len(messages)})")
+        raise InputError(
+            f"needs alternating user/assistant turns ending with the answer (got {len(messages)})"
+        )
     for index, message in enumerate(messages):
         expected = "user" if index % 2 == 0 else "assistant"
         if message["role"] != expected:
@@ -162,17 +181,42 @@ def write_records(path: Path, records: list[dict[str, Any]], fmt: str) -> None:
 def dataset_info_entry(file_name: str, fmt: str) -> dict[str, Any]:
     """The ``dataset_info.json`` entry LLaMA-Factory needs to read a file of ``fmt``."""
     if fmt == "alpaca":
-        return {"file_name": file_name, "formatting": "alpaca", "columns": {
-            "prompt": "instruction", "query": "input", "response": "output",
-            "system": "system", "history": "history"}}
+        return {
+            "file_name": file_name,
+            "formatting": "alpaca",
+            "columns": {
+                "prompt": "instruction",
+                "query": "input",
+                "response": "output",
+                "system": "system",
+                "history": "history",
+            },
+        }
     if fmt == "sharegpt":
-        return {"file_name": file_name, "formatting": "sharegpt",
-                "columns": {"messages": "conversations", "system": "system"},
-                "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human",
-                         "assistant_tag": "gpt", "system_tag": "system"}}
-    return {"file_name": file_name, "formatting": "sharegpt", "columns": {"messages": "messages"},
-            "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
-                     "assistant_tag": "assistant", "system_tag": "system"}}
+        return {
+            "file_name": file_name,
+            "formatting": "sharegpt",
+            "columns": {"messages": "conversations", "system": "system"},
+            "tags": {
+                "role_tag": "from",
+                "content_tag": "value",
+                "user_tag": "human",
+                "assistant_tag": "gpt",
+                "system_tag": "system",
+            },
+        }
+    return {
+        "file_name": file_name,
+        "formatting": "sharegpt",
+        "columns": {"messages": "messages"},
+        "tags": {
+            "role_tag": "role",
+            "content_tag": "content",
+            "user_tag": "user",
+            "assistant_tag": "assistant",
+            "system_tag": "system",
+        },
+    }
 
 
 def update_dataset_info(folder: Path, name: str, entry: dict[str, Any]) -> Path:

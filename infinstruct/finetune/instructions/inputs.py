@@ -66,22 +66,32 @@ def gather_inputs(session: Session, opts: InstructionSettings) -> BuildInputs:
         if not ids:
             continue
         docs = session.exec(
-            select(func.count()).select_from(Document).where(
-                Document.corpus_id == corpus.id, col(Document.stale).is_(False),
+            select(func.count())
+            .select_from(Document)
+            .where(
+                Document.corpus_id == corpus.id,
+                col(Document.stale).is_(False),
                 col(Document.version_id).in_(ids),
             )
         ).one()
         events = session.exec(
-            select(func.count()).select_from(Interaction).where(
-                Interaction.corpus_id == corpus.id, col(Interaction.stale).is_(False),
+            select(func.count())
+            .select_from(Interaction)
+            .where(
+                Interaction.corpus_id == corpus.id,
+                col(Interaction.stale).is_(False),
                 col(Interaction.version_id).in_(ids),
             )
         ).one()
         corpora.append(CorpusInput(corpus, ids, int(docs), int(events)))
         lineage_corpora[corpus.name] = {
-            "domain": corpus.domain, "connector": corpus.connector, "documents": int(docs),
+            "domain": corpus.domain,
+            "connector": corpus.connector,
+            "documents": int(docs),
             "interactions": int(events),
-            "versions": [{"id": v.id, "version": v.version, "content_hash": v.content_hash} for v in versions],
+            "versions": [
+                {"id": v.id, "version": v.version, "content_hash": v.content_hash} for v in versions
+            ],
         }
     curated = list(_curated(session))
     curated_digest = _digest([(p.origin, p.row_id, p.question, p.answer, p.lang) for p in curated])
@@ -108,17 +118,44 @@ def _curated(session: Session) -> Iterator[CuratedPair]:
 
 
 def read_documents(session: Session, item: CorpusInput) -> list[Doc]:
-    columns = (Document.id, Document.kind, Document.text, Document.title, Document.lang, Document.label,
-               Document.external_id, Document.group_key, Document.near_dup_of, Document.meta)
-    rows = session.connection().execute(
-        sa_select(*(col(c) for c in columns)).where(
-            col(Document.corpus_id) == item.corpus.id, col(Document.stale).is_(False),
-            col(Document.version_id).in_(item.version_ids),
-        ).order_by(col(Document.id))
-    ).all()
+    columns = (
+        Document.id,
+        Document.kind,
+        Document.text,
+        Document.title,
+        Document.lang,
+        Document.label,
+        Document.external_id,
+        Document.group_key,
+        Document.near_dup_of,
+        Document.meta,
+    )
+    rows = (
+        session.connection()
+        .execute(
+            sa_select(*(col(c) for c in columns))
+            .where(
+                col(Document.corpus_id) == item.corpus.id,
+                col(Document.stale).is_(False),
+                col(Document.version_id).in_(item.version_ids),
+            )
+            .order_by(col(Document.id))
+        )
+        .all()
+    )
     return [
-        Doc(id=r[0], kind=r[1], text=r[2] or "", title=r[3] or "", lang=r[4], label=r[5], external_id=r[6],
-            group_key=r[7], near_dup_of=r[8], meta=r[9] or {})
+        Doc(
+            id=r[0],
+            kind=r[1],
+            text=r[2] or "",
+            title=r[3] or "",
+            lang=r[4],
+            label=r[5],
+            external_id=r[6],
+            group_key=r[7],
+            near_dup_of=r[8],
+            meta=r[9] or {},
+        )
         for r in rows
     ]
 
@@ -127,13 +164,21 @@ def read_events(session: Session, item: CorpusInput) -> list[Event]:
     if not item.interactions:
         return []
     # Plain column tuples through Core: ORM objects for 100k ratings would cost seconds.
-    rows = session.connection().execute(
-        sa_select(
-            col(Interaction.user_id), col(Interaction.item_id), col(Interaction.kind),
-            col(Interaction.value), col(Interaction.ts),
-        ).where(
-            col(Interaction.corpus_id) == item.corpus.id, col(Interaction.stale).is_(False),
-            col(Interaction.version_id).in_(item.version_ids),
+    rows = (
+        session.connection()
+        .execute(
+            sa_select(
+                col(Interaction.user_id),
+                col(Interaction.item_id),
+                col(Interaction.kind),
+                col(Interaction.value),
+                col(Interaction.ts),
+            ).where(
+                col(Interaction.corpus_id) == item.corpus.id,
+                col(Interaction.stale).is_(False),
+                col(Interaction.version_id).in_(item.version_ids),
+            )
         )
-    ).all()
+        .all()
+    )
     return [Event(str(u), str(i), str(k), v, ts) for u, i, k, v, ts in rows]

@@ -60,8 +60,16 @@ def export_set(
     entry_name = re.sub(r"\W+", "_", f"{set_name}_v{found.version}{'_' + split if split else ''}_{fmt}")
     info = update_dataset_info(out.parent, entry_name, dataset_info_entry(out.name, fmt))
     log.info("exported %d examples of %s v%d to %s", len(records), set_name, found.version, out)
-    return {"path": str(out), "format": fmt, "examples": len(records), "set": set_name,
-            "version": found.version, "split": split, "dataset_info": str(info), "dataset": entry_name}
+    return {
+        "path": str(out),
+        "format": fmt,
+        "examples": len(records),
+        "set": set_name,
+        "version": found.version,
+        "split": split,
+        "dataset_info": str(info),
+        "dataset": entry_name,
+    }
 
 
 def import_file(
@@ -90,7 +98,8 @@ def import_file(
     opts = settings.instructions
     with session_scope(settings) as session:
         latest = session.exec(
-            select(InstructionSet).where(InstructionSet.name == set_name, col(InstructionSet.stale).is_(False))
+            select(InstructionSet)
+            .where(InstructionSet.name == set_name, col(InstructionSet.stale).is_(False))
             .order_by(col(InstructionSet.version).desc())
         ).first()
         if latest is not None and latest.input_hash == input_hash:
@@ -116,22 +125,35 @@ def import_file(
         seen.add(id_hash)
         group = parsed.get("group_key") or f"sent:{sentence_key(messages[0]['content'])}"
         split = parsed.get("split") if parsed.get("split") in SPLITS else assign_split(group, opts)
-        rows.append({
-            "id_hash": id_hash, "task": row_task, "domain": parsed.get("domain") or domain, "lang": lang,
-            "split": split, "system": parsed["system"], "messages": messages,
-            "source_document_id": parsed.get("source_document_id") or None, "group_key": group[:200],
-            "meta": parsed.get("meta", {"imported_from": path.name}),
-        })
+        rows.append(
+            {
+                "id_hash": id_hash,
+                "task": row_task,
+                "domain": parsed.get("domain") or domain,
+                "lang": lang,
+                "split": split,
+                "system": parsed["system"],
+                "messages": messages,
+                "source_document_id": parsed.get("source_document_id") or None,
+                "group_key": group[:200],
+                "meta": parsed.get("meta", {"imported_from": path.name}),
+            }
+        )
     if not rows:
         raise InputError(
             f"no readable {fmt} records in {path} ({dict(rejects)}); first errors: {first_errors}"
         )
-    lineage = {"kind": "import", "file": str(path), "format": fmt, "sha256": digest,
-               "corpus_version_ids": []}
-    report = make_report(rows, candidates=len(rows) + sum(rejects.values()),
-                         rejects=dict(rejects), reject_samples={"unreadable": first_errors})
+    lineage = {"kind": "import", "file": str(path), "format": fmt, "sha256": digest, "corpus_version_ids": []}
+    report = make_report(
+        rows,
+        candidates=len(rows) + sum(rejects.values()),
+        rejects=dict(rejects),
+        reject_samples={"unreadable": first_errors},
+    )
     with session_scope(settings) as session:
-        row = write_set(session, name=set_name, input_hash=input_hash, lineage=lineage, rows=rows, report=report)
+        row = write_set(
+            session, name=set_name, input_hash=input_hash, lineage=lineage, rows=rows, report=report
+        )
         out = dict(row.report)
     log.info("imported %d examples from %s into %s v%d", len(rows), path, set_name, out["version"])
     return {**out, "unchanged": False}

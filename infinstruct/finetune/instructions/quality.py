@@ -23,9 +23,20 @@ log = logging.getLogger(__name__)
 
 #: Reasons a candidate can be rejected, in the order the checks run.
 REASONS: tuple[str, ...] = (
-    "empty", "too_short", "too_long", "no_letters", "language_mismatch", "pii_email", "pii_phone",
-    "pii_national_id", "pii_card_number", "label_invalid", "label_conflict", "flagged_near_duplicate",
-    "exact_duplicate", "near_duplicate",
+    "empty",
+    "too_short",
+    "too_long",
+    "no_letters",
+    "language_mismatch",
+    "pii_email",
+    "pii_phone",
+    "pii_national_id",
+    "pii_card_number",
+    "label_invalid",
+    "label_conflict",
+    "flagged_near_duplicate",
+    "exact_duplicate",
+    "near_duplicate",
 )
 _SHINGLE_INPUT = 1000
 _DIVERSITY_SAMPLE = 20_000
@@ -49,12 +60,16 @@ class FilterResult:
 
 def _check_one(cand: Candidate, opts: InstructionSettings) -> str | None:
     """The first per-example reason to reject ``cand``, or None."""
-    if not cand.content.strip() or not cand.answer.strip() or any(
-        not m["content"].strip() for m in cand.messages
+    if (
+        not cand.content.strip()
+        or not cand.answer.strip()
+        or any(not m["content"].strip() for m in cand.messages)
     ):
         return "empty"
     is_label = cand.task in CLASSIFICATION_TASKS
-    if len(cand.content.strip()) < opts.min_chars or (not is_label and len(cand.answer.strip()) < opts.min_chars):
+    if len(cand.content.strip()) < opts.min_chars or (
+        not is_label and len(cand.answer.strip()) < opts.min_chars
+    ):
         return "too_short"
     if len(cand.system) + sum(len(m["content"]) for m in cand.messages) > opts.max_chars:
         return "too_long"
@@ -124,8 +139,13 @@ def filter_candidates(cands: Iterable[Candidate], opts: InstructionSettings) -> 
             continue
         seen.add(key)
         if cand.near_dup_check:
-            signature = MinHash(num_perm=opts.minhash_perm, seed=1, permutations=template.permutations,
-                                scheme=template.scheme, hashfunc=_crc32)
+            signature = MinHash(
+                num_perm=opts.minhash_perm,
+                seed=1,
+                permutations=template.permutations,
+                scheme=template.scheme,
+                hashfunc=_crc32,
+            )
             signature.update_batch(sorted(shingles(cand.content)))
             if cand.task not in lsh:
                 # Banding parameters come from a numerical integration (~0.1 s): compute once.

@@ -128,7 +128,9 @@ def count_examples(settings: Settings, set_id: int) -> dict[str, dict[str, int]]
     with session_scope(settings) as session:
         rows = session.exec(
             select(
-                InstructionExample.split, InstructionExample.task, InstructionExample.lang,
+                InstructionExample.split,
+                InstructionExample.task,
+                InstructionExample.lang,
                 func.count(),
             )
             .where(InstructionExample.set_id == set_id)

@@ -171,9 +171,9 @@ TEMPLATES: dict[str, dict[str, dict[str, list[str]]]] = {
     "document_qa": {
         "en": {
             "prompt": [
-                "What does our {domain} material say about \"{title}\"?",
+                'What does our {domain} material say about "{title}"?',
                 "Tell me about {title}.",
-                "Explain \"{title}\" based on the {domain} documents.",
+                'Explain "{title}" based on the {domain} documents.',
             ],
         },
         "zh": {

@@ -103,7 +103,7 @@ def place_bursts(
 def burst_times(burst: Burst) -> list[datetime]:
     """When the burst's items are published: evenly over its span, the last at its end."""
     step = (burst.end - burst.start) / max(burst.size - 1, 1)
-    return [burst.start + step * i for i in range(burst.size)]
+    return [burst.start + step * i for i in range(burst.size - 1)] + [burst.end]
 
 
 def replay(

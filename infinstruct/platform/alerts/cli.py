@@ -135,7 +135,7 @@ def register(app: typer.Typer, eval_app: typer.Typer, *, feed_reader: ReaderFact
             scorer=load_scorer(settings),
             options=options,
         )
-        emit(report, as_json=as_json, human=_backtest_human(report))
+        emit(report, as_json=as_json, human=backtest_summary(report))
 
     @alerts_app.command("list")
     def list_cmd(
@@ -373,7 +373,9 @@ def register(app: typer.Typer, eval_app: typer.Typer, *, feed_reader: ReaderFact
             worker.stop()
 
 
-def _backtest_human(r: dict[str, Any]) -> str:
+def backtest_summary(r: dict[str, Any]) -> str:
+    """Three lines of a backtest report for people (`--json` gives all of it)."""
+
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{value:.0%}"
 

@@ -23,19 +23,29 @@ from infinstruct.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Folder name under ``settings.cache_dir``; bump the suffix if the conversion changes.
+#: Folder name under the conversion cache; bump the suffix if the conversion changes.
 FOLDER_NAME = "smollm2-135m-instruct-hf-v1"
 MARKER = "converted-from.json"
+
+
+def conversion_cache(settings: Settings) -> Path:
+    """Converted base models depend only on the installed package, not on a data dir: one
+    cache per user lets every store (and every test) share a single conversion."""
+    if settings.dialogue.converted_cache_dir:
+        return Path(settings.dialogue.converted_cache_dir)
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "infinstruct"
 
 
 def smollm2_hf_folder(settings: Settings) -> Path:
     """The cached HF folder of SmolLM2-135M-Instruct, converting the GGUF on first use."""
     gguf = smollm2_gguf()
-    target = settings.cache_dir / FOLDER_NAME
+    cache = conversion_cache(settings)
+    target = cache / FOLDER_NAME
     if _complete(target):
         return target
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    lock_path = settings.cache_dir / f".{FOLDER_NAME}.lock"
+    cache.mkdir(parents=True, exist_ok=True)
+    lock_path = cache / f".{FOLDER_NAME}.lock"
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process converts
         try:

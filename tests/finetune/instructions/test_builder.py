@@ -90,7 +90,9 @@ def test_no_set_yet_names_the_build_command(settings: Settings) -> None:
 
 
 def _fingerprint(settings: Settings, version: int) -> list[tuple[str, str, str]]:
-    return sorted((e.id_hash, e.split, e.group_key) for e in load_examples(settings, version=version, split=None))
+    return sorted(
+        (e.id_hash, e.split, e.group_key) for e in load_examples(settings, version=version, split=None)
+    )
 
 
 def test_same_inputs_same_set_and_rollback_marks_stale(settings: Settings) -> None:

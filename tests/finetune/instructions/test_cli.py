@@ -40,7 +40,9 @@ def test_build_stats_export_import(settings: Settings, cli_env: dict[str, str], 
     assert human.exit_code == 0 and "per task/language" in human.output
 
 
-def test_errors_are_one_line_with_the_fix(settings: Settings, cli_env: dict[str, str], tmp_path: Path) -> None:
+def test_errors_are_one_line_with_the_fix(
+    settings: Settings, cli_env: dict[str, str], tmp_path: Path
+) -> None:
     result = runner.invoke(app, ["instructions", "stats"])
     assert result.exit_code == 2 and "infinstruct instructions build" in result.output
     result = runner.invoke(app, ["instructions", "build"])

@@ -20,13 +20,28 @@ from infinstruct.platform.errors import InputError
 from infinstruct.platform.settings import Settings
 
 Built = tuple[Settings, dict[str, Any]]
-_ENTRY_KEYS = {"hf_hub_url", "ms_hub_url", "script_url", "file_name", "file_sha1", "subset", "folder",
-               "ranking", "formatting", "columns", "tags", "split", "num_samples"}
+_ENTRY_KEYS = {
+    "hf_hub_url",
+    "ms_hub_url",
+    "script_url",
+    "file_name",
+    "file_sha1",
+    "subset",
+    "folder",
+    "ranking",
+    "formatting",
+    "columns",
+    "tags",
+    "split",
+    "num_samples",
+}
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
     text = path.read_text(encoding="utf-8")
-    return json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines() if x]
+    return (
+        json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines() if x]
+    )
 
 
 def _llamafactory_read(folder: Path, name: str) -> list[dict[str, Any]]:
@@ -59,7 +74,9 @@ def _llamafactory_read(folder: Path, name: str) -> list[dict[str, Any]]:
             for index, message in enumerate(messages):
                 assert message[role] == (user if index % 2 == 0 else assistant), "invalid role tag"
             assert len(messages) % 2 == 0, "invalid message count"
-            aligned = [{"role": "user" if m[role] == user else "assistant", "content": m[content]} for m in messages]
+            aligned = [
+                {"role": "user" if m[role] == user else "assistant", "content": m[content]} for m in messages
+            ]
             prompt, response = aligned[:-1], aligned[-1:]
         out.append({"_system": system, "_prompt": prompt, "_response": response})
     return out
@@ -67,8 +84,18 @@ def _llamafactory_read(folder: Path, name: str) -> list[dict[str, Any]]:
 
 def _comparable(examples: list[Any]) -> list[tuple[Any, ...]]:
     return sorted(
-        (e.id_hash, e.task, e.domain, e.lang, e.split, e.system, json.dumps(e.messages, ensure_ascii=False),
-         e.source_document_id, e.group_key, json.dumps(e.meta, sort_keys=True, ensure_ascii=False))
+        (
+            e.id_hash,
+            e.task,
+            e.domain,
+            e.lang,
+            e.split,
+            e.system,
+            json.dumps(e.messages, ensure_ascii=False),
+            e.source_document_id,
+            e.group_key,
+            json.dumps(e.meta, sort_keys=True, ensure_ascii=False),
+        )
         for e in examples
     )
 
@@ -86,7 +113,9 @@ def test_round_trip_is_lossless_and_llamafactory_reads_it(built: Built, fmt: str
         assert record["_prompt"][:-1] == ex.messages[:-2]
         assert record["_response"] == ex.messages[-1:]
         # LLaMA-Factory joins instruction and input with one newline; the text is the same otherwise
-        assert record["_prompt"][-1]["content"].replace("\n", "") == ex.messages[-2]["content"].replace("\n", "")
+        assert record["_prompt"][-1]["content"].replace("\n", "") == ex.messages[-2]["content"].replace(
+            "\n", ""
+        )
 
     report = import_file(settings, Path(result["path"]), set_name=f"copy-{fmt}")
     assert report["examples"] == len(original) and not report["unchanged"]
@@ -107,12 +136,18 @@ def test_export_one_split_into_a_folder_keeps_other_dataset_entries(built: Built
 
 def test_import_foreign_alpaca_and_count_broken_records(settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps([
-        {"instruction": "Translate to French", "input": "good morning", "output": "bonjour"},
-        {"instruction": "你好吗？", "input": "", "output": "我很好。", "history": [["在吗", "在的"]]},
-        {"instruction": "no answer here"},
-        "not an object",
-    ], ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            [
+                {"instruction": "Translate to French", "input": "good morning", "output": "bonjour"},
+                {"instruction": "你好吗？", "input": "", "output": "我很好。", "history": [["在吗", "在的"]]},
+                {"instruction": "no answer here"},
+                "not an object",
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     report = import_file(settings, path, domain="travel", task="translation")
     assert report["examples"] == 2 and report["rejects"] == {"unreadable": 2}
     rows = load_examples(settings, set_name="imported", split=None)

@@ -32,13 +32,22 @@ pytestmark = pytest.mark.slow
 
 #: file name -> (how, records): "head" keeps the first N, "stride" N spread over the file.
 CUTS: dict[str, tuple[str, int]] = {
-    "Sentences_50Agree.txt": ("head", 150), "Sentences_66Agree.txt": ("head", 150),
-    "Sentences_75Agree.txt": ("head", 150), "Sentences_AllAgree.txt": ("head", 150),
-    "FiQA_post.json": ("head", 120), "seeking_alpha_articles.csv": ("head", 120),
-    "sent_train.csv": ("stride", 250), "AMAZON_FASHION_5.json.gz": ("head", 400),
-    "ratings.csv": ("head", 1500), "tags.csv": ("head", 200), "movies.csv": ("head", 2500),
-    "links.csv": ("head", 2500), "train.csv": ("stride", 300), "twcs.csv": ("head", 700),
-    "train_list.json": ("stride", 200), "waimai_10k.csv": ("stride", 250),
+    "Sentences_50Agree.txt": ("head", 150),
+    "Sentences_66Agree.txt": ("head", 150),
+    "Sentences_75Agree.txt": ("head", 150),
+    "Sentences_AllAgree.txt": ("head", 150),
+    "FiQA_post.json": ("head", 120),
+    "seeking_alpha_articles.csv": ("head", 120),
+    "sent_train.csv": ("stride", 250),
+    "AMAZON_FASHION_5.json.gz": ("head", 400),
+    "ratings.csv": ("head", 1500),
+    "tags.csv": ("head", 200),
+    "movies.csv": ("head", 2500),
+    "links.csv": ("head", 2500),
+    "train.csv": ("stride", 300),
+    "twcs.csv": ("head", 700),
+    "train_list.json": ("stride", 200),
+    "waimai_10k.csv": ("stride", 250),
 }
 
 
@@ -111,11 +120,25 @@ def real(
         loads["research"] = ingest(cut["seeking_alpha_summaries"], corpus="research", domain="research")
         # Curated answers and answered hand-offs are written by the chat/operator features.
         with session_scope(settings) as session:
-            session.add(CuratedAnswer(question="How do I reset my online banking password?",
-                                      answer="Choose 'Forgot password' on the login page and follow the e-mailed link."))
-            session.add(CuratedAnswer(question="外卖超时可以退款吗？", answer="超时三十分钟以上可申请全额退款。", lang="zh"))
-            session.add(Handoff(question="Can I change the delivery address after ordering?", status="answered",
-                                answer="Yes, until the order is dispatched: use 'Edit order'.", answered_by="op"))
+            session.add(
+                CuratedAnswer(
+                    question="How do I reset my online banking password?",
+                    answer="Choose 'Forgot password' on the login page and follow the e-mailed link.",
+                )
+            )
+            session.add(
+                CuratedAnswer(
+                    question="外卖超时可以退款吗？", answer="超时三十分钟以上可申请全额退款。", lang="zh"
+                )
+            )
+            session.add(
+                Handoff(
+                    question="Can I change the delivery address after ordering?",
+                    status="answered",
+                    answer="Yes, until the order is dispatched: use 'Edit order'.",
+                    answered_by="op",
+                )
+            )
         yield settings, loads, build_instruction_set(settings, max_per_corpus=150)
 
 
@@ -133,8 +156,17 @@ def test_every_task_with_both_languages(real: tuple[Settings, dict[str, Any], di
     assert set(TASKS) == set(by_task_lang), sorted(set(TASKS) - set(by_task_lang))
     for task in TASKS:
         assert set(by_task_lang[task]) == {"en", "zh"}, (task, by_task_lang[task])
-    assert set(report["by_domain"]) >= {"support", "finance", "items", "labelled", "restaurants",
-                                        "ecommerce", "markets", "research", "curated"}
+    assert set(report["by_domain"]) >= {
+        "support",
+        "finance",
+        "items",
+        "labelled",
+        "restaurants",
+        "ecommerce",
+        "markets",
+        "research",
+        "curated",
+    }
     # Chinese data gives Chinese examples where it exists (ECD, FinFE, FinNSP, waimai)
     zh_corpora = {"ecd_taobao_customer_service", "fincuge_finfe", "fincuge_finnsp", "waimai_10k"}
     zh_rows = load_examples(real[0], split=None, langs=["zh"])

@@ -51,7 +51,9 @@ def test_no_group_thread_user_or_sentence_on_two_sides(built: tuple[Settings, di
         lambda ex: ex.source_document_id or ex.id_hash,  # a document (thread) feeds one side only
         lambda ex: ex.meta.get("user_id") or ex.id_hash,
         # the input sentence of every single-turn example, normalised
-        lambda ex: sentence_key(ex.messages[0]["content"].split("\n\n")[-1]) if len(ex.messages) == 2 else ex.id_hash,
+        lambda ex: (
+            sentence_key(ex.messages[0]["content"].split("\n\n")[-1]) if len(ex.messages) == 2 else ex.id_hash
+        ),
     ):
         assert all(len(s) == 1 for s in _sides(examples, key).values())
 
@@ -59,16 +61,36 @@ def test_no_group_thread_user_or_sentence_on_two_sides(built: tuple[Settings, di
 def test_same_sentence_from_two_corpora_lands_in_one_split(settings: Settings) -> None:
     opts = settings.instructions.model_copy(update={"test_share": 0.34, "validation_share": 0.33})
     settings = settings.model_copy(update={"instructions": opts})
-    words = ["copper", "timber", "shipping", "software", "retail", "pharma", "dairy", "steel", "paper", "telecom"]
+    words = [
+        "copper",
+        "timber",
+        "shipping",
+        "software",
+        "retail",
+        "pharma",
+        "dairy",
+        "steel",
+        "paper",
+        "telecom",
+    ]
     verbs = ["rose", "fell", "stalled", "doubled", "slipped", "recovered"]
-    sentences = [f"{words[i % 10].title()} {verbs[i % 6]} while {words[(i * 7 + 3) % 10]} orders "
-                 f"{verbs[(i + 2) % 6]} in {['Finland', 'Norway', 'Japan'][i % 3]}" for i in range(30)]
+    sentences = [
+        f"{words[i % 10].title()} {verbs[i % 6]} while {words[(i * 7 + 3) % 10]} orders "
+        f"{verbs[(i + 2) % 6]} in {['Finland', 'Norway', 'Japan'][i % 3]}"
+        for i in range(30)
+    ]
     assert len(set(sentences)) == 30
     add_corpus(settings, "fin_a", "finance", [labelled(s, "positive", "sentiment") for s in sentences])
     # the same sentences, re-cased and with links, in a differently-labelled corpus of another domain
-    add_corpus(settings, "tone_b", "labelled",
-               [labelled(f"{s.upper()} https://t.co/{i}", "upbeat" if i % 2 else "flat", "tone")
-                for i, s in enumerate(sentences)])
+    add_corpus(
+        settings,
+        "tone_b",
+        "labelled",
+        [
+            labelled(f"{s.upper()} https://t.co/{i}", "upbeat" if i % 2 else "flat", "tone")
+            for i, s in enumerate(sentences)
+        ],
+    )
     build_instruction_set(settings)
     by_sentence: dict[str, set[str]] = defaultdict(set)
     tasks: dict[str, set[str]] = defaultdict(set)

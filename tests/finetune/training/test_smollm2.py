@@ -28,17 +28,32 @@ def test_smollm2_convert_lora_and_stream(tmp_path: Path, monkeypatch: pytest.Mon
     assert smollm2_hf_folder(settings) == folder  # cached: no second conversion
     assert not [p for p in folder.parent.glob(".smollm2*") if p.is_dir()]  # no temp folder left behind
 
-    config = build_config({"optim": {"max_steps": 2, "batch_size": 2, "lr": 1e-3},
-                           "method": {"lora": {"r": 4, "target_modules": ["q_proj", "v_proj"]}}}, name="t")
+    config = build_config(
+        {
+            "optim": {"max_steps": 2, "batch_size": 2, "lr": 1e-3},
+            "method": {"lora": {"r": 4, "target_modules": ["q_proj", "v_proj"]}},
+        },
+        name="t",
+    )
     model, tokenizer = load_causal_lm(settings, "smollm2", device="cpu")
     model = apply_method(config, model)
-    chat = [{"role": "user", "content": "My parcel is late."},
-            {"role": "assistant", "content": "Sorry! Please DM us your order number and we will check."}]
+    chat = [
+        {"role": "user", "content": "My parcel is late."},
+        {"role": "assistant", "content": "Sorry! Please DM us your order number and we will check."},
+    ]
     feature = encode_chat(tokenizer, chat, max_len=96)
     assert feature is not None
-    result = run_loop(None, config, model=model, pad_id=tokenizer.pad_token_id, run_dir=tmp_path / "run",
-                      phases=[Phase("sft", 2, 1.0, [(Stream([feature], seed=0), 2)])], resume=False,
-                      accelerator=Accelerator(cpu=True), show_progress=False)
+    result = run_loop(
+        None,
+        config,
+        model=model,
+        pad_id=tokenizer.pad_token_id,
+        run_dir=tmp_path / "run",
+        phases=[Phase("sft", 2, 1.0, [(Stream([feature], seed=0), 2)])],
+        resume=False,
+        accelerator=Accelerator(cpu=True),
+        show_progress=False,
+    )
     assert result.steps == 2 and all(math.isfinite(x) for x in result.losses)
     adapter = tmp_path / "adapter"
     model.save_pretrained(str(adapter))

@@ -259,9 +259,8 @@ def sentiment_model(tmp_path_factory: pytest.TempPathFactory, _migrated_template
     from tests.conftest import REPO
 
     os.chdir(REPO)  # recipes are read relative to the repo root
-    if os.environ.get("DEVHACK_MODEL"):  # DEVHACK remove
-        from infinstruct.platform.registry import get_version as gv  # DEVHACK remove
-        return TrainedSentiment(gv(load_settings(data_dir=Path(os.environ["DEVHACK_MODEL"])), "sentiment-v1").model_dump())  # DEVHACK remove
+
+        return TrainedSentiment(
     root = tmp_path_factory.mktemp("alerts-sentiment")
     (root / "var").mkdir()
     shutil.copy(_migrated_template, root / "var" / "infinstruct.db")

@@ -21,6 +21,7 @@ from infinstruct.platform.alerts.backtest import (
     replay,
 )
 from infinstruct.platform.alerts.backtest_run import clean_headline
+from infinstruct.platform.alerts.cli import backtest_summary
 from infinstruct.platform.alerts.detector import DetectorParams
 from infinstruct.platform.settings import load_settings
 from tests.conftest import shared_path
@@ -121,10 +122,10 @@ def test_backtest_command_on_real_news_with_a_real_model(
     data = _slice_csv(
         shared_path("finance", "seeking_alpha_summaries", "seeking_alpha_articles.csv"),
         tmp_path / "sa.csv",
-        90,
+        60,
     )
     plant = _slice_csv(
-        shared_path("finance", "twitter_financial_news_sentiment", "sent_train.csv"), tmp_path / "tw.csv", 300
+        shared_path("finance", "twitter_financial_news_sentiment", "sent_train.csv"), tmp_path / "tw.csv", 200
     )
     runner = CliRunner()
     args = ["alerts", "backtest", "--data", str(data), "--plant", str(plant), "--bursts", "3", "--size", "10"]
@@ -135,14 +136,13 @@ def test_backtest_command_on_real_news_with_a_real_model(
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["model"] == version and report["background_items"] > 50
+    assert report["model"] == version and report["background_items"] > 30
     assert report["negative_bursts"] == 3 and report["control_bursts"] == 3 and report["planted_items"] == 60
     assert report["detected"] >= 1 and report["recall"] == report["detected"] / 3
     assert report["alerts"] == report["true_alerts"] + report["false_alerts"]
-    assert {b["ticker"] for b in report["bursts"]} <= {t for t in report["params"] and _tickers(data)}
+    assert {b["ticker"] for b in report["bursts"]} <= _tickers(data)  # planted on the data's tickers
     assert sum(b["alerted"] for b in report["bursts"] if not b["negative"]) == report["controls_alerted"]
-    human = runner.invoke(app, args)
-    assert human.exit_code == 0 and "negative bursts detected" in human.output
+    assert "negative bursts detected: " in backtest_summary(report)
 
 
 def _tickers(path: Path) -> set[str]:

@@ -53,10 +53,19 @@ def sentiment_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     lang = instruction_lang(doc.lang, f"sent:{doc.id}", ctx.options.cross_lingual_share)
     prompt = fill("sentiment_classification", lang, "prompt", doc.id, text=text)
     yield Candidate(
-        task="sentiment_classification", domain=ctx.domain, lang=lang, content_lang=doc.lang,
-        system="", messages=single_turn(prompt, label), group_key=doc_group(doc),
-        corpus=ctx.corpus, content=text, answer=label, source_document_id=doc.id,
-        options=SENTIMENT_LABELS, label_scope="sentiment",
+        task="sentiment_classification",
+        domain=ctx.domain,
+        lang=lang,
+        content_lang=doc.lang,
+        system="",
+        messages=single_turn(prompt, label),
+        group_key=doc_group(doc),
+        corpus=ctx.corpus,
+        content=text,
+        answer=label,
+        source_document_id=doc.id,
+        options=SENTIMENT_LABELS,
+        label_scope="sentiment",
         meta={k: doc.meta[k] for k in ("agreement", "raw_score") if k in doc.meta},
     )
 
@@ -72,9 +81,17 @@ def entity_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     prompt = fill("entity_extraction", lang, "prompt", doc.id, text=text)
     answer = ", ".join(entities)
     yield Candidate(
-        task="entity_extraction", domain=ctx.domain, lang=lang, content_lang=doc.lang, system="",
-        messages=single_turn(prompt, answer), group_key=doc_group(doc),
-        corpus=ctx.corpus, content=text, answer=answer, source_document_id=doc.id,
+        task="entity_extraction",
+        domain=ctx.domain,
+        lang=lang,
+        content_lang=doc.lang,
+        system="",
+        messages=single_turn(prompt, answer),
+        group_key=doc_group(doc),
+        corpus=ctx.corpus,
+        content=text,
+        answer=answer,
+        source_document_id=doc.id,
     )
 
 
@@ -86,7 +103,15 @@ def headline_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     lang = instruction_lang(doc.lang, f"head:{doc.id}", ctx.options.cross_lingual_share)
     prompt = fill("headline_writing", lang, "prompt", doc.id, text=text)
     yield Candidate(
-        task="headline_writing", domain=ctx.domain, lang=lang, content_lang=doc.lang, system="",
-        messages=single_turn(prompt, title), group_key=doc_group(doc),
-        corpus=ctx.corpus, content=text, answer=title, source_document_id=doc.id,
+        task="headline_writing",
+        domain=ctx.domain,
+        lang=lang,
+        content_lang=doc.lang,
+        system="",
+        messages=single_turn(prompt, title),
+        group_key=doc_group(doc),
+        corpus=ctx.corpus,
+        content=text,
+        answer=title,
+        source_document_id=doc.id,
     )

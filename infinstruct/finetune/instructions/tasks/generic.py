@@ -36,13 +36,30 @@ def classification_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     lang = instruction_lang(doc.lang, f"cls:{doc.id}", ctx.options.cross_lingual_share)
     offered = label_options(label, labels, doc.id, ctx.options.label_options_max)
     name = LABEL_SET_NAMES.get(label_set, {}).get(lang, label_set)
-    prompt = fill("text_classification", lang, "prompt", doc.id, text=text,
-                  options=join_list(offered, lang), label_set=name)
+    prompt = fill(
+        "text_classification",
+        lang,
+        "prompt",
+        doc.id,
+        text=text,
+        options=join_list(offered, lang),
+        label_set=name,
+    )
     yield Candidate(
-        task="text_classification", domain=ctx.domain, lang=lang, content_lang=doc.lang, system="",
-        messages=single_turn(prompt, label), group_key=f"sent:{sentence_key(text)}", corpus=ctx.corpus,
-        content=text, answer=label, source_document_id=doc.id, options=labels,
-        label_scope=f"{ctx.corpus}:{label_set}", meta={"label_set": label_set},
+        task="text_classification",
+        domain=ctx.domain,
+        lang=lang,
+        content_lang=doc.lang,
+        system="",
+        messages=single_turn(prompt, label),
+        group_key=f"sent:{sentence_key(text)}",
+        corpus=ctx.corpus,
+        content=text,
+        answer=label,
+        source_document_id=doc.id,
+        options=labels,
+        label_scope=f"{ctx.corpus}:{label_set}",
+        meta={"label_set": label_set},
     )
 
 
@@ -56,21 +73,37 @@ def document_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
         prompt = fill("document_qa", lang, "prompt", doc.id, title=title, domain=ctx.domain)
         answer = cut_at_sentence(text, _ANSWER_CHARS)
         yield Candidate(
-            task="document_qa", domain=ctx.domain, lang=lang, content_lang=doc.lang, system="",
-            messages=single_turn(prompt, answer), group_key=group, corpus=ctx.corpus,
-            content=f"{title}\n{answer}", answer=answer, source_document_id=doc.id,
+            task="document_qa",
+            domain=ctx.domain,
+            lang=lang,
+            content_lang=doc.lang,
+            system="",
+            messages=single_turn(prompt, answer),
+            group_key=group,
+            corpus=ctx.corpus,
+            content=f"{title}\n{answer}",
+            answer=answer,
+            source_document_id=doc.id,
         )
     if len(text) >= _CONTINUATION_MIN:
         window = text[: 2 * _ANSWER_CHARS]
         head = cut_at_sentence(window, max(len(window) // 2, 80))
-        tail = cut_at_sentence(window[len(head):].lstrip(), _ANSWER_CHARS)
+        tail = cut_at_sentence(window[len(head) :].lstrip(), _ANSWER_CHARS)
         if len(head) >= 40 and len(tail) >= 40:
             lang = instruction_lang(doc.lang, f"cont:{doc.id}", ctx.options.cross_lingual_share)
             prompt = fill("continuation", lang, "prompt", doc.id, text=head, domain=ctx.domain)
             yield Candidate(
-                task="continuation", domain=ctx.domain, lang=lang, content_lang=doc.lang, system="",
-                messages=single_turn(prompt, tail), group_key=group, corpus=ctx.corpus,
-                content=window, answer=tail, source_document_id=doc.id,
+                task="continuation",
+                domain=ctx.domain,
+                lang=lang,
+                content_lang=doc.lang,
+                system="",
+                messages=single_turn(prompt, tail),
+                group_key=group,
+                corpus=ctx.corpus,
+                content=window,
+                answer=tail,
+                source_document_id=doc.id,
             )
 
 
@@ -92,8 +125,15 @@ def curated_examples(pair: CuratedPair, ctx: Context) -> Iterator[Candidate]:
     key = f"{pair.origin}:{pair.row_id}"
     lang = instruction_lang(content_lang, f"cur:{key}", ctx.options.cross_lingual_share)
     yield Candidate(
-        task="curated_qa", domain="curated", lang=lang, content_lang=content_lang,
-        system=fill("curated_qa", lang, "system", key), messages=single_turn(question, answer),
-        group_key=f"sent:{sentence_key(question)}", corpus=f"curated:{pair.origin}",
-        content=f"{question}\n{answer}", answer=answer, meta={"origin": pair.origin, "row_id": pair.row_id},
+        task="curated_qa",
+        domain="curated",
+        lang=lang,
+        content_lang=content_lang,
+        system=fill("curated_qa", lang, "system", key),
+        messages=single_turn(question, answer),
+        group_key=f"sent:{sentence_key(question)}",
+        corpus=f"curated:{pair.origin}",
+        content=f"{question}\n{answer}",
+        answer=answer,
+        meta={"origin": pair.origin, "row_id": pair.row_id},
     )

@@ -24,14 +24,36 @@ from infinstruct.finetune.instructions.textnorm import detect_lang, normalise_se
 
 #: MovieLens genre names in Chinese, so a Chinese description reads as Chinese.
 GENRES_ZH: dict[str, str] = {
-    "action": "动作", "adventure": "冒险", "animation": "动画", "children": "儿童", "comedy": "喜剧",
-    "crime": "犯罪", "documentary": "纪录", "drama": "剧情", "fantasy": "奇幻", "film-noir": "黑色",
-    "horror": "恐怖", "imax": "IMAX", "musical": "歌舞", "mystery": "悬疑", "romance": "爱情",
-    "sci-fi": "科幻", "thriller": "惊悚", "war": "战争", "western": "西部",
+    "action": "动作",
+    "adventure": "冒险",
+    "animation": "动画",
+    "children": "儿童",
+    "comedy": "喜剧",
+    "crime": "犯罪",
+    "documentary": "纪录",
+    "drama": "剧情",
+    "fantasy": "奇幻",
+    "film-noir": "黑色",
+    "horror": "恐怖",
+    "imax": "IMAX",
+    "musical": "歌舞",
+    "mystery": "悬疑",
+    "romance": "爱情",
+    "sci-fi": "科幻",
+    "thriller": "惊悚",
+    "war": "战争",
+    "western": "西部",
 }
 FIELD_ZH: dict[str, str] = {
-    "title": "名称", "genres": "类型", "year": "年份", "tags": "标签", "brand": "品牌",
-    "style": "款式", "category": "类别", "price": "价格", "rating": "评分",
+    "title": "名称",
+    "genres": "类型",
+    "year": "年份",
+    "tags": "标签",
+    "brand": "品牌",
+    "style": "款式",
+    "category": "类别",
+    "price": "价格",
+    "rating": "评分",
 }
 #: Metadata that identifies rather than describes an item.
 _SKIP_FIELDS = ("id", "url", "link", "image", "turns", "source", "version")
@@ -70,7 +92,9 @@ def _fields(doc: Doc) -> list[tuple[str, str]]:
 
 def _genres(doc: Doc, lang: str) -> list[str]:
     raw: Any = doc.meta.get("genres") or []
-    genres = [g for g in (raw if isinstance(raw, list) else str(raw).split("|")) if g and "no genres" not in str(g)]
+    genres = [
+        g for g in (raw if isinstance(raw, list) else str(raw).split("|")) if g and "no genres" not in str(g)
+    ]
     if lang == "zh":
         return [GENRES_ZH.get(str(g).casefold(), str(g)) for g in genres]
     return [str(g) for g in genres]
@@ -113,12 +137,22 @@ def description_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     # The source content (duplicates, language check) is the fields themselves, whatever
     # language their names are shown in.
     content = "\n".join(f"{k}: {v}" for k, v in fields)
-    prompt = fill("item_description", lang, "prompt", doc.id, metadata=metadata, item_kind=_kind_word(kind, lang))
+    prompt = fill(
+        "item_description", lang, "prompt", doc.id, metadata=metadata, item_kind=_kind_word(kind, lang)
+    )
     answer = describe(doc, kind, lang)
     yield Candidate(
-        task="item_description", domain=ctx.domain, lang=lang, content_lang=doc.lang, system="",
-        messages=single_turn(prompt, answer), group_key=f"item:{ctx.corpus}:{doc.external_id or doc.id}",
-        corpus=ctx.corpus, content=content, answer=answer, source_document_id=doc.id,
+        task="item_description",
+        domain=ctx.domain,
+        lang=lang,
+        content_lang=doc.lang,
+        system="",
+        messages=single_turn(prompt, answer),
+        group_key=f"item:{ctx.corpus}:{doc.external_id or doc.id}",
+        corpus=ctx.corpus,
+        content=content,
+        answer=answer,
+        source_document_id=doc.id,
     )
 
 
@@ -151,7 +185,9 @@ def next_item_examples(
     catalogue = sorted(titles)
     kind = item_kind(ctx)
     for user in sorted(by_user):
-        history = sorted(by_user[user], key=lambda e: (e.ts.timestamp() if e.ts else float("-inf"), e.item_id))
+        history = sorted(
+            by_user[user], key=lambda e: (e.ts.timestamp() if e.ts else float("-inf"), e.item_id)
+        )
         touched = {e.item_id for e in history}
         liked = list(dict.fromkeys(e.item_id for e in history if _liked(e)))
         if len(liked) < 2 or len(catalogue) - len(touched) < opts.candidate_items - 1:
@@ -160,7 +196,7 @@ def next_item_examples(
             target_at = len(liked) - 1 - n
             if target_at < 1:
                 break
-            target, past = liked[target_at], liked[max(0, target_at - opts.history_items): target_at]
+            target, past = liked[target_at], liked[max(0, target_at - opts.history_items) : target_at]
             rng = random.Random(stable_hash("next", ctx.corpus, user, target))
             distractors: list[str] = []
             while len(distractors) < opts.candidate_items - 1:
@@ -173,13 +209,25 @@ def next_item_examples(
             content_lang = detect_lang(content) or "en"
             lang = instruction_lang(content_lang, f"next:{key}", opts.cross_lingual_share)
             prompt = fill(
-                "next_item", lang, "prompt", key, item_kind=_kind_word(kind, lang),
+                "next_item",
+                lang,
+                "prompt",
+                key,
+                item_kind=_kind_word(kind, lang),
                 history="\n".join(f"- {titles[i]}" for i in past),
                 candidates="\n".join(f"- {titles[i]}" for i in offered),
             )
             yield Candidate(
-                task="next_item", domain=ctx.domain, lang=lang, content_lang=content_lang, system="",
-                messages=single_turn(prompt, titles[target]), group_key=f"user:{ctx.corpus}:{user}",
-                corpus=ctx.corpus, content=content, answer=titles[target], near_dup_check=False,
+                task="next_item",
+                domain=ctx.domain,
+                lang=lang,
+                content_lang=content_lang,
+                system="",
+                messages=single_turn(prompt, titles[target]),
+                group_key=f"user:{ctx.corpus}:{user}",
+                corpus=ctx.corpus,
+                content=content,
+                answer=titles[target],
+                near_dup_check=False,
                 meta={"user_id": user, "target": target, "candidates": offered},
             )

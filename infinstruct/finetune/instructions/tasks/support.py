@@ -77,10 +77,18 @@ def dialogue_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     lang = instruction_lang(doc.lang, doc.id, ctx.options.cross_lingual_share)
     system = fill(task, lang, "system", doc.id, org=brand, domain=ctx.domain)
     yield Candidate(
-        task=task, domain=ctx.domain, lang=lang, content_lang=doc.lang, system=system,
-        messages=messages, group_key=group, corpus=ctx.corpus,
-        content="\n".join(m["content"] for m in messages), answer=messages[-1]["content"],
-        source_document_id=doc.id, meta={"turns": len(messages)},
+        task=task,
+        domain=ctx.domain,
+        lang=lang,
+        content_lang=doc.lang,
+        system=system,
+        messages=messages,
+        group_key=group,
+        corpus=ctx.corpus,
+        content="\n".join(m["content"] for m in messages),
+        answer=messages[-1]["content"],
+        source_document_id=doc.id,
+        meta={"turns": len(messages)},
     )
 
 
@@ -89,10 +97,21 @@ def intent_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     label = (doc.label or "").strip()
     lang = instruction_lang(doc.lang, doc.id, ctx.options.cross_lingual_share)
     options = label_options(label, ctx.labels.get("intent", ()), doc.id, ctx.options.label_options_max)
-    prompt = fill("intent_classification", lang, "prompt", doc.id, text=text, options=join_list(options, lang))
+    prompt = fill(
+        "intent_classification", lang, "prompt", doc.id, text=text, options=join_list(options, lang)
+    )
     yield Candidate(
-        task="intent_classification", domain=ctx.domain, lang=lang, content_lang=doc.lang, system="",
-        messages=single_turn(prompt, label), group_key=f"sent:{sentence_key(text)}", corpus=ctx.corpus,
-        content=text, answer=label, source_document_id=doc.id,
-        options=ctx.labels.get("intent", ()), label_scope=f"{ctx.corpus}:intent",
+        task="intent_classification",
+        domain=ctx.domain,
+        lang=lang,
+        content_lang=doc.lang,
+        system="",
+        messages=single_turn(prompt, label),
+        group_key=f"sent:{sentence_key(text)}",
+        corpus=ctx.corpus,
+        content=text,
+        answer=label,
+        source_document_id=doc.id,
+        options=ctx.labels.get("intent", ()),
+        label_scope=f"{ctx.corpus}:intent",
     )

@@ -1,0 +1,207 @@
+"""Alerts throughput: sentiment scoring batched vs one item at a time, and one whole alerts run.
+
+Same real items, same model, same run:
+
+* **batched** — the alerts' scoring (``alerts.scoring.score_articles``): every unit (title
+  and summary sentences) of every item in batches of ``alerts.batch_size``;
+* **one at a time** (the baseline) — the same function called once per item, as a naive
+  loop over new items would (measured on a subset: it is slow);
+* **end to end** — ``alerts run-once`` on a fresh store: poll a drop folder holding the N
+  items through the connectors, score them, detect spikes for 20 watched tickers, fill
+  the outbox.
+
+Items: the real Twitter financial news headlines (9,543), CNBC captures (60, with summaries)
+and Seeking Alpha summaries (459), spread over 14 days; ``--quick`` uses 1,000. The model
+is the MiniLM encoder with a 3-way head (freshly initialised unless ``--model`` names a
+trained folder: throughput does not depend on the weights).
+
+    python bench/alerts/run.py [--quick] [--model PATH] [--device cpu|cuda]
+    # writes bench/results/alerts.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # runnable as a plain script from anywhere
+DATA = REPO.parent / "shared" / "data" / "finance"
+RESULTS = REPO / "bench" / "results" / "alerts.json"
+END = datetime(2024, 1, 15, tzinfo=UTC)
+
+
+def real_items(limit: int) -> list[dict[str, str]]:
+    """(title, text, tickers) of real finance news, CNBC and Seeking Alpha first."""
+    import feedparser
+
+    items: list[dict[str, str]] = []
+    for path in sorted((DATA / "cnbc_finance_rss").glob("*.xml")):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            items.append({"title": entry.get("title", ""), "text": entry.get("summary", ""), "tickers": ""})
+    with (DATA / "seeking_alpha_summaries" / "seeking_alpha_articles.csv").open(encoding="utf-8") as fh:
+        items += [{"title": "", "text": r["summary"], "tickers": r["ticker"]} for r in csv.DictReader(fh)]
+    with (DATA / "twitter_financial_news_sentiment" / "sent_train.csv").open(encoding="utf-8") as fh:
+        items += [{"title": r["text"], "text": "", "tickers": ""} for r in csv.DictReader(fh)]
+    return items[:limit]
+
+
+def load_model(model: str | None, device: str) -> Any:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from infinstruct.platform.bundled_models import minilm_path
+    from infinstruct.platform.sentiment.scorer import ClassifierScorer, load_scorer
+
+    if model:
+        return load_scorer(model, version="bench", device=device, max_length=96)
+    torch.manual_seed(0)
+    folder = minilm_path()
+    head = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=3)
+    head.config.id2label = {0: "negative", 1: "neutral", 2: "positive"}
+    return ClassifierScorer(
+        head.to(device).eval(), AutoTokenizer.from_pretrained(folder), version="bench", max_length=96
+    )
+
+
+def scoring(scorer: Any, items: list[dict[str, str]], *, baseline_items: int, batch: int) -> dict[str, Any]:
+    from infinstruct.platform.alerts.scoring import article_units, score_articles
+
+    articles = [(i["title"], i["text"]) for i in items]
+    units = sum(len(article_units(t, x)) for t, x in articles)
+    score_articles(scorer, articles[:64], batch_size=batch)  # warm-up (kernels, allocator)
+    started = time.perf_counter()
+    score_articles(scorer, articles, batch_size=batch)
+    batched_s = time.perf_counter() - started
+    subset = articles[:baseline_items]
+    started = time.perf_counter()
+    for article in subset:
+        score_articles(scorer, [article], batch_size=batch)
+    single_s = time.perf_counter() - started
+    return {
+        "items": len(articles),
+        "units": units,
+        "batched_s": round(batched_s, 2),
+        "batched_items_per_s": round(len(articles) / batched_s, 1),
+        "one_at_a_time_items": len(subset),
+        "one_at_a_time_s": round(single_s, 2),
+        "one_at_a_time_items_per_s": round(len(subset) / single_s, 1),
+        "speedup": round((len(articles) / batched_s) / (len(subset) / single_s), 2),
+    }
+
+
+def end_to_end(scorer: Any, items: list[dict[str, str]], *, batch: int) -> dict[str, Any]:
+    """One ``run_once`` over a fresh store: poll (connectors), score, detect, outbox."""
+    from infinstruct.platform.alerts.feeds import add_feed
+    from infinstruct.platform.alerts.pipeline import run_once
+    from infinstruct.platform.alerts.topics import item_tickers
+    from infinstruct.platform.alerts.watchlists import add_watch
+    from infinstruct.platform.db import get_engine, session_scope, upgrade
+    from infinstruct.platform.settings import load_settings
+    from infinstruct.platform.tables import ModelVersion, User
+    from infinstruct.services import build_feed_reader
+
+    with tempfile.TemporaryDirectory(prefix="bench-alerts-") as tmp:
+        root = Path(tmp)
+        settings = load_settings(
+            data_dir=root / "var", alerts={"max_items_per_run": len(items) + 1, "batch_size": batch}
+        )
+        upgrade(settings)
+        drop = root / "drop"
+        drop.mkdir()
+        step = timedelta(days=14) / max(len(items), 1)
+        with (drop / "news.csv").open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["title", "text", "date", "tickers"])
+            for n, item in enumerate(items):
+                title = item["title"] or item["text"][:80]
+                writer.writerow([title, item["text"], (END - step * n).isoformat(), item["tickers"]])
+        tickers = Counter(
+            t for i in items for t in item_tickers(f"{i['title']}\n{i['text']}", [i["tickers"]])
+        )
+        with session_scope(settings) as session:
+            session.add(User(username="bench", role="analyst", password_hash="-"))
+            session.add(
+                ModelVersion(
+                    name="bench",
+                    kind="sentiment",
+                    base="minilm",
+                    method="full",
+                    recipe="bench",
+                    artefact_path="-",
+                )
+            )
+        for ticker, _ in tickers.most_common(20):
+            add_watch(settings, "bench", ticker)
+        add_feed(settings, "drop", str(drop), kind="folder")
+        started = time.perf_counter()
+        report = run_once(settings, reader=build_feed_reader(settings), scorer=scorer, now=END)
+        seconds = time.perf_counter() - started
+        get_engine(settings).dispose()
+    return {
+        "items": report["items"],
+        "watched_topics": report["topics"],
+        "alerts": len(report["alerts"]),
+        "seconds": round(seconds, 2),
+        "items_per_s": round(report["items"] / seconds, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 items instead of all (~10k)")
+    parser.add_argument("--model", help="a trained sentiment folder (default: MiniLM + a fresh head)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args()
+
+    import torch
+
+    from infinstruct.platform.settings import load_settings
+
+    batch = load_settings().alerts.batch_size
+    items = real_items(1_000 if args.quick else 20_000)
+    scorer = load_model(args.model, args.device)
+    scores = scoring(scorer, items, baseline_items=100 if args.quick else 300, batch=batch)
+    e2e = end_to_end(scorer, items, batch=batch)
+    result = {
+        "quick": args.quick,
+        "device": args.device,
+        "torch_threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+        "batch_size": batch,
+        "scoring": scores,
+        "end_to_end": e2e,
+    }
+    rows = [
+        ("scoring, batched", scores["items"], scores["batched_s"], scores["batched_items_per_s"]),
+        (
+            "scoring, one item at a time (baseline)",
+            scores["one_at_a_time_items"],
+            scores["one_at_a_time_s"],
+            scores["one_at_a_time_items_per_s"],
+        ),
+        ("alerts run-once end to end", e2e["items"], e2e["seconds"], e2e["items_per_s"]),
+    ]
+    print(f"{'what':42} {'items':>7} {'seconds':>9} {'items/s':>9}")
+    for name, n, seconds, rate in rows:
+        print(f"{name:42} {n:>7} {seconds:>9} {rate:>9}")
+    print(
+        f"batched is {scores['speedup']}x one at a time ({scores['units']} units for {scores['items']} items)"
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
