@@ -259,8 +259,6 @@ def sentiment_model(tmp_path_factory: pytest.TempPathFactory, _migrated_template
     from tests.conftest import REPO
 
     os.chdir(REPO)  # recipes are read relative to the repo root
-
-        return TrainedSentiment(
     root = tmp_path_factory.mktemp("alerts-sentiment")
     (root / "var").mkdir()
     shutil.copy(_migrated_template, root / "var" / "infinstruct.db")
