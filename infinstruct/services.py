@@ -63,17 +63,6 @@ def build_ingestor(settings: Settings) -> Ingestor:
     return run
 
 
-def build_feed_loader(settings: Settings) -> Callable[..., dict[str, Any]]:
-    """``load(source, *, corpus, domain="finance")``: an RSS/Atom URL or file, or a drop folder,
-    into news documents of ``corpus`` (``connectors.fetch.load_feed``)."""
-    from infinstruct.connectors.fetch import load_feed
-
-    def load(source: str | Path, *, corpus: str, domain: str = "finance") -> dict[str, Any]:
-        return load_feed(settings, source, corpus=corpus, domain=domain)
-
-    return load
-
-
 def _demo_ingest(settings: Settings) -> Any:
     """Every folder of the bundled samples, one corpus each (a re-run adds nothing)."""
     ingest = build_ingestor(settings)
@@ -211,14 +200,55 @@ def run_server(settings: Settings, *, host: str | None = None, port: int | None 
 @dataclass(frozen=True)
 class DemoStep:
     name: str
-    run: Callable[[Settings], Any]
+    run: Callable[[Settings, bool], Any]  # (settings, smoke) -> a short report for the log
 
 
-def _demo_index(settings: Settings) -> Any:
+#: What the demo trains: the default dialogue model, and the sentiment classifier on the
+#: bundled tweets. ``--smoke`` swaps in a few steps of ``tiny-scratch`` and of the classifier
+#: so the whole path still runs (tokenizer, model, registry, activation) in about a minute.
+DEMO_DIALOGUE_RECIPE = "smollm2-lora"
+SMOKE_DIALOGUE = (
+    "tiny-scratch",
+    {"pretrain.steps": 4, "optim.max_steps": 4, "optim.warmup_steps": 1, "eval.generate": 0},
+)
+DEMO_SENTIMENT_RECIPE = "sentiment-minilm"
+DEMO_SENTIMENT = {
+    "data.corpora": ["sample-twitter_financial_news"],
+    "eval.subsets": {},
+    "eval.baseline": False,
+}
+SMOKE_SENTIMENT = {**DEMO_SENTIMENT, "optim.max_steps": 4}
+
+
+def _demo_index(settings: Settings, smoke: bool) -> Any:
     """Chunk, embed and index what the demo loaded (incremental; retrieval part)."""
     from infinstruct.platform.retrieval.index_store import build_index
 
     return build_index(settings)
+
+
+def _train_and_activate(settings: Settings, kind: str, recipe: str, overrides: dict[str, Any]) -> Any:
+    """Train ``recipe`` unless a model of ``kind`` is already active (a re-run keeps it)."""
+    from infinstruct.finetune.training.run import run_recipe
+    from infinstruct.platform.registry import activate, active_version
+
+    current = active_version(settings, kind)
+    if current is not None:
+        return f"kept the active {current.name}"
+    result = run_recipe(settings, recipe, overrides=overrides, show_progress=False)
+    version, _ = activate(settings, result["version"], gate=build_gate(settings))
+    keys = ("validation_loss", "val_loss_drop", "accuracy", "macro_f1")
+    return {"version": version.name, **{k: result[k] for k in keys if result.get(k) is not None}}
+
+
+def _demo_dialogue(settings: Settings, smoke: bool) -> Any:
+    recipe, overrides = SMOKE_DIALOGUE if smoke else (DEMO_DIALOGUE_RECIPE, {})
+    return _train_and_activate(settings, "dialogue", recipe, overrides)
+
+
+def _demo_sentiment(settings: Settings, smoke: bool) -> Any:
+    overrides = SMOKE_SENTIMENT if smoke else DEMO_SENTIMENT
+    return _train_and_activate(settings, "sentiment", DEMO_SENTIMENT_RECIPE, overrides)
 
 
 def demo_steps() -> list[DemoStep]:
@@ -226,10 +256,12 @@ def demo_steps() -> list[DemoStep]:
     from infinstruct.platform.db import upgrade
 
     return [
-        DemoStep("db upgrade", upgrade),
-        DemoStep("ingest samples", _demo_ingest),
+        DemoStep("db upgrade", lambda settings, smoke: upgrade(settings)),
+        DemoStep("ingest samples", lambda settings, smoke: _demo_ingest(settings)),
         DemoStep("index build", _demo_index),
-        DemoStep("instructions build", _demo_instructions),
+        DemoStep("instructions build", lambda settings, smoke: _demo_instructions(settings)),
+        DemoStep("train dialogue model", _demo_dialogue),
+        DemoStep("train sentiment model", _demo_sentiment),
     ]
 
 
@@ -237,7 +269,7 @@ def run_demo(settings: Settings, *, smoke: bool = False, port: int | None = None
     for step in demo_steps():
         started = time.monotonic()
         log.info("demo: %s", step.name)
-        result = step.run(settings)
+        result = step.run(settings, smoke)
         log.info("demo: %s done in %.1fs: %s", step.name, time.monotonic() - started, result)
     if not smoke:
         run_server(settings, port=port)

@@ -192,15 +192,16 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
             gr.Button("Refresh stats").click(guarded(backend.instruction_stats), None, stats)
             rebuild = gr.Button("Rebuild instruction set")
             rebuild_job = gr.Number(label="Build job", precision=0)
+            rebuild_status = gr.Markdown(elem_id="rebuild-status")
+            rebuild_report = gr.JSON(label="Build report")
             rebuild.click(
                 guarded(
                     lambda: (
-                        jobs.launch_cli_job(settings, kind="instructions", args=["instructions", "build"]).id,
-                        "",
+                        jobs.launch_cli_job(settings, kind="instructions", args=["instructions", "build"]).id
                     )
                 ),
                 None,
-                [rebuild_job, gr.Markdown()],
+                rebuild_job,
             )
         with gr.Tab("Training"):
             recipe = gr.Dropdown(backend.recipes(), label="Recipe")
@@ -244,6 +245,7 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
             )
         timer = gr.Timer(1.0)
         timer.tick(job_status, load_job, [load_status, load_report])
+        timer.tick(job_status, rebuild_job, [rebuild_status, rebuild_report])
         timer.tick(job_status, train_job, [train_status, train_result])
         timer.tick(jobs_table, None, jobs_view)
     return app

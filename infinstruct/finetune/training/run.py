@@ -27,7 +27,7 @@ from infinstruct.finetune.training.config import (
 from infinstruct.finetune.training.evaluate import evaluate_model, score_loss, write_report
 from infinstruct.finetune.training.loop import run_loop
 from infinstruct.finetune.training.methods import parameter_counts
-from infinstruct.platform.errors import InputError, TrainingError
+from infinstruct.platform.errors import InputError
 from infinstruct.platform.registry import get_version, next_version_name, register_version
 from infinstruct.platform.settings import Settings
 from infinstruct.platform.tables import ModelVersion
@@ -51,7 +51,15 @@ def run_recipe(
     path = recipe_path(settings, recipe)
     raw = read_recipe(path)
     if raw.get("kind") == "sentiment":
-        return _run_sentiment(settings, path, resume=resume, continue_from=continue_from, dry_run=dry_run)
+        return _run_sentiment(
+            settings,
+            path,
+            resume=resume,
+            continue_from=continue_from,
+            dry_run=dry_run,
+            overrides=overrides,
+            show_progress=show_progress,
+        )
     for dotted, value in (overrides or {}).items():
         node = raw
         *parents, leaf = dotted.split(".")
@@ -87,17 +95,9 @@ def run_recipe(
 
 
 def _run_sentiment(settings: Settings, path: Path, **kwargs: Any) -> dict[str, Any]:
-    try:
-        from infinstruct.finetune.sentiment.train import (  # type: ignore[import-not-found,unused-ignore]
-            run_sentiment_recipe,
-        )
-    except ImportError as exc:
-        raise TrainingError(
-            f"{path} is a sentiment recipe but the sentiment trainer "
-            "(infinstruct.finetune.sentiment.train.run_sentiment_recipe) is not installed in this build"
-        ) from exc
-    result: dict[str, Any] = run_sentiment_recipe(settings, path, **kwargs)
-    return result
+    from infinstruct.finetune.sentiment.train import run_sentiment_recipe
+
+    return run_sentiment_recipe(settings, path, **kwargs)
 
 
 def _find_resumable(settings: Settings, name: str) -> Path | None:
