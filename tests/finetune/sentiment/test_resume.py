@@ -30,10 +30,10 @@ run_sentiment_recipe(load_settings(data_dir=sys.argv[1]), "sentiment-minilm",
 """
 
 
-def _wait_for(path_glob: Path, proc: subprocess.Popen[bytes], timeout_s: float = 300) -> Path:
+def _wait_for(root: Path, pattern: str, proc: subprocess.Popen[bytes], timeout_s: float = 300) -> Path:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        found = list(path_glob.parent.glob(path_glob.name))
+        found = list(root.glob(pattern))
         if found:
             return found[0]
         assert proc.poll() is None, "training exited before its first checkpoint"
@@ -50,7 +50,7 @@ def test_kill_then_resume(sentiment_store: Settings) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        checkpoint = _wait_for(sentiment_store.models_dir / "runs" / "sentiment-minilm-2*" / CHECKPOINT, proc)
+        checkpoint = _wait_for(sentiment_store.models_dir / "runs", f"sentiment-minilm-2*/{CHECKPOINT}", proc)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=60)

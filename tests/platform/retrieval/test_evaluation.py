@@ -80,11 +80,15 @@ def test_cli_eval_json(eval_store: Settings, report: object, monkeypatch: pytest
     assert bad.exit_code == 2 and "--set must be one of" in bad.output
 
 
-def test_cli_index_and_search_json(store: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On the small shared store: building it here would re-embed every eval document."""
+def test_cli_index_and_search_json(store: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """On a copy of the small shared store (its embedding cache included, so nothing is
+    re-encoded): the shared store stays without an index for test_index."""
+    import shutil
+
     from infinstruct.cli import app
 
-    monkeypatch.setenv("INFINSTRUCT_DATA_DIR", str(store.data_dir))
+    copy = shutil.copytree(store.data_dir, tmp_path / "var")
+    monkeypatch.setenv("INFINSTRUCT_DATA_DIR", str(copy))
     runner = CliRunner()
     built = runner.invoke(app, ["index", "build", "--json"])
     assert built.exit_code == 0, built.output
