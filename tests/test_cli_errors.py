@@ -18,3 +18,13 @@ def test_bad_setting_is_exit_2(settings: Settings, cli_env: dict[str, str], monk
     result = CliRunner().invoke(app, ["config", "show"])
     assert result.exit_code == 2
     assert "log_level" in result.output
+
+
+def test_a_store_without_tables_names_the_upgrade(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("INFINSTRUCT_DATA_DIR", str(tmp_path / "fresh"))
+    result = CliRunner().invoke(app, ["models", "list"])
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        == "error: the store has no tables yet (or is behind): run `infinstruct db upgrade`"
+    )

@@ -39,10 +39,23 @@ class ErrorTranslatingGroup(TyperGroup):
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
         except Exception as exc:  # the CLI root boundary: one line, exit 1
+            if _missing_schema(exc):
+                message = "the store has no tables yet (or is behind): run `infinstruct db upgrade`"
+                LAST_RESULT["error"] = message
+                typer.echo(f"error: {message}", err=True)
+                raise typer.Exit(2) from None
             log.debug("internal error", exc_info=True)
             LAST_RESULT["error"] = f"{exc.__class__.__name__}: {exc}"
             typer.echo(f"internal error: {exc.__class__.__name__}: {exc}", err=True)
             raise typer.Exit(1) from None
+
+
+def _missing_schema(exc: BaseException) -> bool:
+    """SQLite's "no such table" / PostgreSQL's UndefinedTable, without importing SQLAlchemy."""
+    text = str(exc)
+    return type(exc).__module__.startswith("sqlalchemy") and (
+        "no such table" in text or "UndefinedTable" in text
+    )
 
 
 def settings_from(ctx: typer.Context) -> Settings:
