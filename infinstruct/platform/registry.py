@@ -30,6 +30,42 @@ class GateVerdict:
 Gate = Callable[[ModelVersion, ModelVersion], GateVerdict]
 
 
+def compare_metric(
+    metric: str,
+    candidate: float | None,
+    active: float | None,
+    *,
+    active_name: str,
+    tolerance: float,
+    higher_is_better: bool,
+    details: dict[str, Any] | None = None,
+) -> GateVerdict:
+    """The gate's one rule: refuse a candidate worse than the active model by more than
+    ``tolerance`` (relative) on ``metric``; pass when either side has no value."""
+    details = {
+        "metric": metric,
+        "candidate": candidate,
+        "active": active,
+        "tolerance": tolerance,
+        **(details or {}),
+    }
+    if candidate is None or active is None:
+        return GateVerdict(True, f"no {metric} to compare (empty test split); not gated", details)
+    worse_by = (active - candidate) if higher_is_better else (candidate - active)
+    regression = worse_by / max(abs(active), 1e-12)
+    details["regression"] = round(regression, 4)
+    if regression > tolerance:
+        return GateVerdict(
+            False,
+            f"{metric} {candidate:.4f} is {regression:.1%} worse than active "
+            f"{active_name}'s {active:.4f} (tolerance {tolerance:.1%})",
+            details,
+        )
+    return GateVerdict(
+        True, f"{metric} {candidate:.4f} vs active {active:.4f} (within {tolerance:.1%})", details
+    )
+
+
 def register_version(settings: Settings, version: ModelVersion) -> ModelVersion:
     with session_scope(settings) as session:
         session.add(version)

@@ -14,7 +14,7 @@ from infinstruct.finetune.sentiment import continual
 from infinstruct.finetune.sentiment.config import DataSection
 from infinstruct.finetune.sentiment.data import LabelledExample, load_splits
 from infinstruct.finetune.sentiment.evaluate import evaluate_scorer
-from infinstruct.platform.registry import GateVerdict
+from infinstruct.platform.registry import GateVerdict, compare_metric
 from infinstruct.platform.sentiment.scorer import load_scorer
 from infinstruct.platform.settings import Settings
 from infinstruct.platform.tables import ModelVersion
@@ -46,24 +46,12 @@ def sentiment_verdict(settings: Settings, candidate: ModelVersion, current: Mode
     examples = held_out_split(settings, candidate)
     cand = evaluate_version(settings, candidate, examples)[GATE_METRIC]
     cur = evaluate_version(settings, current, examples)[GATE_METRIC]
-    tolerance = settings.finetune.gate_tolerance
-    regression = (cur - cand) / max(abs(cur), 1e-12)
-    details = {
-        "metric": GATE_METRIC,
-        "candidate": cand,
-        "active": cur,
-        "tolerance": tolerance,
-        "regression": round(regression, 4),
-        "n": len(examples),
-        "split": f"test of {candidate.name}",
-    }
-    if regression > tolerance:
-        return GateVerdict(
-            False,
-            f"{GATE_METRIC} {cand:.4f} is {regression:.1%} worse than active "
-            f"{current.name}'s {cur:.4f} (tolerance {tolerance:.1%})",
-            details,
-        )
-    return GateVerdict(
-        True, f"{GATE_METRIC} {cand:.4f} vs active {cur:.4f} (within {tolerance:.1%})", details
+    return compare_metric(
+        GATE_METRIC,
+        cand,
+        cur,
+        active_name=current.name,
+        tolerance=settings.finetune.gate_tolerance,
+        higher_is_better=True,
+        details={"n": len(examples), "split": f"test of {candidate.name}"},
     )

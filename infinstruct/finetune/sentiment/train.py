@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from infinstruct.finetune.runs import find_resumable, mark_complete, new_run_dir, run_info
 from infinstruct.finetune.sentiment import continual
 from infinstruct.finetune.sentiment.baseline import run_baseline
 from infinstruct.finetune.sentiment.config import (
@@ -37,7 +38,6 @@ from infinstruct.platform.tables import ModelVersion
 
 log = logging.getLogger(__name__)
 
-COMPLETE = "COMPLETE"
 BUNDLED_MINILM = "minilm"
 
 
@@ -53,10 +53,10 @@ def run_sentiment_recipe(
 ) -> dict[str, Any]:
     """Train a ``kind: sentiment`` recipe end to end; returns the registered version and metrics."""
     config, path = load_config(settings, recipe_path, overrides)
-    run_dir = _find_resumable(settings, config.name) if resume and not dry_run else None
+    run_dir = find_resumable(settings, config.name) if resume and not dry_run else None
     if run_dir is not None:  # a resumed run keeps the recipe and parent it started with
         config = build_config(read_recipe(run_dir / "recipe.yaml"), name=config.name, source=str(run_dir))
-        continue_from = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("continue_from")
+        continue_from = run_info(run_dir).get("continue_from")
     elif resume and not dry_run:
         log.warning("no unfinished run of %s to resume; starting a new one", config.name)
     parent = get_version(settings, continue_from) if continue_from else None
@@ -68,34 +68,11 @@ def run_sentiment_recipe(
     if dry_run:
         return _dry_run(config, path, splits, parent)
     if run_dir is None:
-        run_dir = settings.models_dir / "runs" / f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        while run_dir.exists():
-            run_dir = run_dir.with_name(run_dir.name + "x")
-        run_dir.mkdir(parents=True)
+        run_dir = new_run_dir(settings, config.name, continue_from=continue_from)
         dump_config(config, run_dir / "recipe.yaml")
-        (run_dir / "run.json").write_text(
-            json.dumps({"recipe": config.name, "continue_from": continue_from}), encoding="utf-8"
-        )
     return _train(
         settings, config, splits, run_dir=run_dir, parent=parent, resume=resume, show_progress=show_progress
     )
-
-
-def _find_resumable(settings: Settings, name: str) -> Path | None:
-    runs = sorted((settings.models_dir / "runs").glob(f"{name}-*"), key=lambda p: p.stat().st_mtime)
-    unfinished = [
-        r
-        for r in runs
-        if (r / "recipe.yaml").exists() and not (r / COMPLETE).exists() and _run_recipe_name(r) == name
-    ]  # "x-*" also matches runs of a recipe "x-y"
-    return unfinished[-1] if unfinished else None
-
-
-def _run_recipe_name(run_dir: Path) -> str | None:
-    try:
-        return str(json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("recipe"))
-    except (OSError, ValueError):
-        return None
 
 
 def base_path(config: SentimentConfig, parent: ModelVersion | None) -> Path:
@@ -289,7 +266,7 @@ def _train(
     )
     report["version"] = version.name
     json_path, md_path = write_report(final, report)
-    (run_dir / COMPLETE).write_text(version.name, encoding="utf-8")
+    mark_complete(run_dir, version.name)
     (run_dir / CHECKPOINT).unlink(missing_ok=True)  # ~3x the model's size; the run is done
     log.info(
         "registered %s: test accuracy %s, macro-F1 %s",

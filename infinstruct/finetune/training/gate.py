@@ -15,7 +15,7 @@ from typing import Any
 from infinstruct.finetune.training.config import build_config
 from infinstruct.finetune.training.data import load_split
 from infinstruct.finetune.training.evaluate import score_loss
-from infinstruct.platform.registry import Gate, GateVerdict
+from infinstruct.platform.registry import Gate, GateVerdict, compare_metric
 from infinstruct.platform.settings import Settings
 from infinstruct.platform.tables import ModelVersion
 
@@ -47,27 +47,14 @@ def dialogue_verdict(settings: Settings, candidate: ModelVersion, current: Model
     if cand is None:
         cand = score_on_split(settings, candidate, split_of=candidate).get(GATE_METRIC)
     cur = score_on_split(settings, current, split_of=candidate).get(GATE_METRIC)
-    tolerance = settings.finetune.gate_tolerance
-    details = {
-        "metric": GATE_METRIC,
-        "candidate": cand,
-        "active": cur,
-        "tolerance": tolerance,
-        "split": f"test of {candidate.name}",
-    }
-    if cand is None or cur is None:
-        return GateVerdict(True, f"no {GATE_METRIC} to compare (empty test split); not gated", details)
-    regression = (cand - cur) / max(abs(cur), 1e-12)
-    details["regression"] = round(regression, 4)
-    if regression > tolerance:
-        return GateVerdict(
-            False,
-            f"{GATE_METRIC} {cand:.4f} is {regression:.1%} worse than active "
-            f"{current.name}'s {cur:.4f} (tolerance {tolerance:.1%})",
-            details,
-        )
-    return GateVerdict(
-        True, f"{GATE_METRIC} {cand:.4f} vs active {cur:.4f} (within {tolerance:.1%})", details
+    return compare_metric(
+        GATE_METRIC,
+        cand,
+        cur,
+        active_name=current.name,
+        tolerance=settings.finetune.gate_tolerance,
+        higher_is_better=False,
+        details={"split": f"test of {candidate.name}"},
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from infinstruct.finetune.runs import find_resumable, mark_complete, new_run_dir, run_info
 from infinstruct.finetune.training import continual, data
 from infinstruct.finetune.training.build import build_model_for, build_phases, build_splits
 from infinstruct.finetune.training.build import dry_run as check_wiring
@@ -33,8 +34,6 @@ from infinstruct.platform.settings import Settings
 from infinstruct.platform.tables import ModelVersion
 
 log = logging.getLogger(__name__)
-
-COMPLETE = "COMPLETE"
 
 
 def run_recipe(
@@ -66,10 +65,10 @@ def run_recipe(
         for key in parents:
             node = node.setdefault(key, {})
         node[leaf] = value
-    run_dir = _find_resumable(settings, path.stem) if resume and not dry_run else None
+    run_dir = find_resumable(settings, path.stem) if resume and not dry_run else None
     if run_dir is not None:  # the run continues under the recipe it started with
         raw = read_recipe(run_dir / "recipe.yaml")
-        continue_from = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("continue_from")
+        continue_from = run_info(run_dir).get("continue_from")
     elif resume and not dry_run:
         log.warning("no unfinished run of %s to resume; starting a new one", path.stem)
     config = build_config({k: v for k, v in raw.items() if k != "name"}, name=path.stem, source=str(path))
@@ -83,12 +82,8 @@ def run_recipe(
     if dry_run:
         return check_wiring(settings, config, parent)
     if run_dir is None:
-        run_dir = settings.models_dir / "runs" / f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        while run_dir.exists():
-            run_dir = run_dir.with_name(run_dir.name + "x")
-        run_dir.mkdir(parents=True)
+        run_dir = new_run_dir(settings, config.name, continue_from=continue_from)
         dump_config(config, run_dir / "recipe.yaml")
-        (run_dir / "run.json").write_text(json.dumps({"continue_from": continue_from}), encoding="utf-8")
     return _train(
         settings, config, run_dir=run_dir, parent=parent, resume=resume, show_progress=show_progress
     )
@@ -98,12 +93,6 @@ def _run_sentiment(settings: Settings, path: Path, **kwargs: Any) -> dict[str, A
     from infinstruct.finetune.sentiment.train import run_sentiment_recipe
 
     return run_sentiment_recipe(settings, path, **kwargs)
-
-
-def _find_resumable(settings: Settings, name: str) -> Path | None:
-    runs = sorted((settings.models_dir / "runs").glob(f"{name}-*"), key=lambda p: p.stat().st_mtime)
-    unfinished = [r for r in runs if (r / "recipe.yaml").exists() and not (r / COMPLETE).exists()]
-    return unfinished[-1] if unfinished else None
 
 
 # -- the run ----------------------------------------------------------------------------
@@ -234,7 +223,7 @@ def _train(
     )
     report["version"] = version.name
     write_report(final, report)
-    (run_dir / COMPLETE).write_text(version.name, encoding="utf-8")
+    mark_complete(run_dir, version.name)
     return {"version": version.name, "artefact_path": str(final), "run_dir": str(run_dir), **_summary(report)}
 
 

@@ -132,7 +132,15 @@ def _load_model(model: str, *, device: str, backend: str) -> Any:
             f"embeddings.backend {backend!r} needs an extra package ({exc}); "
             "install it or set embeddings.backend to 'torch'"
         ) from exc
-    except (OSError, ValueError) as exc:
+    except Exception as exc:
+        if backend != "torch":  # sentence-transformers raises a bare Exception for missing extras
+            raise ModelLoadError(
+                f"embeddings.backend {backend!r} failed to load ({str(exc).splitlines()[0]}); "
+                "it needs optimum's ONNX/OpenVINO support installed, or set embeddings.backend to 'torch' "
+                "(measured: no faster backend wins here, see docs/retrieval.md)"
+            ) from exc
+        if not isinstance(exc, (OSError, ValueError)):
+            raise
         raise ModelLoadError(
             f"cannot load the embedding model {model!r} ({where}): {str(exc).splitlines()[0]}; "
             f"set embeddings.model to a local sentence-transformers folder or {BUNDLED_MINILM!r}"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infinstruct.finetune.training.config import build_config, load_config
-from infinstruct.platform.errors import ConfigError, TrainingError
+from infinstruct.platform.errors import ConfigError
 from infinstruct.platform.settings import Settings
 from tests.conftest import REPO
 
@@ -75,11 +75,10 @@ def test_sentiment_recipe_dispatches(
     fake = types.ModuleType("infinstruct.finetune.sentiment.train")
     fake.run_sentiment_recipe = lambda s, path, **kw: calls.append((path, kw)) or {"version": "sentiment-v1"}  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "infinstruct.finetune.sentiment.train", fake)
-    assert run_recipe(settings, str(recipe), dry_run=True) == {"version": "sentiment-v1"}
-    assert calls == [(recipe, {"resume": False, "continue_from": None, "dry_run": True})]
-    monkeypatch.setitem(sys.modules, "infinstruct.finetune.sentiment.train", None)  # import fails
-    with pytest.raises(TrainingError, match="sentiment trainer"):
-        run_recipe(settings, str(recipe))
+    overrides = {"optim.max_steps": 3}
+    assert run_recipe(settings, str(recipe), dry_run=True, overrides=overrides) == {"version": "sentiment-v1"}
+    expected = {"resume": False, "continue_from": None, "dry_run": True, "overrides": overrides}
+    assert calls == [(recipe, {**expected, "show_progress": True})]  # the overrides reach it
 
 
 def test_unknown_recipe_names_the_known_ones(settings: Settings) -> None:
