@@ -76,6 +76,8 @@ def main() -> None:
         version = get_version(settings, args.version)
         report = json.loads((Path(version.artefact_path) / "eval.json").read_text(encoding="utf-8"))
         name = version.name
+        if "baseline" not in report:  # trained with eval.baseline off: fit it on the same split now
+            report["baseline"] = _baseline(settings, version)
     else:
         started = time.monotonic()
         result = run_sentiment_recipe(settings, "sentiment-minilm")
@@ -90,6 +92,29 @@ def main() -> None:
         continual = _continual(settings, name, steps=args.steps)
         _print_continual(continual)
         _write("sentiment-continual.json", continual)
+
+
+def _baseline(settings: Any, version: Any) -> dict[str, Any]:
+    from infinstruct.finetune.sentiment.baseline import run_baseline
+    from infinstruct.finetune.sentiment.config import build_config
+    from infinstruct.finetune.sentiment.data import load_splits
+    from infinstruct.platform.bundled_models import minilm_path
+
+    config = build_config(
+        {k: v for k, v in version.recipe_resolved.items() if k != "name"},
+        name=version.recipe,
+        source=f"model version {version.name}",
+    )
+    splits = load_splits(settings, config.data, seed=config.optim.seed)
+    return run_baseline(
+        splits.train,
+        splits.test,
+        model_path=minilm_path(),
+        device="cpu",
+        c=config.eval.baseline_c,
+        seed=config.optim.seed,
+        subsets=config.eval.subsets,
+    )
 
 
 def _summary(version: str, report: dict[str, Any]) -> dict[str, Any]:
