@@ -95,25 +95,24 @@ def main() -> None:
 
 
 def _baseline(settings: Any, version: Any) -> dict[str, Any]:
+    from infinstruct.finetune.sentiment import continual
     from infinstruct.finetune.sentiment.baseline import run_baseline
-    from infinstruct.finetune.sentiment.config import build_config
+    from infinstruct.finetune.sentiment.config import DataSection
     from infinstruct.finetune.sentiment.data import load_splits
     from infinstruct.platform.bundled_models import minilm_path
 
-    config = build_config(
-        {k: v for k, v in version.recipe_resolved.items() if k != "name"},
-        name=version.recipe,
-        source=f"model version {version.name}",
-    )
-    splits = load_splits(settings, config.data, seed=config.optim.seed)
+    entry = continual.lineage(version)[-1]  # the split the version was trained and tested on
+    seed = int(entry.get("seed", 13))
+    splits = load_splits(settings, DataSection.model_validate(entry["data"]), seed=seed)
+    evaluation = version.recipe_resolved.get("eval", {})
     return run_baseline(
         splits.train,
         splits.test,
         model_path=minilm_path(),
         device="cpu",
-        c=config.eval.baseline_c,
-        seed=config.optim.seed,
-        subsets=config.eval.subsets,
+        c=float(evaluation.get("baseline_c", 1.0)),
+        seed=seed,
+        subsets=evaluation.get("subsets") or None,
     )
 
 
