@@ -129,6 +129,36 @@ def single_turn(prompt: str, answer: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
 
 
+def doc_candidate(
+    task: str,
+    doc: Doc,
+    ctx: Context,
+    *,
+    lang: str,
+    prompt: str,
+    answer: str,
+    group_key: str,
+    content: str,
+    **extra: Any,
+) -> Candidate:
+    """A single-turn example (no system prompt) made from one document of ``ctx``'s corpus;
+    ``extra`` sets the remaining Candidate fields (options, label_scope, meta…)."""
+    return Candidate(
+        task=task,
+        domain=ctx.domain,
+        lang=lang,
+        content_lang=doc.lang,
+        system="",
+        messages=single_turn(prompt, answer),
+        group_key=group_key,
+        corpus=ctx.corpus,
+        content=content,
+        answer=answer,
+        source_document_id=doc.id,
+        **extra,
+    )
+
+
 def cut_at_sentence(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, at a sentence end when one is near."""
     if len(text) <= limit:

@@ -10,9 +10,9 @@ from infinstruct.finetune.instructions.tasks.base import (
     Context,
     Doc,
     cut_at_sentence,
+    doc_candidate,
     fill,
     instruction_lang,
-    single_turn,
 )
 from infinstruct.finetune.instructions.textnorm import cashtags, sentence_key, tidy
 from infinstruct.platform.protocols import SENTIMENT_LABELS
@@ -52,18 +52,15 @@ def sentiment_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     label = (doc.label or "").strip()
     lang = instruction_lang(doc.lang, f"sent:{doc.id}", ctx.options.cross_lingual_share)
     prompt = fill("sentiment_classification", lang, "prompt", doc.id, text=text)
-    yield Candidate(
-        task="sentiment_classification",
-        domain=ctx.domain,
+    yield doc_candidate(
+        "sentiment_classification",
+        doc,
+        ctx,
         lang=lang,
-        content_lang=doc.lang,
-        system="",
-        messages=single_turn(prompt, label),
-        group_key=doc_group(doc),
-        corpus=ctx.corpus,
-        content=text,
+        prompt=prompt,
         answer=label,
-        source_document_id=doc.id,
+        group_key=doc_group(doc),
+        content=text,
         options=SENTIMENT_LABELS,
         label_scope="sentiment",
         meta={k: doc.meta[k] for k in ("agreement", "raw_score") if k in doc.meta},
@@ -80,18 +77,15 @@ def entity_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     lang = instruction_lang(doc.lang, f"ent:{doc.id}", ctx.options.cross_lingual_share)
     prompt = fill("entity_extraction", lang, "prompt", doc.id, text=text)
     answer = ", ".join(entities)
-    yield Candidate(
-        task="entity_extraction",
-        domain=ctx.domain,
+    yield doc_candidate(
+        "entity_extraction",
+        doc,
+        ctx,
         lang=lang,
-        content_lang=doc.lang,
-        system="",
-        messages=single_turn(prompt, answer),
-        group_key=doc_group(doc),
-        corpus=ctx.corpus,
-        content=text,
+        prompt=prompt,
         answer=answer,
-        source_document_id=doc.id,
+        group_key=doc_group(doc),
+        content=text,
     )
 
 
@@ -102,16 +96,13 @@ def headline_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
         return
     lang = instruction_lang(doc.lang, f"head:{doc.id}", ctx.options.cross_lingual_share)
     prompt = fill("headline_writing", lang, "prompt", doc.id, text=text)
-    yield Candidate(
-        task="headline_writing",
-        domain=ctx.domain,
+    yield doc_candidate(
+        "headline_writing",
+        doc,
+        ctx,
         lang=lang,
-        content_lang=doc.lang,
-        system="",
-        messages=single_turn(prompt, title),
-        group_key=doc_group(doc),
-        corpus=ctx.corpus,
-        content=text,
+        prompt=prompt,
         answer=title,
-        source_document_id=doc.id,
+        group_key=doc_group(doc),
+        content=text,
     )

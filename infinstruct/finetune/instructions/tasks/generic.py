@@ -11,6 +11,7 @@ from infinstruct.finetune.instructions.tasks.base import (
     Context,
     Doc,
     cut_at_sentence,
+    doc_candidate,
     fill,
     instruction_lang,
     join_list,
@@ -45,18 +46,15 @@ def classification_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
         options=join_list(offered, lang),
         label_set=name,
     )
-    yield Candidate(
-        task="text_classification",
-        domain=ctx.domain,
+    yield doc_candidate(
+        "text_classification",
+        doc,
+        ctx,
         lang=lang,
-        content_lang=doc.lang,
-        system="",
-        messages=single_turn(prompt, label),
-        group_key=f"sent:{sentence_key(text)}",
-        corpus=ctx.corpus,
-        content=text,
+        prompt=prompt,
         answer=label,
-        source_document_id=doc.id,
+        group_key=f"sent:{sentence_key(text)}",
+        content=text,
         options=labels,
         label_scope=f"{ctx.corpus}:{label_set}",
         meta={"label_set": label_set},
@@ -72,18 +70,15 @@ def document_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
         lang = instruction_lang(doc.lang, f"qa:{doc.id}", ctx.options.cross_lingual_share)
         prompt = fill("document_qa", lang, "prompt", doc.id, title=title, domain=ctx.domain)
         answer = cut_at_sentence(text, _ANSWER_CHARS)
-        yield Candidate(
-            task="document_qa",
-            domain=ctx.domain,
+        yield doc_candidate(
+            "document_qa",
+            doc,
+            ctx,
             lang=lang,
-            content_lang=doc.lang,
-            system="",
-            messages=single_turn(prompt, answer),
-            group_key=group,
-            corpus=ctx.corpus,
-            content=f"{title}\n{answer}",
+            prompt=prompt,
             answer=answer,
-            source_document_id=doc.id,
+            group_key=group,
+            content=f"{title}\n{answer}",
         )
     if len(text) >= _CONTINUATION_MIN:
         window = text[: 2 * _ANSWER_CHARS]
@@ -92,18 +87,15 @@ def document_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
         if len(head) >= 40 and len(tail) >= 40:
             lang = instruction_lang(doc.lang, f"cont:{doc.id}", ctx.options.cross_lingual_share)
             prompt = fill("continuation", lang, "prompt", doc.id, text=head, domain=ctx.domain)
-            yield Candidate(
-                task="continuation",
-                domain=ctx.domain,
+            yield doc_candidate(
+                "continuation",
+                doc,
+                ctx,
                 lang=lang,
-                content_lang=doc.lang,
-                system="",
-                messages=single_turn(prompt, tail),
-                group_key=group,
-                corpus=ctx.corpus,
-                content=window,
+                prompt=prompt,
                 answer=tail,
-                source_document_id=doc.id,
+                group_key=group,
+                content=window,
             )
 
 

@@ -14,6 +14,7 @@ from infinstruct.finetune.instructions.tasks.base import (
     Context,
     Doc,
     cut_at_sentence,
+    doc_candidate,
     fill,
     instruction_lang,
     join_list,
@@ -141,18 +142,15 @@ def description_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
         "item_description", lang, "prompt", doc.id, metadata=metadata, item_kind=_kind_word(kind, lang)
     )
     answer = describe(doc, kind, lang)
-    yield Candidate(
-        task="item_description",
-        domain=ctx.domain,
+    yield doc_candidate(
+        "item_description",
+        doc,
+        ctx,
         lang=lang,
-        content_lang=doc.lang,
-        system="",
-        messages=single_turn(prompt, answer),
-        group_key=f"item:{ctx.corpus}:{doc.external_id or doc.id}",
-        corpus=ctx.corpus,
-        content=content,
+        prompt=prompt,
         answer=answer,
-        source_document_id=doc.id,
+        group_key=f"item:{ctx.corpus}:{doc.external_id or doc.id}",
+        content=content,
     )
 
 

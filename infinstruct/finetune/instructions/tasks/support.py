@@ -10,11 +10,11 @@ from infinstruct.finetune.instructions.tasks.base import (
     Candidate,
     Context,
     Doc,
+    doc_candidate,
     fill,
     instruction_lang,
     join_list,
     label_options,
-    single_turn,
 )
 from infinstruct.finetune.instructions.textnorm import sentence_key, tidy
 
@@ -100,18 +100,15 @@ def intent_examples(doc: Doc, ctx: Context) -> Iterator[Candidate]:
     prompt = fill(
         "intent_classification", lang, "prompt", doc.id, text=text, options=join_list(options, lang)
     )
-    yield Candidate(
-        task="intent_classification",
-        domain=ctx.domain,
+    yield doc_candidate(
+        "intent_classification",
+        doc,
+        ctx,
         lang=lang,
-        content_lang=doc.lang,
-        system="",
-        messages=single_turn(prompt, label),
-        group_key=f"sent:{sentence_key(text)}",
-        corpus=ctx.corpus,
-        content=text,
+        prompt=prompt,
         answer=label,
-        source_document_id=doc.id,
+        group_key=f"sent:{sentence_key(text)}",
+        content=text,
         options=ctx.labels.get("intent", ()),
         label_scope=f"{ctx.corpus}:intent",
     )
