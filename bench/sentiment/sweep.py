@@ -13,16 +13,32 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+DEFAULT_SEED = 13  # the recipe's optim.seed
 PHRASEBANK = REPO.parent / "shared" / "data" / "finance" / "financial_phrasebank"
 CANDIDATES: dict[str, dict[str, Any]] = {
     "lr5e-5-ep3-b32": {"optim.lr": 5e-5, "optim.epochs": 3, "optim.batch_size": 32},
     "lr1e-4-ep4-b32": {"optim.lr": 1e-4, "optim.epochs": 4, "optim.batch_size": 32},
     "lr8e-5-ep5-b16": {"optim.lr": 8e-5, "optim.epochs": 5, "optim.batch_size": 16},
+    # The head on mean-pooled tokens (how the encoder was trained), then also started from a probe.
+    "mean-lr8e-5-ep5-b16": {
+        "model.pooling": "mean",
+        "optim.lr": 8e-5,
+        "optim.epochs": 5,
+        "optim.batch_size": 16,
+    },
+    "mean-probe-lr8e-5-ep5-b16": {
+        "model.pooling": "mean",
+        "model.head_init": "probe",
+        "optim.lr": 8e-5,
+        "optim.epochs": 5,
+        "optim.batch_size": 16,
+    },
 }
 
 
@@ -30,6 +46,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=REPO / "var" / "bench-sentiment")
     parser.add_argument("--only", nargs="*", default=None, help="Candidate names to run.")
+    parser.add_argument(
+        "--seeds",
+        nargs="*",
+        type=int,
+        default=[DEFAULT_SEED],
+        help="Seeds (head init, data order, dropout) per candidate: one validation split of a few "
+        "hundred sentences is noisy, so a pick can rest on the mean over several seeds.",
+    )
+    parser.add_argument("--table", action="store_true", help="Only print the table of recorded runs.")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from infinstruct.finetune.sentiment.train import run_sentiment_recipe
@@ -38,6 +63,11 @@ def main() -> None:
     from infinstruct.platform.settings import load_settings
     from infinstruct.services import build_ingestor
 
+    if args.table:
+        print_table(
+            json.loads((REPO / "bench" / "results" / "sentiment-sweep.json").read_text(encoding="utf-8"))
+        )
+        return
     configure_logging("INFO")
     os.chdir(REPO)
     settings = load_settings(data_dir=args.data_dir)
@@ -48,30 +78,51 @@ def main() -> None:
     for name, overrides in CANDIDATES.items():
         if args.only and name not in args.only:
             continue
-        started = time.monotonic()
-        result = run_sentiment_recipe(
-            settings, "sentiment-minilm", overrides={**overrides, "eval.baseline": False}, show_progress=False
-        )
-        report = json.loads(Path(result["report_json"]).read_text(encoding="utf-8"))
-        rows[name] = {
-            "version": result["version"],
-            "overrides": overrides,
-            "validation": {s: v["accuracy"] for s, v in report["validation"]["subsets"].items()},
-            "test": {s: v["accuracy"] for s, v in report["test"]["subsets"].items()},
-            "seconds": round(time.monotonic() - started, 1),
-        }
-        out.write_text(json.dumps(rows, indent=2), encoding="utf-8")
-        print(name, rows[name], flush=True)
-    pick = max(rows, key=lambda n: rows[n]["validation"].get("50Agree", 0.0))
+        for seed in args.seeds:
+            key = name if seed == DEFAULT_SEED else f"{name}@seed{seed}"
+            started = time.monotonic()
+            result = run_sentiment_recipe(
+                settings,
+                "sentiment-minilm",
+                overrides={**overrides, "optim.seed": seed, "eval.baseline": False},
+                show_progress=False,
+            )
+            report = json.loads(Path(result["report_json"]).read_text(encoding="utf-8"))
+            rows[key] = {
+                "candidate": name,
+                "seed": seed,
+                "version": result["version"],
+                "overrides": overrides,
+                "validation": {s: v["accuracy"] for s, v in report["validation"]["subsets"].items()},
+                "test": {s: v["accuracy"] for s, v in report["test"]["subsets"].items()},
+                "seconds": round(time.monotonic() - started, 1),
+            }
+            out.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+            print(key, rows[key], flush=True)
+    print_table(rows)
+
+
+def print_table(rows: dict[str, Any]) -> None:
+    """Per candidate, the mean over the seeds it ran with; the pick is the best validation mean."""
+    by_candidate: dict[str, list[dict[str, Any]]] = {}
+    for key, row in rows.items():
+        by_candidate.setdefault(row.get("candidate", key), []).append(row)
+
+    def mean(runs: list[dict[str, Any]], split: str, subset: str) -> float:
+        return round(statistics.fmean(r[split][subset] for r in runs), 4)
+
     print(
-        f"{'candidate':16} {'val 50Agree':>11} {'val AllAgree':>12} {'test 50Agree':>12} {'test AllAgree':>13}"
+        f"{'candidate':28} {'seeds':>5} {'val 50Agree':>11} {'val AllAgree':>12} "
+        f"{'test 50Agree':>12} {'test AllAgree':>13}"
     )
-    for name, row in rows.items():
-        v, t = row["validation"], row["test"]
+    for name, runs in by_candidate.items():
         print(
-            f"{name:16} {v.get('50Agree')!s:>11} {v.get('AllAgree')!s:>12} {t.get('50Agree')!s:>12} {t.get('AllAgree')!s:>13}"
+            f"{name:28} {len(runs):>5} {mean(runs, 'validation', '50Agree'):>11} "
+            f"{mean(runs, 'validation', 'AllAgree'):>12} {mean(runs, 'test', '50Agree'):>12} "
+            f"{mean(runs, 'test', 'AllAgree'):>13}"
         )
-    print(f"pick (best validation 50Agree): {pick}")
+    pick = max(by_candidate, key=lambda n: mean(by_candidate[n], "validation", "50Agree"))
+    print(f"pick (best mean validation 50Agree over its seeds): {pick}")
 
 
 if __name__ == "__main__":

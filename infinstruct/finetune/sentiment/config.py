@@ -18,6 +18,8 @@ from infinstruct.platform.errors import ConfigError
 from infinstruct.platform.settings import Settings
 
 Strategy = Literal["replay", "ewc", "naive"]
+Pooling = Literal["cls", "mean"]
+HeadInit = Literal["random", "probe"]
 
 
 class _Section(BaseModel):
@@ -31,6 +33,16 @@ class ModelSection(_Section):
     )
     max_length: int = Field(default=96, ge=8, le=512, description="Tokens per sentence (longer are cut).")
     device: str = Field(default="auto", description="'auto' (GPU when present), 'cpu' or 'cuda'.")
+    pooling: Pooling = Field(
+        default="cls",
+        description="What the head reads: 'cls' (the base's own [CLS] pooler) or 'mean' of the token "
+        "vectors (BERT-family bases; how sentence-transformers encoders were trained).",
+    )
+    head_init: HeadInit = Field(
+        default="random",
+        description="'probe' starts the head from a logistic regression fitted on the frozen encoder's "
+        "features of the training split (linear probe, then fine-tune); 'random' is the usual init.",
+    )
     freeze_embeddings: bool = Field(
         default=False,
         description="Keep the word-piece embeddings as pretrained (half the parameters: faster CPU steps).",

@@ -29,9 +29,10 @@ from infinstruct.finetune.sentiment.evaluate import evaluate_scorer, write_repor
 from infinstruct.finetune.sentiment.loop import CHECKPOINT, plan_batches, run_loop, total_steps
 from infinstruct.finetune.training.config import read_recipe
 from infinstruct.platform.bundled_models import minilm_path
-from infinstruct.platform.errors import InputError, ModelLoadError
+from infinstruct.platform.errors import ConfigError, InputError, ModelLoadError
 from infinstruct.platform.protocols import SENTIMENT_LABELS
 from infinstruct.platform.registry import get_version, next_version_name, register_version
+from infinstruct.platform.sentiment import meanpool
 from infinstruct.platform.sentiment.scorer import SENTIMENT_KIND, ClassifierScorer, resolve_device
 from infinstruct.platform.settings import Settings
 from infinstruct.platform.tables import ModelVersion
@@ -122,19 +123,72 @@ def _dry_run(
 
 def _load_model(config: SentimentConfig, base: Path, device: str) -> tuple[Any, Any]:
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+    meanpool.register()  # a parent trained with the mean-pooling head loads back through Auto
     torch.manual_seed(config.optim.seed)  # the new head's init is part of the recipe
     tokenizer = AutoTokenizer.from_pretrained(str(base))
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(base),
-        num_labels=len(SENTIMENT_LABELS),
-        id2label=dict(enumerate(SENTIMENT_LABELS)),
-        label2id={n: i for i, n in enumerate(SENTIMENT_LABELS)},
-    )
+    labels = {
+        "num_labels": len(SENTIMENT_LABELS),
+        "id2label": dict(enumerate(SENTIMENT_LABELS)),
+        "label2id": {n: i for i, n in enumerate(SENTIMENT_LABELS)},
+    }
+    base_type = AutoConfig.from_pretrained(str(base)).model_type
+    if config.model.pooling == "mean" and base_type != meanpool.MODEL_TYPE:
+        if base_type != "bert":
+            raise ConfigError(
+                f"model.pooling 'mean' needs a BERT-family base (got model_type {base_type!r} at {base}); "
+                "use model.pooling: cls"
+            )
+        model = meanpool.head_on_encoder(str(base), **labels)
+    else:  # the base's own head class (a parent's, whichever pooling it was trained with)
+        model = AutoModelForSequenceClassification.from_pretrained(str(base), **labels)
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     return model.to(device), tokenizer
+
+
+def probe_init(
+    model: Any, tokenizer: Any, train: list[LabelledExample], *, max_length: int, batch_size: int, seed: int
+) -> float:
+    """Linear probe, then fine-tune: fit a logistic regression on the frozen features the head
+    reads (captured at the classifier's input, whatever the pooling) and start the head there.
+    A random head's first steps push noisy gradients into the encoder; this one starts useful.
+    Returns the probe's training accuracy."""
+    import numpy as np
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    features: list[Any] = []
+    hook = model.classifier.register_forward_hook(lambda _m, args, _out: features.append(args[0].detach()))
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(train), batch_size):
+                enc = tokenizer(
+                    [ex.text for ex in train[start : start + batch_size]],
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                ).to(next(model.parameters()).device)
+                model(**enc)
+    finally:
+        hook.remove()
+    x = torch.cat(features).float().cpu().numpy()
+    y = np.array([ex.label for ex in train])
+    if len(set(y.tolist())) < len(SENTIMENT_LABELS):
+        raise InputError(
+            f"model.head_init 'probe' needs every label in the training split (got {sorted(set(y.tolist()))})"
+        )
+    probe = LogisticRegression(max_iter=2000, random_state=seed).fit(x, y)
+    with torch.no_grad():
+        weight = model.classifier.weight
+        weight.copy_(torch.as_tensor(probe.coef_, dtype=weight.dtype, device=weight.device))
+        model.classifier.bias.copy_(
+            torch.as_tensor(probe.intercept_, dtype=weight.dtype, device=weight.device)
+        )
+    return round(float(probe.score(x, y)), 4)
 
 
 def _earlier(
@@ -192,6 +246,19 @@ def _train(
             penalty = continual.ewc_penalty(
                 model, tokenizer, sample, lam=config.continual.ewc_lambda, max_length=config.model.max_length
             )
+    probe_accuracy = None
+    # Only a fresh head is probed: a continued model keeps its trained head, and a resumed run's
+    # checkpoint already holds one.
+    restarting = resume and (run_dir / CHECKPOINT).exists()
+    if config.model.head_init == "probe" and parent is None and not restarting:
+        probe_accuracy = probe_init(
+            model,
+            tokenizer,
+            splits.train,
+            max_length=config.model.max_length,
+            batch_size=config.eval.batch_size,
+            seed=config.optim.seed,
+        )
     replay = pool if strategy == "replay" else []
     batches = plan_batches(
         splits.train,
@@ -251,6 +318,7 @@ def _train(
         "tokens_per_s": loop.tokens_per_s,
         "train_s": loop.seconds,
         "first_loss": loop.losses[0] if loop.losses else None,
+        "probe_train_accuracy": probe_accuracy,
         "final_loss": loop.final_loss,
         "device": device,
         "wall_s": round(time.monotonic() - started, 1),

@@ -18,6 +18,7 @@ import numpy as np
 from infinstruct.platform.errors import ConfigError, ModelLoadError
 from infinstruct.platform.protocols import SENTIMENT_LABELS, SentimentScorer
 from infinstruct.platform.registry import active_version
+from infinstruct.platform.sentiment import meanpool
 from infinstruct.platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ def _load(folder: str, device: str) -> tuple[Any, Any]:
     # Cached: the scheduler asks for the active scorer on every poll, and a reload costs seconds.
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    meanpool.register()
     path = Path(folder)
     if not (path / "config.json").exists():
         raise ModelLoadError(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
@@ -56,3 +57,34 @@ def test_short_run_clearly_beats_chance(trained: dict[str, Any]) -> None:
     assert majority < 0.45
     assert trained["accuracy"] >= majority + 0.2, trained
     assert trained["macro_f1"] >= 0.5, trained
+
+
+def test_probe_init_puts_the_fitted_probe_in_the_head(tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from infinstruct.finetune.sentiment.data import LabelledExample
+    from infinstruct.finetune.sentiment.train import probe_init
+    from infinstruct.platform.bundled_models import minilm_path
+    from infinstruct.platform.sentiment.meanpool import head_on_encoder
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+    )
+    BertModel(config).save_pretrained(tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
+    model = head_on_encoder(str(tmp_path), num_labels=3)
+    words = ["loss", "flat", "gain"]
+    train = [
+        LabelledExample(text=f"{words[label]} {i} {words[label]}", label=label, group=str(i))
+        for i in range(30)
+        for label in range(3)
+    ]
+    accuracy = probe_init(model, tokenizer, train, max_length=16, batch_size=8, seed=0)
+    assert accuracy > 0.9  # one word decides the label: the probe separates it
+    with torch.inference_mode():
+        enc = tokenizer([ex.text for ex in train], padding=True, return_tensors="pt")
+        predicted = model(**enc).logits.argmax(dim=-1).tolist()
+    # The head now predicts exactly what the probe scored (weights copied, not transposed).
+    assert np.mean([p == ex.label for p, ex in zip(predicted, train, strict=True)]) == pytest.approx(accuracy)
