@@ -77,10 +77,21 @@ def report_predictions(
 def evaluate_scorer(
     scorer: SentimentScorer, examples: Sequence[LabelledExample], *, subsets: Mapping[str, int] | None = None
 ) -> dict[str, Any]:
-    """Score ``examples`` (batched) and report against their labels."""
-    probs = scorer.score([ex.text for ex in examples])
-    predictions = [int(i) for i in np.asarray(probs).argmax(axis=1)] if len(examples) else []
-    return report_predictions(examples, predictions, subsets=subsets)
+    """Score ``examples`` (batched) and report against their labels, with ``log_loss``: the
+    alerts threshold these probabilities, so how much they trust a wrong answer matters too."""
+    probs = np.asarray(scorer.score([ex.text for ex in examples]))
+    predictions = [int(i) for i in probs.argmax(axis=1)] if len(examples) else []
+    report = report_predictions(examples, predictions, subsets=subsets)
+    report["log_loss"] = log_loss(probs, [ex.label for ex in examples])
+    return report
+
+
+def log_loss(probs: np.ndarray, labels: Sequence[int]) -> float:
+    """Mean negative log-probability of the true label (0 for no examples)."""
+    if not len(labels):
+        return 0.0
+    true = np.asarray(probs)[np.arange(len(labels)), np.asarray(labels, dtype=np.int64)]
+    return round(float(-np.log(np.clip(true, 1e-12, 1.0)).mean()), 4)
 
 
 def write_report(folder: Path, report: dict[str, Any]) -> tuple[Path, Path]:

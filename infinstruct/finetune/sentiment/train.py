@@ -96,6 +96,7 @@ def _dry_run(
 ) -> dict[str, Any]:
     from transformers import AutoConfig, AutoTokenizer
 
+    meanpool.register()  # a parent with the mean-pooling head
     base = base_path(config, parent)
     model_config = AutoConfig.from_pretrained(str(base))
     tokenizer = AutoTokenizer.from_pretrained(str(base))
@@ -113,6 +114,10 @@ def _dry_run(
             "base": str(base),
             "would_load": str(base),
             "architecture": (model_config.architectures or ["?"])[0],
+            "pooling": "mean"
+            if _fresh_mean_head(config, model_config.model_type, base)
+            or model_config.model_type == meanpool.MODEL_TYPE
+            else "cls",
             "num_labels": len(SENTIMENT_LABELS),
             "truncated_share": round(
                 sum(n > config.model.max_length for n in lengths) / max(len(lengths), 1), 3
@@ -133,19 +138,25 @@ def _load_model(config: SentimentConfig, base: Path, device: str) -> tuple[Any, 
         "id2label": dict(enumerate(SENTIMENT_LABELS)),
         "label2id": {n: i for i, n in enumerate(SENTIMENT_LABELS)},
     }
-    base_type = AutoConfig.from_pretrained(str(base)).model_type
-    if config.model.pooling == "mean" and base_type != meanpool.MODEL_TYPE:
-        if base_type != "bert":
-            raise ConfigError(
-                f"model.pooling 'mean' needs a BERT-family base (got model_type {base_type!r} at {base}); "
-                "use model.pooling: cls"
-            )
+    if _fresh_mean_head(config, AutoConfig.from_pretrained(str(base)).model_type, base):
         model = meanpool.head_on_encoder(str(base), **labels)
     else:  # the base's own head class (a parent's, whichever pooling it was trained with)
         model = AutoModelForSequenceClassification.from_pretrained(str(base), **labels)
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     return model.to(device), tokenizer
+
+
+def _fresh_mean_head(config: SentimentConfig, base_type: str, base: Path) -> bool:
+    """Whether the run builds a new mean-pooling head (a base that already has one keeps it)."""
+    if config.model.pooling != "mean" or base_type == meanpool.MODEL_TYPE:
+        return False
+    if base_type != "bert":
+        raise ConfigError(
+            f"model.pooling 'mean' needs a BERT-family base (got model_type {base_type!r} at {base}); "
+            "use model.pooling: cls"
+        )
+    return True
 
 
 def probe_init(
