@@ -21,7 +21,7 @@ def test_dry_run_checks_data_and_model_without_training(sentiment_store: Setting
     result = run_sentiment_recipe(sentiment_store, "sentiment-minilm", dry_run=True)
     assert result["dry_run"] is True
     assert result["examples"]["train"] > result["examples"]["test"] > 0
-    assert result["model"]["architecture"] == "BertModel"
+    assert result["model"]["architecture"] == "BertModel" and result["model"]["pooling"] == "mean"
     assert result["steps"] > 0
     assert not (sentiment_store.models_dir / "runs").exists() or not any(
         p.name.startswith("sentiment-minilm-") and not (p / "COMPLETE").exists()
