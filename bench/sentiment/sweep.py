@@ -114,6 +114,7 @@ def main() -> None:
 
 def validation_log_loss(settings: Any, version_name: str) -> float:
     """Re-score a recorded version on the validation split it was trained beside."""
+    from infinstruct.finetune.sentiment import continual
     from infinstruct.finetune.sentiment.config import DataSection
     from infinstruct.finetune.sentiment.data import load_splits
     from infinstruct.finetune.sentiment.evaluate import evaluate_scorer
@@ -121,9 +122,10 @@ def validation_log_loss(settings: Any, version_name: str) -> float:
     from infinstruct.platform.sentiment import load_scorer
 
     version = get_version(settings, version_name)
-    domain = version.recipe_resolved["domains"][-1]
-    splits = load_splits(settings, DataSection.model_validate(domain["data"]), seed=int(domain["seed"]))
-    scorer = load_scorer(version.artefact_path, version=version.name, max_length=96)
+    entry = continual.lineage(version)[-1]  # the split the version was trained and evaluated on
+    splits = load_splits(settings, DataSection.model_validate(entry["data"]), seed=int(entry.get("seed", 13)))
+    max_length = int(version.recipe_resolved.get("model", {}).get("max_length", 96))
+    scorer = load_scorer(version.artefact_path, version=version.name, max_length=max_length)
     return float(evaluate_scorer(scorer, splits.validation)["log_loss"])
 
 
