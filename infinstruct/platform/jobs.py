@@ -40,9 +40,12 @@ def create_job(settings: Settings, *, kind: str, command: list[str]) -> JobRun:
         return job
 
 
-def launch_cli_job(settings: Settings, *, kind: str, args: list[str]) -> JobRun:
-    """Run ``infinstruct *args --json`` in the background, tracked as a job run."""
-    command = [sys.executable, "-m", "infinstruct", *args, "--json"]
+def launch_cli_job(settings: Settings, *, kind: str, args: list[str], json_result: bool = True) -> JobRun:
+    """Run ``infinstruct *args --json`` in the background, tracked as a job run.
+
+    ``json_result=False`` is for commands without ``--json`` (``serve``): they record no result.
+    """
+    command = [sys.executable, "-m", "infinstruct", *args, *(["--json"] if json_result else [])]
     job = create_job(settings, kind=kind, command=command)
     log_dir = settings.data_dir / "jobs"
     log_dir.mkdir(parents=True, exist_ok=True)

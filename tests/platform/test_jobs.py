@@ -20,10 +20,11 @@ def test_progress_is_mirrored_into_the_job_row(settings: Settings, monkeypatch) 
 
 
 def test_a_cli_job_runs_in_the_background_and_can_be_cancelled(settings: Settings) -> None:
-    # `serve` runs until stopped: a real long job.
-    job = jobs.launch_cli_job(settings, kind="serve", args=["serve", "--port", "0"])
+    # `serve` runs until stopped: a real long job. It takes no --json, so none is passed; the
+    # job must still be running when cancelled, whatever the machine's speed.
+    job = jobs.launch_cli_job(settings, kind="serve", args=["serve", "--port", "0"], json_result=False)
     assert job.status == "running" and job.pid
-    time.sleep(1.0)
+    assert jobs.get_job(settings, job.id).status == "running"  # type: ignore[arg-type]
     cancelled = jobs.cancel_job(settings, job.id)  # type: ignore[arg-type]
     assert cancelled.status == "cancelled"
     deadline = time.monotonic() + 20
