@@ -48,6 +48,12 @@ app.add_typer(eval_app, name="eval")
 def root(
     ctx: typer.Context,
     profile: str = typer.Option("", "--profile", help="Settings profile (settings-<profile>.yaml)."),
+    config_dir: Path | None = typer.Option(
+        None,
+        "--config-dir",
+        help="Your config folder (settings*.yaml, finetune/*.yaml) over the packaged defaults; "
+        "also INFINSTRUCT_CONFIG_DIR.",
+    ),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Override data_dir."),
     database_url: str | None = typer.Option(None, "--database-url", help="Override database.url."),
     log_level: str | None = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING, ERROR."),
@@ -56,6 +62,8 @@ def root(
 
     if profile:
         os.environ["INFINSTRUCT_PROFILE"] = profile
+    if config_dir is not None:  # via the environment so background jobs (subprocesses) inherit it
+        os.environ["INFINSTRUCT_CONFIG_DIR"] = str(config_dir.expanduser().resolve())
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -80,9 +88,13 @@ def _env_section(name: str) -> dict[str, Any]:
 def config_show(
     ctx: typer.Context,
     describe: bool = typer.Option(False, "--describe", help="List every setting with its help."),
+    sources: bool = typer.Option(
+        False, "--sources", help="With --json: each setting as {value, source} (human output always says)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Print the effective settings (secrets masked)."""
+    """Print the effective settings (secrets masked) and the file each value came from."""
+    from infinstruct.platform.config_layers import value_sources
     from infinstruct.platform.settings import describe_fields, masked_dump
 
     settings = settings_from(ctx)
@@ -91,12 +103,29 @@ def config_show(
         emit(rows, as_json=as_json, human="\n".join(f"{r['key']}: {r['description']}" for r in rows))
         return
     data = masked_dump(settings)
-    if as_json:
+    if as_json and not sources:
         emit(data, as_json=True)
-    else:
-        import yaml
+        return
+    where = value_sources(data, ctx.obj["overrides"], settings.profile or _env_profile())
+    rows = [{"key": k, "value": v, "source": where[k]} for k, v in _flat(data).items()]
+    human = "\n".join(f"{r['key']}: {r['value']!r}    # {r['source']}" for r in rows)
+    emit({r["key"]: {"value": r["value"], "source": r["source"]} for r in rows}, as_json=as_json, human=human)
 
-        typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
+
+def _env_profile() -> str:
+    import os
+
+    return os.environ.get("INFINSTRUCT_PROFILE", "")
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 # -- db ---------------------------------------------------------------------------------

@@ -121,7 +121,9 @@ def build_operator_backend(settings: Settings) -> OperatorBackend:
         }
 
     def recipes() -> list[str]:
-        return sorted(p.stem for p in Path(settings.finetune.recipes_dir).glob("*.yaml"))
+        from infinstruct.platform.config_layers import recipe_files
+
+        return list(recipe_files(settings.finetune.recipes_dir))
 
     return OperatorBackend(
         connector_names=registry.names,

@@ -18,7 +18,7 @@ def test_layout_has_the_parts() -> None:
     for path in (
         "infinstruct/cli.py",
         "infinstruct/services.py",
-        "config/settings.yaml",
+        "infinstruct/config/settings.yaml",
         "Makefile",
         ".ci/run",
         "pyproject.toml",
@@ -44,7 +44,7 @@ def test_stdlib_platform_is_not_shadowed() -> None:
 
 
 def test_config_holds_only_yaml() -> None:
-    files = [p for p in (REPO / "config").rglob("*") if p.is_file()]
+    files = [p for p in (REPO / "infinstruct" / "config").rglob("*") if p.is_file()]
     assert files and all(p.suffix in {".yaml", ".yml"} for p in files), files
 
 

@@ -1,6 +1,8 @@
 """Runtime settings: one pydantic-settings object with nested sections.
 
-Layers, lowest first: ``config/settings.yaml`` < ``config/settings-<profile>.yaml`` <
+Layers, lowest first: the packaged ``infinstruct/config/settings.yaml`` < the packaged
+``settings-<profile>.yaml`` < the same two files in the operator's config folder
+(``--config-dir`` / ``INFINSTRUCT_CONFIG_DIR``, see ``config_layers``) <
 ``INFINSTRUCT_*`` environment variables (nested with ``__``, e.g.
 ``INFINSTRUCT_DATABASE__URL``) < explicit overrides (CLI flags, tests). The profile comes
 from ``INFINSTRUCT_PROFILE``. Every field carries a description: that text is the
@@ -13,7 +15,6 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
@@ -221,7 +222,11 @@ class ServerSettings(BaseModel):
 
 
 class FinetuneSettings(BaseModel):
-    recipes_dir: str = Field(default="config/finetune", description="Folder of training recipes (*.yaml).")
+    recipes_dir: str = Field(
+        default="",
+        description="An extra folder of training recipes (*.yaml) that adds to or overrides the packaged "
+        "recipes and those in <config_dir>/finetune; empty means none.",
+    )
     models_dir: str = Field(default="models", description="Trained artefacts, relative to data_dir.")
     gate_tolerance: float = Field(
         default=0.02, description="Largest metric regression a new model may show and be activated."
@@ -317,8 +322,11 @@ class Settings(BaseSettings):
     )
 
     profile: str = Field(default="", description="Settings profile: reads settings-<profile>.yaml.")
-    config_dir: Path = Field(
-        default=Path("config"), description="Folder holding settings.yaml and the profiles."
+    config_dir: Path | None = Field(
+        default=None,
+        description="The operator's config folder (--config-dir / INFINSTRUCT_CONFIG_DIR): its "
+        "settings*.yaml override the packaged defaults, its finetune/*.yaml add to or override "
+        "the packaged recipes. Unset means the packaged defaults alone.",
     )
     data_dir: Path = Field(
         default=Path("var"),
@@ -400,24 +408,10 @@ class _YamlLayers(PydanticBaseSettingsSource):
         raise NotImplementedError  # __call__ is overridden; pydantic never calls this.
 
     def __call__(self) -> dict[str, Any]:
-        config_dir = Path(os.environ.get(f"{ENV_PREFIX}CONFIG_DIR", "config"))
-        profile = os.environ.get(f"{ENV_PREFIX}PROFILE", "")
+        from infinstruct.platform.config_layers import settings_layers
+
         merged: dict[str, Any] = {}
-        names = ["settings.yaml"] + ([f"settings-{profile}.yaml"] if profile else [])
-        for name in names:
-            path = config_dir / name
-            if not path.exists():
-                if name != "settings.yaml":
-                    raise ConfigError(
-                        f"profile {profile!r} has no {path}; create it or unset INFINSTRUCT_PROFILE"
-                    )
-                continue
-            try:
-                layer = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-            if not isinstance(layer, dict):
-                raise ConfigError(f"{path} must hold a mapping at the top level")
+        for _, layer in settings_layers(os.environ.get(f"{ENV_PREFIX}PROFILE", "")):
             merged = deep_merge(merged, layer)
         return merged
 
@@ -444,7 +438,7 @@ def load_settings(**overrides: Any) -> Settings:
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(
             f"invalid setting {where}: {first['msg']} (got {first.get('input')!r}); "
-            "fix config/settings*.yaml or the INFINSTRUCT_* variable"
+            "fix the settings*.yaml in your config folder or the INFINSTRUCT_* variable"
         ) from exc
 
 

@@ -65,3 +65,35 @@ def test_config_show_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_describe_lists_nested_keys() -> None:
     keys = {row["key"] for row in describe_fields()}
     assert {"database.url", "retrieval.index_kind", "data_dir"} <= keys
+
+
+def test_packaged_defaults_hold_from_any_directory_and_operator_folder_adds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infinstruct.finetune.training.config import recipe_path
+    from infinstruct.platform.config_layers import packaged_dir, recipe_files
+
+    monkeypatch.chdir(tmp_path)  # not the checkout: nothing may resolve against the working directory
+    monkeypatch.delenv("INFINSTRUCT_CONFIG_DIR", raising=False)
+    shipped = recipe_files()
+    assert {"tiny-scratch", "smollm2-lora"} <= set(shipped)
+    assert load_settings().retrieval.index_kind == "flat"  # from the packaged settings.yaml
+    ops = tmp_path / "ops"
+    (ops / "finetune").mkdir(parents=True)
+    (ops / "settings.yaml").write_text("retrieval:\n  rrf_k: 33\n")
+    (ops / "finetune" / "tiny-scratch.yaml").write_text((shipped["tiny-scratch"]).read_text())
+    (ops / "finetune" / "mine.yaml").write_text("base: x\n")
+    monkeypatch.setenv("INFINSTRUCT_CONFIG_DIR", str(ops))
+    settings = load_settings()
+    assert settings.retrieval.rrf_k == 33 and settings.retrieval.index_kind == "flat"
+    assert recipe_path(settings, "tiny-scratch") == ops / "finetune" / "tiny-scratch.yaml"
+    assert recipe_path(settings, "smollm2-lora").parent == packaged_dir() / "finetune"
+    assert "mine" in recipe_files()
+    result = CliRunner().invoke(app, ["config", "show", "--json", "--sources"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    shown = json.loads(result.output)
+    assert shown["retrieval.rrf_k"] == {"value": 33, "source": str(ops / "settings.yaml")}
+    assert shown["retrieval.index_kind"]["source"] == str(packaged_dir() / "settings.yaml")
+    assert shown["database.echo"]["source"] == "default"

@@ -63,7 +63,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     def train(
         ctx: typer.Context,
         recipe: str = typer.Argument(
-            "smollm2-lora", help="Recipe name under config/finetune/ or a YAML path."
+            "smollm2-lora", help="Recipe name (packaged or in <config-dir>/finetune/) or a YAML path."
         ),
         resume: bool = typer.Option(
             False, "--resume", help="Continue the newest unfinished run of the recipe."

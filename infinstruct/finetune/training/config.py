@@ -1,4 +1,4 @@
-"""Training recipes: ``config/finetune/<name>.yaml`` validated into a typed ``FinetuneConfig``.
+"""Training recipes: ``<config>/finetune/<name>.yaml`` (packaged or the operator's) validated into a typed ``FinetuneConfig``.
 
 The config converts to Hugging Face objects only at the edge (``to_peft_config()``,
 ``to_training_arguments()``); the resolved recipe (every default filled in) is written
@@ -284,17 +284,20 @@ class FinetuneConfig(_Section):
 
 
 def recipe_path(settings: Settings, recipe: str) -> Path:
-    """A recipe name under ``finetune.recipes_dir`` or a path to a YAML file."""
+    """A recipe name (packaged, or in the operator's config folder) or a path to a YAML file."""
+    from infinstruct.platform.config_layers import recipe_dirs, recipe_files
+
     given = Path(recipe).expanduser()
     if given.suffix in {".yaml", ".yml"} and given.exists():
         return given
-    path = Path(settings.finetune.recipes_dir) / f"{recipe}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in Path(settings.finetune.recipes_dir).glob("*.yaml"))
+    known = recipe_files(settings.finetune.recipes_dir)
+    if recipe not in known:
+        where = ", ".join(str(d) for d in recipe_dirs(settings.finetune.recipes_dir))
         raise ConfigError(
-            f"no recipe {recipe!r} in {settings.finetune.recipes_dir}; known: {', '.join(known) or 'none'}"
+            f"no recipe {recipe!r} in {where}; known: {', '.join(known) or 'none'}; "
+            "give a known name or a path to a YAML recipe"
         )
-    return path
+    return known[recipe]
 
 
 def read_recipe(path: Path) -> dict[str, Any]:

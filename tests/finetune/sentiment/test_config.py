@@ -13,11 +13,11 @@ from tests.conftest import REPO
 
 
 @pytest.mark.parametrize(
-    "path", sorted((REPO / "config" / "finetune").glob("sentiment-*.yaml")), ids=lambda p: p.stem
+    "path", sorted((REPO / "infinstruct" / "config" / "finetune").glob("sentiment-*.yaml")), ids=lambda p: p.stem
 )
 def test_shipped_recipes_validate(settings: Settings, path: Path) -> None:
     config, found = load_config(settings, path.stem)
-    assert found == Path("config/finetune") / path.name
+    assert found == path
     assert config.kind == "sentiment" and config.name == path.stem
     assert config.data.corpora, "a shipped recipe names its corpora"
 
