@@ -315,6 +315,20 @@ recommend_cli.register(app, eval_app)
 chat_cli.register(app, eval_app)
 
 
+@connectors_cli.corpus_app.command("visibility")
+def corpus_visibility(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Corpus name (see `infinstruct corpus list`)."),
+    visibility: str = typer.Argument(..., help="public (customers may see it quoted) or internal."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Mark a corpus public (help centre, FAQs: quotable to customers) or internal (the default)."""
+    from infinstruct.platform.corpus_visibility import set_visibility
+
+    result = set_visibility(settings_from(ctx), name, visibility)
+    emit(result, as_json=as_json, human=f"{name} is {visibility} (was {result['was']})")
+
+
 def _feed_reader(settings: Any) -> Any:
     """The connectors' feed reader for the alerts (services imported only when used)."""
     from infinstruct import services

@@ -28,6 +28,12 @@ class Corpus(SQLModel, table=True):
     domain: str = Field(max_length=64, index=True, description="support|finance|items|labelled|…")
     connector: str = Field(max_length=64)
     scrub_pii: bool = True
+    visibility: str = Field(
+        default="internal",
+        max_length=16,
+        description="public|internal: only public corpora (help-centre articles, FAQs) may be "
+        "quoted to customers; every corpus is internal until an operator marks it public.",
+    )
     created_at: datetime = created_field()
 
 
