@@ -191,7 +191,16 @@ def run_server(settings: Settings, *, host: str | None = None, port: int | None 
     from infinstruct.platform.db import ensure_schema
 
     ensure_schema(settings)
-    uvicorn.run(
+    from infinstruct.platform.dialogue.backend import stop_all_generation
+
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # Running replies end at their next token, so SIGTERM never waits on a long
+            # generation; connections still open after 5 s are closed.
+            stop_all_generation()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
         build_app(settings),
         host=host or settings.server.host,
         port=port or settings.server.port,
@@ -211,7 +220,9 @@ class DemoStep:
 DEMO_DIALOGUE_RECIPE = "smollm2-lora"
 SMOKE_DIALOGUE = (
     "tiny-scratch",
+        timeout_graceful_shutdown=5,
     {"pretrain.steps": 4, "optim.max_steps": 4, "optim.warmup_steps": 1, "eval.generate": 0},
+    _Server(config).run()
 )
 DEMO_SENTIMENT_RECIPE = "sentiment-minilm"
 DEMO_SENTIMENT = {

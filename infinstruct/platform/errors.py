@@ -12,6 +12,7 @@
     ├── StorageError           (RuntimeError) the database is unreachable or inconsistent
     ├── IndexStoreError        (RuntimeError) the retrieval index is missing or broken
     ├── ModelLoadError         (RuntimeError) a model cannot be loaded
+    ├── GenerationError        (RuntimeError) a reply's generation failed or ran out of time
     ├── TrainingError          (RuntimeError) a training run failed
     ├── RegistryGateError      (RuntimeError) a candidate model regresses; activation refused
     ├── AuthError              (PermissionError) login / role refusal
@@ -64,6 +65,10 @@ class IndexStoreError(InfinstructError, RuntimeError):
 
 
 class ModelLoadError(InfinstructError, RuntimeError):
+    pass
+
+
+class GenerationError(InfinstructError, RuntimeError):
     pass
 
 

@@ -131,6 +131,24 @@ class ChatSettings(BaseModel):
         default=True, description="Delimit retrieved text as data so it cannot act as instructions."
     )
     thresholds_file: str = Field(
+    repetition_penalty: float = Field(
+        default=1.15,
+        ge=1.0,
+        description="Divides the score of every token the reply already contains (1.0 = off); "
+        "counts the reply only, so quoting the retrieved passages is not penalised.",
+    )
+    no_repeat_ngram_size: int = Field(
+        default=4,
+        ge=0,
+        description="No n-gram of this many tokens appears twice in a reply (0 = off); stops "
+        "'看见订单；看见订单；…' loops. Counts the reply only, not the prompt.",
+    )
+    generation_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Wall-clock limit of one reply's generation, waiting for a slot included; "
+        "a reply that reaches it ends where it is.",
+    )
         default="router-thresholds.json",
         description="Calibrated router thresholds, relative to data_dir.",
     )

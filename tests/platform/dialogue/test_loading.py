@@ -93,3 +93,51 @@ def test_backend_streams_and_stops_early(settings: Settings, tiny_folder: Path) 
     # A prompt longer than the model's window is cut from the left, never rejected.
     ids = backend.prompt_ids([{"role": "user", "content": "hello there " * 200}], max_new_tokens=10)
     assert ids.shape[1] <= 64 - 10
+
+
+def test_a_failing_generate_reaches_the_request_and_frees_the_backend(
+    settings: Settings, tiny_folder: Path
+) -> None:
+    """Issue 15: an exception inside generate used to leave the streamer (and lock) waiting
+    forever; now it reaches the caller and the next request is answered."""
+    import threading
+
+    from infinstruct.platform.errors import GenerationError, InputError
+
+    backend = LocalDialogueBackend.load(settings, base=str(tiny_folder), device="cpu")
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "hello"}]
+    backend.generate_kwargs = {"top_k": -3, "do_sample": True}  # generate raises ValueError on it
+    with pytest.raises(GenerationError, match="generation failed"):
+        backend.generate(messages, max_new_tokens=4)
+    backend.generate_kwargs = {}
+    answered: list[str] = []
+    worker = threading.Thread(target=lambda: answered.append(backend.generate(messages, max_new_tokens=3)))
+    worker.start()
+    worker.join(timeout=30)
+    assert answered and isinstance(answered[0], str), "the backend stayed wedged after a failure"
+    with pytest.raises(InputError, match="max_new_tokens must be"):
+        backend.generate(messages, max_new_tokens=-1)
+
+
+def test_every_reply_has_a_wall_clock_limit(settings: Settings, tiny_folder: Path) -> None:
+    import time
+
+    backend = LocalDialogueBackend.load(settings, base=str(tiny_folder), device="cpu")
+    backend.timeout_s = 0.05
+    backend.no_repeat_ngram_size = 0
+    backend.generate_kwargs = {"min_new_tokens": 10_000}  # would otherwise run 10k tokens
+    started = time.monotonic()
+    text = backend.generate([{"role": "user", "content": "hello"}], max_new_tokens=10_000)
+    assert isinstance(text, str) and time.monotonic() - started < 10
+
+
+def test_reply_repetition_controls_count_the_reply_only() -> None:
+    import torch
+
+    from infinstruct.platform.dialogue.repetition import apply_reply_repetition
+
+    reply = torch.tensor([[5, 6, 7, 5, 6]])
+    scores = torch.zeros(1, 10) + 2.0
+    out = apply_reply_repetition(reply, scores.clone(), penalty=2.0, ngram_size=3)
+    assert out[0, 7] == float("-inf")  # "5 6" was followed by 7 once: 7 cannot follow again
+    assert out[0, 5] == 1.0 and out[0, 9] == 2.0  # seen tokens halved, unseen untouched
