@@ -205,7 +205,9 @@ def run_server(settings: Settings, *, host: str | None = None, port: int | None 
         host=host or settings.server.host,
         port=port or settings.server.port,
         log_level="warning",
+        timeout_graceful_shutdown=5,
     )
+    _Server(config).run()
 
 
 @dataclass(frozen=True)
@@ -220,9 +222,7 @@ class DemoStep:
 DEMO_DIALOGUE_RECIPE = "smollm2-lora"
 SMOKE_DIALOGUE = (
     "tiny-scratch",
-        timeout_graceful_shutdown=5,
     {"pretrain.steps": 4, "optim.max_steps": 4, "optim.warmup_steps": 1, "eval.generate": 0},
-    _Server(config).run()
 )
 DEMO_SENTIMENT_RECIPE = "sentiment-minilm"
 DEMO_SENTIMENT = {

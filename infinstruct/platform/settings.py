@@ -121,16 +121,6 @@ class DialogueSettings(BaseModel):
     )
     max_new_tokens: int = Field(default=128, description="Longest generated answer, in tokens.")
     temperature: float = Field(default=0.0, description="Sampling temperature; 0 is greedy.")
-
-
-class ChatSettings(BaseModel):
-    history_turns: int = Field(default=6, description="Earlier turns kept as context.")
-    max_input_chars: int = Field(default=2000, description="Longest accepted customer message.")
-    rate_limit_per_minute: int = Field(default=30, description="Messages one client may send per minute.")
-    spotlighting: bool = Field(
-        default=True, description="Delimit retrieved text as data so it cannot act as instructions."
-    )
-    thresholds_file: str = Field(
     repetition_penalty: float = Field(
         default=1.15,
         ge=1.0,
@@ -149,6 +139,28 @@ class ChatSettings(BaseModel):
         description="Wall-clock limit of one reply's generation, waiting for a slot included; "
         "a reply that reaches it ends where it is.",
     )
+
+
+class ChatSettings(BaseModel):
+    history_turns: int = Field(default=6, description="Earlier turns kept as context.")
+    max_input_chars: int = Field(default=2000, description="Longest accepted customer message.")
+    rate_limit_per_minute: int = Field(
+        default=30,
+        description="Requests one client (API token or address) may send per minute to the chat, "
+        "/v1, /api/recommend and /api/feedback together.",
+    )
+    max_messages: int = Field(
+        default=64, gt=0, description="Most messages one /v1/chat/completions request may carry."
+    )
+    max_history_chars: int = Field(
+        default=16_000,
+        gt=0,
+        description="Most characters all messages of one /v1/chat/completions request may hold together.",
+    )
+    spotlighting: bool = Field(
+        default=True, description="Delimit retrieved text as data so it cannot act as instructions."
+    )
+    thresholds_file: str = Field(
         default="router-thresholds.json",
         description="Calibrated router thresholds, relative to data_dir.",
     )
