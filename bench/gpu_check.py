@@ -1,4 +1,4 @@
-# ruff: noqa: INP001  (a standalone script named by the issue; bench/ itself is not a package)
+
 """GPU smoke check: a few bf16 LoRA steps of a causal LM on the GPU; throughput and MFU.
 
     python bench/gpu_check.py [--base smollm2] [--steps 10] [--batch 8] [--seq 512]

@@ -53,6 +53,9 @@ def live_server(app: Any) -> Iterator[str]:
                 break
         except httpx.HTTPError:
             time.sleep(0.2)
+    else:
+        server.should_exit = True
+        raise AssertionError(f"{url}/healthz did not answer 200 within 60 s")
     try:
         yield url
     finally:

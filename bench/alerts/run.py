@@ -5,7 +5,8 @@ Same real items, same model, same run:
 * **batched** — the alerts' scoring (``alerts.scoring.score_articles``): every unit (title
   and summary sentences) of every item in batches of ``alerts.batch_size``;
 * **one at a time** (the baseline) — the same function called once per item, as a naive
-  loop over new items would (measured on a subset: it is slow);
+  loop over new items would. Both modes score the same ``--sample`` items (a seeded random
+  draw from the whole pool), in ``--rounds`` interleaved rounds; medians and spread reported;
 * **end to end** — ``alerts run-once`` on a fresh store: poll a drop folder holding the N
   items through the connectors, score them, detect spikes for 20 watched tickers, fill
   the outbox.
@@ -15,7 +16,7 @@ and Seeking Alpha summaries (459), spread over 14 days; ``--quick`` uses 1,000. 
 is the MiniLM encoder with a 3-way head (freshly initialised unless ``--model`` names a
 trained folder: throughput does not depend on the weights).
 
-    python bench/alerts/run.py [--quick] [--model PATH] [--device cpu|cuda]
+    python bench/alerts/run.py [--quick] [--sample 300] [--rounds 5] [--no-e2e] [--model PATH]
     # writes bench/results/alerts.json
 """
 
@@ -23,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import platform
 import sys
 import tempfile
 import time
@@ -36,7 +35,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # runnable as a plain script from anywhere
 DATA = REPO.parent / "shared" / "data" / "finance"
-RESULTS = REPO / "bench" / "results" / "alerts.json"
 END = datetime(2024, 1, 15, tzinfo=UTC)
 
 
@@ -73,29 +71,52 @@ def load_model(model: str | None, device: str) -> Any:
     )
 
 
-def scoring(scorer: Any, items: list[dict[str, str]], *, baseline_items: int, batch: int) -> dict[str, Any]:
+def scoring(
+    scorer: Any, items: list[dict[str, str]], *, sample: int, batch: int, rounds: int
+) -> dict[str, Any]:
+    """Both modes score the same ``sample`` items (a seeded random draw from all of them, so
+    short tweets and long articles are mixed alike), in interleaved rounds."""
+    import random
+
+    from bench.common import interleave, timed
     from infinstruct.platform.alerts.scoring import article_units, score_articles
 
-    articles = [(i["title"], i["text"]) for i in items]
+    chosen = random.Random(0).sample(items, min(sample, len(items)))
+    articles = [(i["title"], i["text"]) for i in chosen]
     units = sum(len(article_units(t, x)) for t, x in articles)
+    chars = sum(len(t) + len(x) for t, x in articles)
     score_articles(scorer, articles[:64], batch_size=batch)  # warm-up (kernels, allocator)
-    started = time.perf_counter()
-    score_articles(scorer, articles, batch_size=batch)
-    batched_s = time.perf_counter() - started
-    subset = articles[:baseline_items]
-    started = time.perf_counter()
-    for article in subset:
-        score_articles(scorer, [article], batch_size=batch)
-    single_s = time.perf_counter() - started
+
+    def batched() -> dict[str, float]:
+        seconds, _ = timed(lambda: score_articles(scorer, articles, batch_size=batch))
+        return {"items_per_s": len(articles) / seconds, "units_per_s": units / seconds, "seconds": seconds}
+
+    def one_at_a_time() -> dict[str, float]:
+        def loop() -> None:
+            for article in articles:
+                score_articles(scorer, [article], batch_size=batch)
+
+        seconds, _ = timed(loop)
+        return {"items_per_s": len(articles) / seconds, "units_per_s": units / seconds, "seconds": seconds}
+
+    timings = interleave({"batched": batched, "one_at_a_time": one_at_a_time}, rounds=rounds)
+    ratios = [
+        b / s
+        for b, s in zip(
+            timings["batched"]["items_per_s"]["rounds"],
+            timings["one_at_a_time"]["items_per_s"]["rounds"],
+            strict=True,
+        )
+    ]
+    from bench.common import spread
+
     return {
         "items": len(articles),
         "units": units,
-        "batched_s": round(batched_s, 2),
-        "batched_items_per_s": round(len(articles) / batched_s, 1),
-        "one_at_a_time_items": len(subset),
-        "one_at_a_time_s": round(single_s, 2),
-        "one_at_a_time_items_per_s": round(len(subset) / single_s, 1),
-        "speedup": round((len(articles) / batched_s) / (len(subset) / single_s), 2),
+        "chars": chars,
+        "same_items_both_modes": True,
+        "timings": timings,
+        "speedup": spread(ratios, 2),
     }
 
 
@@ -158,49 +179,52 @@ def end_to_end(scorer: Any, items: list[dict[str, str]], *, batch: int) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 items instead of all (~10k)")
+    parser.add_argument("--quick", action="store_true", help="1,000 items end to end instead of all (~10k)")
+    parser.add_argument("--sample", type=int, default=300, help="Items both scoring modes score.")
+    parser.add_argument("--rounds", type=int, default=5, help="Interleaved rounds (>= 5).")
+    parser.add_argument("--no-e2e", action="store_true", help="Skip the end-to-end run-once.")
     parser.add_argument("--model", help="a trained sentiment folder (default: MiniLM + a fresh head)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
 
-    import torch
-
+    from bench.common import machine_info, write_result
     from infinstruct.platform.settings import load_settings
 
     batch = load_settings().alerts.batch_size
     items = real_items(1_000 if args.quick else 20_000)
     scorer = load_model(args.model, args.device)
-    scores = scoring(scorer, items, baseline_items=100 if args.quick else 300, batch=batch)
-    e2e = end_to_end(scorer, items, batch=batch)
-    result = {
-        "quick": args.quick,
-        "device": args.device,
-        "torch_threads": torch.get_num_threads(),
-        "machine": platform.processor() or platform.machine(),
-        "batch_size": batch,
-        "scoring": scores,
-        "end_to_end": e2e,
-    }
-    rows = [
-        ("scoring, batched", scores["items"], scores["batched_s"], scores["batched_items_per_s"]),
-        (
-            "scoring, one item at a time (baseline)",
-            scores["one_at_a_time_items"],
-            scores["one_at_a_time_s"],
-            scores["one_at_a_time_items_per_s"],
-        ),
-        ("alerts run-once end to end", e2e["items"], e2e["seconds"], e2e["items_per_s"]),
-    ]
-    print(f"{'what':42} {'items':>7} {'seconds':>9} {'items/s':>9}")
-    for name, n, seconds, rate in rows:
-        print(f"{name:42} {n:>7} {seconds:>9} {rate:>9}")
-    print(
-        f"batched is {scores['speedup']}x one at a time ({scores['units']} units for {scores['items']} items)"
+    scores = scoring(scorer, items, sample=args.sample, batch=batch, rounds=args.rounds)
+    e2e = None if args.no_e2e else end_to_end(scorer, items, batch=batch)
+    timings = scores["timings"]
+    print(f"{'mode':16} {'items':>6} {'items/s median':>15} {'p25-p75':>15}")
+    for mode in ("batched", "one_at_a_time"):
+        m = timings[mode]["items_per_s"]
+        print(f"{mode:16} {scores['items']:>6} {m['median']:>15} {m['p25']:>7}-{m['p75']:<7}")
+    print(f"batched / one at a time on the same {scores['items']} items: {scores['speedup']['median']}x")
+    if e2e:
+        print(f"alerts run-once end to end: {e2e['items']} items in {e2e['seconds']} s")
+    path = write_result(
+        "alerts",
+        {
+            "what": "alerts sentiment scoring, batched vs one item at a time on the same items; "
+            "one alerts run-once end to end (single run)",
+            "produced_by": "python bench/alerts/run.py" + (" --quick" if args.quick else ""),
+            "machine": machine_info(),
+            "inputs": {
+                "items_pool": len(items),
+                "sample": scores["items"],
+                "sample_units": scores["units"],
+                "sample_chars": scores["chars"],
+                "batch_size": batch,
+                "model": args.model or "MiniLM + fresh 3-way head (throughput does not depend on weights)",
+                "device": args.device,
+                "rounds": args.rounds,
+            },
+            "scoring": scores,
+            "end_to_end": e2e,
+        },
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

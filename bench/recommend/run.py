@@ -13,7 +13,6 @@ load and the ~25 s (2 cores) embedding of 9.7k movie profiles. Writes bench/resu
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import time
@@ -51,9 +50,25 @@ def main() -> None:
     report = run_eval(settings, corpora=list(SOURCES), max_users=args.max_users)
     report["seconds"] = round(time.monotonic() - started, 1)
     _print(report)
-    out = REPO / "bench" / "results" / "recommend.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    import sys
+
+    sys.path.insert(0, str(REPO))
+    from bench.common import write_result
+
+    out = write_result(
+        "recommend",
+        {
+            "what": "recommendation quality (HR@10, NDCG@10), leave-last-out test fold; all four rankers "
+            "on the same folds in the same run; combined weights fitted on leave-second-last-out",
+            "produced_by": "python bench/recommend/run.py"
+            + (f" --max-users {args.max_users}" if args.max_users else ""),
+            "inputs": {
+                "corpora": {k: str(v.relative_to(REPO.parent)) for k, v in SOURCES.items()},
+                "max_users": args.max_users,
+            },
+            "report": report,
+        },
+    )
     print(f"\nwritten to {out}")
 
 

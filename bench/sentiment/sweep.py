@@ -1,16 +1,22 @@
-"""Choose ``sentiment-minilm``'s optimiser settings on the validation split (never on test).
+"""Choose ``sentiment-minilm``'s settings on the validation split; this script never sees test.
 
-    python bench/sentiment/sweep.py [--data-dir var/bench-sentiment]
+    python bench/sentiment/sweep.py [--data-dir var/bench-sentiment] [--seeds 13 7]
+    python bench/sentiment/sweep.py --table                 # train nothing, print the record
+    python bench/sentiment/run.py --pick                    # then, once: the pick on test
 
-    python bench/sentiment/sweep.py --only NAME ... --seeds 13 7 21   # more seeds per candidate
-    python bench/sentiment/sweep.py --table                            # train nothing
+Protocol (fixed before any run): every candidate below is trained with every seed on the
+same PhraseBank split with ``eval.test: false`` and ``eval.baseline: false``, so no test
+number is computed, stored or printed here. Each run records its validation accuracy on the
+50Agree (all) and AllAgree subsets and its validation log-loss. The pick is the candidate
+with the best **mean over seeds** of validation 50Agree accuracy among candidates whose mean
+validation log-loss beats the uniform guess (ln 3); ties go to the earlier candidate. The
+pick and the version trained with the recipe's seed are written to
+``bench/results/sentiment-sweep.json``; ``bench/sentiment/run.py --pick`` then scores that
+version on test once and reports the number as it comes.
 
-Trains each candidate below (with each seed) on the same PhraseBank split, reads its
-validation accuracy on the 50Agree (all) and AllAgree subsets and its validation log-loss,
-and prints the per-candidate means next to the test numbers for the record. The pick is the
-best mean validation 50Agree accuracy among candidates whose validation log-loss beats the
-uniform guess (ln 3). Writes ``bench/results/sentiment-sweep.json``. The recipe file is then
-edited by hand to the pick.
+The grid is small because it must fit about 35 minutes of two shared CPU cores (one run of
+3 epochs is ~7 minutes idle): the head reads mean-pooled tokens (chosen earlier on validation
+by ``bench/sentiment/pooling.py``) and the sweep compares two learning rates at 3 epochs.
 """
 
 from __future__ import annotations
@@ -20,35 +26,26 @@ import json
 import math
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_SEED = 13  # the recipe's optim.seed
+sys.path.insert(0, str(REPO))
+from bench.common import machine_info, write_result  # noqa: E402
+
+DEFAULT_SEED = 13  # the recipe's optim.seed: the run with it is the one shipped
 #: Log-loss of the uniform guess over the three labels: probabilities scoring worse carry no usable
-#: information, whatever their argmax.
+#: information, whatever their argmax (the alerts threshold the probabilities).
 UNIFORM_LOG_LOSS = math.log(3)
 PHRASEBANK = REPO.parent / "shared" / "data" / "finance" / "financial_phrasebank"
+_MEAN_B16_EP3 = {"model.pooling": "mean", "optim.epochs": 3, "optim.batch_size": 16}
 CANDIDATES: dict[str, dict[str, Any]] = {
-    "lr5e-5-ep3-b32": {"optim.lr": 5e-5, "optim.epochs": 3, "optim.batch_size": 32},
-    "lr1e-4-ep4-b32": {"optim.lr": 1e-4, "optim.epochs": 4, "optim.batch_size": 32},
-    "lr8e-5-ep5-b16": {"optim.lr": 8e-5, "optim.epochs": 5, "optim.batch_size": 16},
-    # The head on mean-pooled tokens (how the encoder was trained), then also started from a probe.
-    "mean-lr8e-5-ep5-b16": {
-        "model.pooling": "mean",
-        "optim.lr": 8e-5,
-        "optim.epochs": 5,
-        "optim.batch_size": 16,
-    },
-    "mean-probe-lr8e-5-ep5-b16": {
-        "model.pooling": "mean",
-        "model.head_init": "probe",
-        "optim.lr": 8e-5,
-        "optim.epochs": 5,
-        "optim.batch_size": 16,
-    },
+    "mean-lr5e-5-ep3-b16": {**_MEAN_B16_EP3, "optim.lr": 5e-5},
+    "mean-lr1e-4-ep3-b16": {**_MEAN_B16_EP3, "optim.lr": 1e-4},
 }
+RESULT = "sentiment-sweep"
 
 
 def main() -> None:
@@ -59,15 +56,22 @@ def main() -> None:
         "--seeds",
         nargs="*",
         type=int,
-        default=[DEFAULT_SEED],
-        help="Seeds (head init, data order, dropout) per candidate: one validation split of a few "
-        "hundred sentences is noisy, so a pick can rest on the mean over several seeds.",
+        default=[DEFAULT_SEED, 7],
+        help="Seeds (head init, data order, dropout) per candidate; the pick rests on their mean.",
     )
-    parser.add_argument(
-        "--table", action="store_true", help="Train nothing: fill in log-losses and print the table."
-    )
+    parser.add_argument("--table", action="store_true", help="Train nothing: print the record.")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    out = REPO / "bench" / "results" / f"{RESULT}.json"
+    record: dict[str, Any] = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    runs: dict[str, Any] = record.get("runs", {})
+    if not args.table:
+        runs.update(_train_all(args, lambda: _save(out, runs, args)))
+    _save(out, runs, args)
+    print_table(runs)
+
+
+def _train_all(args: argparse.Namespace, checkpoint: Any) -> dict[str, Any]:
     from infinstruct.finetune.sentiment.train import run_sentiment_recipe
     from infinstruct.platform.cli_support import configure_logging
     from infinstruct.platform.db import upgrade
@@ -79,88 +83,96 @@ def main() -> None:
     settings = load_settings(data_dir=args.data_dir)
     upgrade(settings)
     build_ingestor(settings)(PHRASEBANK, corpus="financial_phrasebank")
-    out = REPO / "bench" / "results" / "sentiment-sweep.json"
-    rows: dict[str, Any] = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    runs: dict[str, Any] = {}
     for name, overrides in CANDIDATES.items():
-        if args.table or (args.only and name not in args.only):
+        if args.only and name not in args.only:
             continue
         for seed in args.seeds:
-            key = name if seed == DEFAULT_SEED else f"{name}@seed{seed}"
             started = time.monotonic()
             result = run_sentiment_recipe(
                 settings,
                 "sentiment-minilm",
-                overrides={**overrides, "optim.seed": seed, "eval.baseline": False},
+                overrides={**overrides, "optim.seed": seed, "eval.baseline": False, "eval.test": False},
                 show_progress=False,
             )
             report = json.loads(Path(result["report_json"]).read_text(encoding="utf-8"))
-            rows[key] = {
+            assert "test" not in report, "a sweep run computed test metrics"
+            runs[f"{name}@seed{seed}"] = {
                 "candidate": name,
                 "seed": seed,
                 "version": result["version"],
                 "overrides": overrides,
                 "validation": {s: v["accuracy"] for s, v in report["validation"]["subsets"].items()},
                 "validation_log_loss": report["validation"]["log_loss"],
-                "test": {s: v["accuracy"] for s, v in report["test"]["subsets"].items()},
                 "seconds": round(time.monotonic() - started, 1),
+                "loadavg_after": [round(x, 2) for x in os.getloadavg()],
             }
-            out.write_text(json.dumps(rows, indent=2), encoding="utf-8")
-            print(key, rows[key], flush=True)
-    for row in rows.values():  # runs recorded before the log-loss was
-        row.setdefault("validation_log_loss", validation_log_loss(settings, row["version"]))
-    out.write_text(json.dumps(rows, indent=2), encoding="utf-8")
-    print_table(rows)
+            print(name, seed, runs[f"{name}@seed{seed}"], flush=True)
+            checkpoint()
+    return runs
 
 
-def validation_log_loss(settings: Any, version_name: str) -> float:
-    """Re-score a recorded version on the validation split it was trained beside."""
-    from infinstruct.finetune.sentiment import continual
-    from infinstruct.finetune.sentiment.config import DataSection
-    from infinstruct.finetune.sentiment.data import load_splits
-    from infinstruct.finetune.sentiment.evaluate import evaluate_scorer
-    from infinstruct.platform.registry import get_version
-    from infinstruct.platform.sentiment import load_scorer
-
-    version = get_version(settings, version_name)
-    entry = continual.lineage(version)[-1]  # the split the version was trained and evaluated on
-    splits = load_splits(settings, DataSection.model_validate(entry["data"]), seed=int(entry.get("seed", 13)))
-    max_length = int(version.recipe_resolved.get("model", {}).get("max_length", 96))
-    scorer = load_scorer(version.artefact_path, version=version.name, max_length=max_length)
-    return float(evaluate_scorer(scorer, splits.validation)["log_loss"])
-
-
-def print_table(rows: dict[str, Any]) -> None:
-    """Per candidate, the mean over the seeds it ran with, and the pick: the best mean validation
-    50Agree accuracy among candidates whose mean validation log-loss beats the uniform guess
-    (the alerts threshold the probabilities: a model confidently wrong often enough to score
-    worse than knowing nothing is not usable, however often its argmax is right)."""
-    by_candidate: dict[str, list[dict[str, Any]]] = {}
-    for key, row in rows.items():
-        by_candidate.setdefault(row.get("candidate", key), []).append(row)
-
-    def mean(runs: list[dict[str, Any]], split: str, subset: str) -> float:
-        return round(statistics.fmean(r[split][subset] for r in runs), 4)
-
-    def loss(runs: list[dict[str, Any]]) -> float:
-        return round(statistics.fmean(r["validation_log_loss"] for r in runs), 4)
-
-    print(
-        f"{'candidate':28} {'seeds':>5} {'val 50Agree':>11} {'val AllAgree':>12} {'val log-loss':>12} "
-        f"{'test 50Agree':>12} {'test AllAgree':>13}"
+def _save(out: Path, runs: dict[str, Any], args: argparse.Namespace) -> None:
+    candidates = summarise(runs)
+    chosen = pick(candidates)
+    shipped = next(
+        (r["version"] for r in runs.values() if r["candidate"] == chosen and r["seed"] == DEFAULT_SEED), None
     )
-    for name, runs in by_candidate.items():
+    write_result(
+        RESULT,
+        {
+            "what": "sentiment-minilm selection on PhraseBank validation (no test metric computed)",
+            "produced_by": "python bench/sentiment/sweep.py",
+            "machine": machine_info(),
+            "inputs": {"data": str(PHRASEBANK.relative_to(REPO.parent)), "seeds": args.seeds},
+            "rule": "best mean validation 50Agree over seeds among candidates with mean validation "
+            "log-loss < ln 3",
+            "candidates": candidates,
+            "pick": chosen,
+            "pick_version": shipped,
+            "data_dir": str(args.data_dir),
+            "runs": runs,
+        },
+    )
+
+
+def summarise(runs: dict[str, Any]) -> dict[str, Any]:
+    """Per candidate: the seeds it ran with and its mean validation numbers."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for row in runs.values():
+        by.setdefault(row["candidate"], []).append(row)
+    order = [n for n in CANDIDATES if n in by] + [n for n in by if n not in CANDIDATES]
+    return {
+        name: {
+            "overrides": by[name][0]["overrides"],
+            "seeds": sorted(r["seed"] for r in by[name]),
+            "val_50Agree": round(statistics.fmean(r["validation"]["50Agree"] for r in by[name]), 4),
+            "val_AllAgree": round(statistics.fmean(r["validation"]["AllAgree"] for r in by[name]), 4),
+            "val_log_loss": round(statistics.fmean(r["validation_log_loss"] for r in by[name]), 4),
+            "val_50Agree_by_seed": {r["seed"]: r["validation"]["50Agree"] for r in by[name]},
+        }
+        for name in order
+    }
+
+
+def pick(candidates: dict[str, Any]) -> str | None:
+    """The protocol's rule (see the module docstring); None before any run."""
+    eligible = [n for n, c in candidates.items() if c["val_log_loss"] < UNIFORM_LOG_LOSS]
+    if not eligible:
+        return None
+    best = max(candidates[n]["val_50Agree"] for n in eligible)
+    return next(n for n in eligible if candidates[n]["val_50Agree"] == best)
+
+
+def print_table(runs: dict[str, Any]) -> None:
+    candidates = summarise(runs)
+    print(f"{'candidate':24} {'seeds':>7} {'val 50Agree':>11} {'val AllAgree':>12} {'val log-loss':>12}")
+    for name, c in candidates.items():
+        seeds = ",".join(map(str, c["seeds"]))
         print(
-            f"{name:28} {len(runs):>5} {mean(runs, 'validation', '50Agree'):>11} "
-            f"{mean(runs, 'validation', 'AllAgree'):>12} {loss(runs):>12} {mean(runs, 'test', '50Agree'):>12} "
-            f"{mean(runs, 'test', 'AllAgree'):>13}"
+            f"{name:24} {seeds:>7} {c['val_50Agree']:>11} {c['val_AllAgree']:>12} {c['val_log_loss']:>12}"
         )
-    limit = UNIFORM_LOG_LOSS
-    eligible = [n for n, runs in by_candidate.items() if loss(runs) < limit]
-    pick = max(eligible, key=lambda n: mean(by_candidate[n], "validation", "50Agree"))
-    print(
-        f"log-loss guard: mean validation log-loss < ln 3 = {limit:.4f}; excluded: {sorted(set(by_candidate) - set(eligible))}"
-    )
-    print(f"pick (best mean validation 50Agree over its seeds, within the guard): {pick}")
+    print(f"pick: {pick(candidates)} (mean validation 50Agree over seeds, log-loss < ln 3)")
 
 
 if __name__ == "__main__":

@@ -87,9 +87,20 @@ def _child(which: str, steps: int, folder: Path) -> dict[str, float]:
     }
 
 
+def _run_child(which: str, steps: int, folder: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", which, "--steps", str(steps), "--folder", folder],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5, help="Interleaved rounds (>= 5).")
     parser.add_argument("--child", choices=["ours", "trainer"])
     parser.add_argument("--folder")
     args = parser.parse_args()
@@ -97,33 +108,49 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(args.child, args.steps, Path(args.folder))))
         return
-    rows = {}
+    from bench.common import interleave, machine_info, spread, write_result
+
     with tempfile.TemporaryDirectory() as tmp:
-        for which in ("ours", "trainer"):
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    which,
-                    "--steps",
-                    str(args.steps),
-                    "--folder",
-                    tmp,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            rows[which] = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"{'trainer':10} {'tokens/s':>10} {'peak MiB':>10} {'seconds':>8}")
-    for which, r in rows.items():
-        print(f"{which:10} {r['tokens_per_s']:10.1f} {r['peak_memory_mb']:10.1f} {r['seconds']:8.1f}")
-    path = REPO / "bench" / "results" / "train.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({"steps": args.steps, "model": "tiny-scratch shape", **rows}, indent=2), encoding="utf-8"
+        counter = iter(range(10_000))
+
+        def side(which: str) -> dict[str, float]:
+            row = _run_child(which, args.steps, f"{tmp}/{next(counter)}")
+            return {k: row[k] for k in ("tokens_per_s", "peak_memory_mb", "tokens", "seconds")}
+
+        timings = interleave(
+            {"ours": lambda: side("ours"), "trainer": lambda: side("trainer")}, rounds=args.rounds
+        )
+    ratio = [
+        o / t
+        for o, t in zip(
+            timings["ours"]["tokens_per_s"]["rounds"],
+            timings["trainer"]["tokens_per_s"]["rounds"],
+            strict=True,
+        )
+    ]
+    print(f"{'trainer':10} {'tokens/s median':>16} {'p25-p75':>17} {'peak MiB median':>16}")
+    for which in ("ours", "trainer"):
+        t, m = timings[which]["tokens_per_s"], timings[which]["peak_memory_mb"]
+        print(f"{which:10} {t['median']:16.1f} {t['p25']:>8.1f}-{t['p75']:<8.1f} {m['median']:16.1f}")
+    path = write_result(
+        "train",
+        {
+            "what": "training throughput and peak memory: our loop vs transformers.Trainer, same model "
+            "(tiny-scratch shape, same init), same data and optimiser settings; each side in its own "
+            "subprocess per round (peak = that process's max RSS, or CUDA peak)",
+            "produced_by": f"python bench/train/run.py --steps {args.steps} --rounds {args.rounds}",
+            "machine": machine_info(),
+            "inputs": {
+                "recipe": "tiny-scratch",
+                "steps": args.steps,
+                "data": "real twcs + PhraseBank AllAgree instruction examples (bench/train/common.py)",
+                "rounds": args.rounds,
+            },
+            "timings": timings,
+            "ours_over_trainer_tokens_per_s": spread(ratio, 3),
+        },
     )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

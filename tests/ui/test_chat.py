@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
+from tests.live import chromium_path
 from tests.platform.chat.conftest import ScriptedBackend, build_chat_template, make_router
 
 SHOP = "Do you ship to Canada, and how long does delivery take?"
@@ -60,6 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -
     deadline = time.monotonic() + 60
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert srv.started, f"the chat server did not start on {url} within 60 s"
     try:
         yield {"url": url, "settings": settings, "backend": backend}
     finally:
@@ -151,9 +153,7 @@ def test_rate_limit_per_client(server: dict[str, Any]) -> None:
 def test_browser_sees_streamed_answer_and_sources(server: dict[str, Any]) -> None:
     from playwright.sync_api import sync_playwright
 
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        pytest.skip("no /usr/bin/chromium; install Debian's chromium (make services)")
+    chromium = Path(chromium_path())  # skips, or fails under CI=true, when it is missing
     shots = REPO / "var" / "test-artifacts"
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:

@@ -114,6 +114,11 @@ class EvalSection(_Section):
         default=False, description="Also fit a frozen-MiniLM + logistic-regression baseline in the same eval."
     )
     baseline_c: float = Field(default=1.0, gt=0, description="Inverse regularisation of that baseline.")
+    test: bool = Field(
+        default=True,
+        description="Score the held-out test split (and the baseline) after training. Selection sweeps "
+        "set it false: they choose on validation and must never see a test number.",
+    )
 
     @field_validator("subsets")
     @classmethod

@@ -304,11 +304,12 @@ def _train(
         "recipe": config.name,
         "domain": config.domain,
         "examples": splits.counts(),
-        "test": evaluate_scorer(scorer, splits.test, subsets=subsets),
     }
+    if config.eval.test:
+        report["test"] = evaluate_scorer(scorer, splits.test, subsets=subsets)
     if splits.validation:
         report["validation"] = evaluate_scorer(scorer, splits.validation, subsets=subsets)
-    if config.eval.baseline:
+    if config.eval.baseline and config.eval.test:
         report["baseline"] = run_baseline(
             splits.train,
             splits.test,
@@ -347,11 +348,13 @@ def _train(
     json_path, md_path = write_report(final, report)
     mark_complete(run_dir, version.name)
     (run_dir / CHECKPOINT).unlink(missing_ok=True)  # ~3x the model's size; the run is done
+    scored = "test" if "test" in report else "validation"
     log.info(
-        "registered %s: test accuracy %s, macro-F1 %s",
+        "registered %s: %s accuracy %s, macro-F1 %s",
         version.name,
-        report["test"]["accuracy"],
-        report["test"]["macro_f1"],
+        scored,
+        report.get(scored, {}).get("accuracy"),
+        report.get(scored, {}).get("macro_f1"),
     )
     return {
         "version": version.name,
@@ -375,7 +378,7 @@ def _register(
     lineage: list[dict[str, Any]],
 ) -> ModelVersion:
     metrics = {
-        **report["test"],
+        **report.get("test", {}),  # absent when a selection sweep trained with eval.test off
         "validation": report.get("validation"),
         "baseline": report.get("baseline"),
         "domains_seen": [d["domain"] for d in lineage],
@@ -401,7 +404,7 @@ def _register(
 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
-    out = {k: report["test"].get(k) for k in ("accuracy", "macro_f1", "n", "per_class", "subsets")}
+    out = {k: report.get("test", {}).get(k) for k in ("accuracy", "macro_f1", "n", "per_class", "subsets")}
     for key in ("baseline", "forgetting", "train"):
         if key in report:
             out[key] = report[key]

@@ -43,8 +43,10 @@ def _fast(settings: Settings, port: int, **alerts: object) -> Settings:
     )
 
 
-def _drain(settings: Settings, rounds: int = 40) -> None:
-    for _ in range(rounds):
+def _drain(settings: Settings, timeout_s: float = 30.0) -> None:
+    """Deliver until nothing is pending (retries are due after a short backoff), with a deadline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         deliver_due(settings)
         with session_scope(settings) as session:
             if not session.exec(select(Delivery).where(Delivery.status == "pending")).first():

@@ -103,8 +103,12 @@ def test_hot_switch_to_newly_activated_version(chat_settings: Settings) -> None:
     router = make_router(chat_settings)
     assert router.ask(IN_TRAINING).model_version == "dialogue-v1"
     activate(chat_settings, "dialogue-v2")
-    time.sleep(chat_settings.chat.model_poll_s * 2)
+    # Wait for the switch itself (the router polls the registry), not for a guessed time.
+    deadline = time.monotonic() + max(30.0, chat_settings.chat.model_poll_s * 20)
     answer = router.ask(IN_TRAINING)
+    while answer.model_version != "dialogue-v2" and time.monotonic() < deadline:
+        time.sleep(chat_settings.chat.model_poll_s / 2)
+        answer = router.ask(IN_TRAINING)
     assert answer.model_version == "dialogue-v2"
     assert answer.answer == "Scripted reply from dialogue-v2 ."
 

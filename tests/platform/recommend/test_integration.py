@@ -91,7 +91,10 @@ def test_cli_recommend_and_eval(items_settings: Settings, monkeypatch: pytest.Mo
     for ranker in ("popularity", "text", "collaborative", "combined"):
         assert set(report[ranker]) == {"hr@10", "ndcg@10"}
         assert 0 <= report[ranker]["hr@10"] <= 1
-    # The fitted mix is never worse than its best single signal on the split it was fitted on.
-    validation = report["corpora"]["movielens"]["validation"]
-    best_single = max(validation[s]["ndcg@10"] for s in ("popularity", "text", "collaborative"))
-    assert validation["combined"]["ndcg@10"] >= best_single
+    # The claim that matters, on the held-out test fold (last interaction per user; the weights
+    # were fitted on the second-last): the fitted mix beats recommending what is popular.
+    # (Combined >= best single on validation would be true by construction: the weight grid
+    # contains each single signal.)
+    test = report["corpora"]["movielens"]
+    assert test["combined"]["ndcg@10"] > test["popularity"]["ndcg@10"], test
+    assert test["combined"]["hr@10"] > test["popularity"]["hr@10"], test
