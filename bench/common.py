@@ -26,6 +26,7 @@ MIN_ROUNDS = 5
 
 def commit() -> str:
     """HEAD, with ``+dirty`` when tracked files differ from it (the numbers may not be HEAD's)."""
+
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", *args], cwd=REPO, capture_output=True, text=True, check=False

@@ -1,4 +1,3 @@
-
 """GPU smoke check: a few bf16 LoRA steps of a causal LM on the GPU; throughput and MFU.
 
     python bench/gpu_check.py [--base smollm2] [--steps 10] [--batch 8] [--seq 512]

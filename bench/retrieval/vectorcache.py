@@ -35,7 +35,9 @@ def _key(texts: list[str], model: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def cached_vectors(texts: list[str], embedder: Any, folder: Path = FOLDER) -> tuple[np.ndarray, dict[str, Any]]:
+def cached_vectors(
+    texts: list[str], embedder: Any, folder: Path = FOLDER
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Vectors for ``texts`` (float32, unit-normalised) and how many were embedded now vs read
     back, with the embedding rate of the texts embedded now."""
     folder.mkdir(parents=True, exist_ok=True)

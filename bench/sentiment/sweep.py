@@ -169,9 +169,7 @@ def print_table(runs: dict[str, Any]) -> None:
     print(f"{'candidate':24} {'seeds':>7} {'val 50Agree':>11} {'val AllAgree':>12} {'val log-loss':>12}")
     for name, c in candidates.items():
         seeds = ",".join(map(str, c["seeds"]))
-        print(
-            f"{name:24} {seeds:>7} {c['val_50Agree']:>11} {c['val_AllAgree']:>12} {c['val_log_loss']:>12}"
-        )
+        print(f"{name:24} {seeds:>7} {c['val_50Agree']:>11} {c['val_AllAgree']:>12} {c['val_log_loss']:>12}")
     print(f"pick: {pick(candidates)} (mean validation 50Agree over seeds, log-loss < ln 3)")
 
 
