@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from infinstruct.platform.errors import ConnectorError, LimitError
 from infinstruct.platform.settings import Settings
+from infinstruct.platform.urls import check_public_url
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +26,15 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
+MAX_REDIRECTS = 5
+
+
 def fetch_to_cache(settings: Settings, url: str) -> Path:
-    """Download ``url`` into ``<data_dir>/cache/downloads`` (streamed, size-limited)."""
+    """Download ``url`` into ``<data_dir>/cache/downloads`` (streamed, size-limited).
+
+    Redirects are followed by hand (at most ``MAX_REDIRECTS``) so that each target passes
+    :func:`check_public_url` before it is requested.
+    """
     import httpx
 
     limit = settings.ingest.max_file_mb * 1024 * 1024
@@ -33,13 +43,7 @@ def fetch_to_cache(settings: Settings, url: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + ".part")
     try:
-        with httpx.stream(
-            "GET",
-            url,
-            timeout=settings.ingest.http_timeout_s,
-            follow_redirects=True,
-            headers={"User-Agent": "infinstruct"},
-        ) as response:
+        with _open_public(settings, url) as response:
             response.raise_for_status()
             size = 0
             with partial.open("wb") as out:
@@ -61,6 +65,25 @@ def fetch_to_cache(settings: Settings, url: str) -> Path:
         raise
     partial.replace(target)
     return target
+
+
+@contextmanager
+def _open_public(settings: Settings, url: str) -> Iterator[Any]:
+    """An open streaming response for ``url``, every hop checked by ``check_public_url``."""
+    import httpx
+
+    with httpx.Client(
+        timeout=settings.ingest.http_timeout_s, headers={"User-Agent": "infinstruct"}
+    ) as client:
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            check_public_url(settings, current)
+            with client.stream("GET", current, follow_redirects=False) as response:
+                if not response.is_redirect:
+                    yield response
+                    return
+                current = str(response.url.join(response.headers["location"]))
+        raise ConnectorError(f"{url} redirects more than {MAX_REDIRECTS} times; give the final URL")
 
 
 def load_feed(

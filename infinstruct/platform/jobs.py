@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,28 @@ def create_job(settings: Settings, *, kind: str, command: list[str]) -> JobRun:
         return job
 
 
-def launch_cli_job(settings: Settings, *, kind: str, args: list[str], json_result: bool = True) -> JobRun:
-    """Run ``infinstruct *args --json`` in the background, tracked as a job run.
+def launch_cli_job(
+    settings: Settings,
+    *,
+    kind: str,
+    args: list[str],
+    json_result: bool = True,
+    positional: Sequence[str] = (),
+) -> JobRun:
+    """Run ``infinstruct *args --json -- *positional`` in the background, tracked as a job run.
 
     ``json_result=False`` is for commands without ``--json`` (``serve``): they record no result.
+    Values a user typed (a source path or URL) go in ``positional``: after ``--`` a value such
+    as ``--help`` or ``--database-url=…`` stays an argument and never becomes an option.
     """
-    command = [sys.executable, "-m", "infinstruct", *args, *(["--json"] if json_result else [])]
+    command = [
+        sys.executable,
+        "-m",
+        "infinstruct",
+        *args,
+        *(["--json"] if json_result else []),
+        *(["--", *positional] if positional else []),
+    ]
     job = create_job(settings, kind=kind, command=command)
     log_dir = settings.data_dir / "jobs"
     log_dir.mkdir(parents=True, exist_ok=True)

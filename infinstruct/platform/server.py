@@ -1,11 +1,15 @@
 """The platform's HTTP core: a FastAPI app with ``/healthz``, logins and the access rules.
 
 Parts mount onto it in ``services.build_app``; the access middleware wraps everything that
-is mounted later too (see ``infinstruct.platform.auth.web.ACCESS_RULES``).
+is mounted later too (see ``infinstruct.platform.auth.web.ACCESS_RULES``). Outside it, a
+body-size limit answers 413 before any handler (or Gradio) reads or stores an oversized
+request: by its Content-Length when it says, else while the body streams in.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from infinstruct import __version__
@@ -13,6 +17,74 @@ from infinstruct.platform.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The Gradio upload routes of the role-guarded apps (the public chat's is refused outright).
+UPLOAD_PATHS = ("/operator/gradio_api/upload", "/analyst/gradio_api/upload")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """413 for a request body over ``server.max_body_kb`` (uploads: ``server.max_upload_mb``)."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.default_limit = settings.server.max_body_kb * 1024
+        self.upload_limit = settings.server.max_upload_mb * 1024 * 1024
+        self.upload_mb = settings.server.max_upload_mb
+
+    def _limit(self, path: str) -> tuple[int, str]:
+        if path.startswith(UPLOAD_PATHS):
+            return self.upload_limit, f"server.max_upload_mb={self.upload_mb} MiB"
+        return self.default_limit, f"server.max_body_kb={self.default_limit // 1024} KiB"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, name = self._limit(scope.get("path", "/"))
+        declared = next((v for k, v in scope.get("headers", []) if k.lower() == b"content-length"), b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(send, name)
+            return
+        seen, started = 0, False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _too_large(send, name)
+
+
+async def _too_large(send: Send, name: str) -> None:
+    body = json.dumps({"detail": f"request body too large (limit {name})"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send(
+        {"type": "http.response.start", "status": 413, "headers": [*headers, (b"connection", b"close")]}
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def build_api(settings: Settings) -> FastAPI:
@@ -24,6 +96,7 @@ def build_api(settings: Settings) -> FastAPI:
     app = FastAPI(title="infinstruct", version=__version__)
     app.state.settings = settings
     app.add_middleware(AccessMiddleware, settings=settings)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)  # added last: the outermost
     app.include_router(build_login_router(settings))
 
     @app.get("/healthz")

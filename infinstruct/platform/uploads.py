@@ -1,7 +1,16 @@
-"""Uploaded files: size limit, type check, safe names, stored under the data dir only."""
+"""Uploaded files and operator sources: what the operator console may load.
+
+Uploads: size limit, type check, safe names, stored under the data dir only; Gradio's temp
+copy (under the data dir, ``gradio_temp_dir``) is removed once the upload is stored or
+refused. Paths and URLs typed into the console pass :func:`check_operator_source`: local
+paths only inside ``ingest.import_roots`` (default: the uploads folder), symlinks out of a
+root refused; URLs only to public addresses (the SSRF rule in ``connectors.fetch``, applied
+again to every redirect when the job fetches).
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -43,8 +52,33 @@ def check_content(path: Path, suffix: str) -> None:
         raise InputError(f"{path.name} looks binary, not {suffix} text; upload the real file")
 
 
+def gradio_temp_dir(settings: Settings) -> Path:
+    """Where Gradio writes uploads in flight (``GRADIO_TEMP_DIR``): inside the data dir."""
+    return settings.data_dir / "tmp" / "gradio"
+
+
 def store_upload(settings: Settings, source: Path, original_name: str) -> Path:
-    """Copy an uploaded temp file into ``<data_dir>/uploads`` after the checks; returns its path."""
+    """Copy an uploaded temp file into ``<data_dir>/uploads`` after the checks; returns its path.
+
+    Gradio's temp copy is deleted whether the upload is stored or refused.
+    """
+    try:
+        return _store_upload(settings, source, original_name)
+    finally:
+        _drop_gradio_temp(settings, source)
+
+
+def _drop_gradio_temp(settings: Settings, source: Path) -> None:
+    temp = gradio_temp_dir(settings).resolve()
+    resolved = source.resolve()
+    if resolved.is_relative_to(temp) and resolved != temp:
+        resolved.unlink(missing_ok=True)
+        folder = resolved.parent  # Gradio keeps each upload in a folder of its own
+        if folder != temp and folder.is_relative_to(temp) and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _store_upload(settings: Settings, source: Path, original_name: str) -> Path:
     name = safe_filename(original_name)
     suffix = _suffix(name)
     size = source.stat().st_size
@@ -64,3 +98,52 @@ def store_upload(settings: Settings, source: Path, original_name: str) -> Path:
     shutil.copyfile(source, tmp)
     tmp.replace(target)  # atomic: a half-copied upload is never seen under its real name
     return target
+
+
+def import_roots(settings: Settings) -> list[Path]:
+    """The folders the console may load local paths from (``ingest.import_roots``)."""
+    roots = [Path(r).expanduser() for r in settings.ingest.import_roots] or [settings.uploads_dir]
+    return [r.resolve() for r in roots]
+
+
+def check_operator_source(settings: Settings, source: str) -> str:
+    """The source the console may load (a resolved local path or a checked URL), else an error.
+
+    The console runs as the server, so without this an operator (or whoever holds an
+    operator session) could load ``/etc/…``, the server's ``secret_key`` or an internal URL
+    into a corpus that anonymous customers then query through the chat.
+    """
+    from infinstruct.platform.urls import check_public_url
+
+    text = source.strip()
+    if not text:
+        raise InputError("give a path or URL to load")
+    if text.startswith(("http://", "https://")):
+        return check_public_url(settings, text)
+    if "://" in text:
+        raise InputError(f"{text!r}: only http:// and https:// URLs can be loaded")
+    roots = import_roots(settings)
+    given = Path(text).expanduser()
+    candidate = given if given.is_absolute() else roots[0] / given
+    allowed = " or ".join(str(r) for r in roots)
+    try:
+        resolved = candidate.resolve(strict=True)  # follows symlinks: a link out lands outside
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise InputError(f"no file or folder {text!r} under {allowed}; upload it or check the name") from exc
+    root = next((r for r in roots if resolved.is_relative_to(r)), None)
+    if root is None:
+        raise InputError(
+            f"{text!r} is outside the import roots ({allowed}); copy it there, add its folder to "
+            "ingest.import_roots, or load it with `infinstruct ingest` on the server"
+        )
+    if resolved.is_dir():
+        _refuse_links_out(resolved, root, text)
+    return str(resolved)
+
+
+def _refuse_links_out(folder: Path, root: Path, shown: str) -> None:
+    for current, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            entry = Path(current) / name
+            if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+                raise InputError(f"{shown!r} holds {entry.name}, a link out of the import root {root}")

@@ -57,7 +57,7 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
     from infinstruct.platform.chat.conversations import list_feedback
     from infinstruct.platform.chat.curation import answer_handoff, list_handoffs
     from infinstruct.platform.errors import InfinstructError
-    from infinstruct.platform.uploads import store_upload
+    from infinstruct.platform.uploads import check_operator_source, store_upload
 
     def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         """The UI boundary: domain errors become a visible ``gr.Error``."""
@@ -79,14 +79,16 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
         if upload:
             path = str(store_upload(settings, Path(upload), Path(upload).name))
         elif source.strip():
-            path = source.strip()
+            # Only the import roots and public URLs: the server's own files are no corpus.
+            path = check_operator_source(settings, source)
         else:
             raise gr.Error("upload a file or give a path or URL")
-        args = ["ingest", path]
+        args = ["ingest"]
         for flag, value in (("--connector", connector), ("--corpus", corpus), ("--domain", domain)):
             if value and value != "auto":
                 args += [flag, value]
-        job = jobs.launch_cli_job(settings, kind="ingest", args=args)
+        # The source goes after "--": a name like "--help" stays a path, never an option.
+        job = jobs.launch_cli_job(settings, kind="ingest", args=args, positional=[path])
         return job.id, f"load started as job {job.id}: {path}"
 
     def corpora_table() -> list[list[Any]]:

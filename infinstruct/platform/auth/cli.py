@@ -62,15 +62,23 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         username: str,
         password: str | None = typer.Option(None, help="Prompted when omitted."),
     ) -> None:
-        """Set a user's password (also clears a lockout)."""
+        """Set a user's password; their web sessions end."""
         from infinstruct.platform.auth.users import set_password
 
         set_password(settings_from(ctx), username, _password(True, password))
         typer.echo(f"password of {username} changed")
 
+    @users_app.command("role")
+    def users_role(ctx: typer.Context, username: str, role: str) -> None:
+        """Give a user a new role (customer, analyst, operator or admin); their sessions end."""
+        from infinstruct.platform.auth.users import set_role
+
+        set_role(settings_from(ctx), username, role)
+        typer.echo(f"{username} is now {role}; their web sessions ended")
+
     @users_app.command("remove")
     def users_remove(ctx: typer.Context, username: str) -> None:
-        """Disable a user and revoke their tokens (their history stays)."""
+        """Disable a user, revoke their tokens and end their sessions (their history stays)."""
         from infinstruct.platform.auth.users import remove_user
 
         remove_user(settings_from(ctx), username)
@@ -83,7 +91,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         name: str = typer.Option("default", help="Label."),
         as_json: bool = JsonOption,
     ) -> None:
-        """Issue an API token for /api/… (shown once)."""
+        """Issue an API token (shown once); a customer's opens only the chat and /api/recommend."""
         from infinstruct.platform.auth.users import issue_token
 
         token = issue_token(settings_from(ctx), username, name=name)

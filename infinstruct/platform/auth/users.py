@@ -1,7 +1,10 @@
-"""User accounts: argon2 password hashes, roles, API tokens, login throttling.
+"""User accounts: argon2 password hashes, roles and API tokens.
 
 Roles are ordered only where a page says so; ``admin`` may do everything. Tokens are
 random and stored as SHA-256 hashes: a stolen database does not yield working tokens.
+Removing a user, a new password and a new role end that user's web sessions in the same
+transaction (``sessions.py``). Failed logins are throttled by the web server (``web.py``),
+not by locking the account: a lock-out is something any stranger could trigger.
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlmodel import col, select
 
@@ -21,9 +23,9 @@ from infinstruct.platform.tables._columns import utcnow
 
 ROLES = ("customer", "analyst", "operator", "admin")
 MIN_PASSWORD = 10
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=5)
 TOKEN_PREFIX = "ifs_"
+#: Every failed login gets this one message: which part was wrong is no stranger's business.
+LOGIN_FAILED = "wrong username or password (or too many attempts: wait a minute and try again)"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,26 @@ def set_password(settings: Settings, username: str, password: str) -> None:
             raise NotFoundError(f"no user {username!r}; see `infinstruct users list`")
         user.password_hash, user.failed_logins, user.locked_until = _hasher().hash(password), 0, None
         session.add(user)
+        _end_sessions(session, user)
+
+
+def set_role(settings: Settings, username: str, role: str) -> None:
+    """Give ``username`` a new role; their web sessions end (they log in again under it)."""
+    _check_role(role)
+    with session_scope(settings) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise NotFoundError(f"no user {username!r}; see `infinstruct users list`")
+        user.role = role
+        session.add(user)
+        _end_sessions(session, user)
+
+
+def _end_sessions(session, user: User) -> None:  # type: ignore[no-untyped-def]  # a sqlmodel Session
+    from infinstruct.platform.auth.sessions import end_user_sessions
+
+    assert user.id is not None
+    end_user_sessions(session, user.id)
 
 
 def remove_user(settings: Settings, username: str) -> None:
@@ -102,40 +124,25 @@ def remove_user(settings: Settings, username: str) -> None:
         session.add(user)
         for token in session.exec(select(ApiToken).where(ApiToken.user_id == user.id)).all():
             session.delete(token)
+        _end_sessions(session, user)
 
 
 def authenticate(settings: Settings, username: str, password: str) -> Principal:
-    """Check a password; repeated failures lock the account for a while (throttling)."""
+    """Check a password; every failure raises the same ``LOGIN_FAILED`` message."""
     from argon2.exceptions import VerificationError
 
-    refused = AuthError("wrong username or password")
+    refused = AuthError(LOGIN_FAILED)
     with session_scope(settings) as session:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None or user.disabled:
             _hasher().hash(password)  # same cost whether or not the user exists
             raise refused
-        now = utcnow()
-        if user.locked_until is not None and _aware(user.locked_until) > now:
-            raise AuthError("too many failed logins; try again in a few minutes")
         try:
             _hasher().verify(user.password_hash, password)
         except VerificationError:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until, user.failed_logins = now + LOCKOUT, 0
-            session.add(user)
-            session.commit()
             raise refused from None
-        user.failed_logins, user.locked_until = 0, None
-        session.add(user)
         assert user.id is not None
         return Principal(user.id, user.username, user.role)
-
-
-def _aware(moment):  # type: ignore[no-untyped-def]
-    from datetime import UTC
-
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _token_hash(token: str) -> str:
@@ -143,10 +150,14 @@ def _token_hash(token: str) -> str:
 
 
 def issue_token(settings: Settings, username: str, *, name: str = "default") -> str:
-    """A new API token for ``username``; shown once, stored only as a hash."""
+    """A new API token for ``username``; shown once, stored only as a hash.
+
+    A customer's token opens only the chat and recommendation endpoints
+    (``web.CUSTOMER_TOKEN_PATHS``): it is what a customer app sends as its OpenAI ``api_key``.
+    """
     user = get_user(settings, username)
-    if user.role not in ("analyst", "operator", "admin"):
-        raise InputError(f"API tokens are for analysts, operators and admins ({username} is a {user.role})")
+    if user.disabled:
+        raise InputError(f"{username} is disabled; tokens are for active users")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with session_scope(settings) as session:
         session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token)))  # type: ignore[arg-type]

@@ -1,7 +1,10 @@
-"""Web access: signed session cookies, CSRF, API tokens, login throttling, role rules.
+"""Web access: server-side sessions, CSRF, API tokens, login throttling, role rules.
 
 One ASGI middleware guards the whole app from one table of rules (``ACCESS_RULES``), so a
 route added later under a protected prefix is protected without anyone remembering to.
+The same middleware refuses what no role may do through Gradio: uploads to the public
+chat app and Gradio's deep links (``/gradio_api/deep_link`` returns any session's state
+to whoever knows its hash). A customer's API token opens only ``CUSTOMER_TOKEN_PATHS``.
 Gradio's own XHRs cannot carry our CSRF header, so for cookie-authenticated unsafe requests
 we accept either the ``X-CSRF-Token`` header or a same-origin ``Origin``/``Referer`` (the
 OWASP "verify origin" defence); bearer-token requests are not cookie-borne and need neither.
@@ -14,9 +17,7 @@ import json
 import logging
 import secrets
 import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from infinstruct.platform.auth.users import Principal, authenticate, principal_for_token
+from infinstruct.platform.auth.sessions import Session, create_session, end_session, load_session
+from infinstruct.platform.auth.users import LOGIN_FAILED, Principal, authenticate, principal_for_token
 from infinstruct.platform.errors import AuthError
 from infinstruct.platform.settings import Settings
 
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 
 COOKIE = "infinstruct_session"
 CSRF_HEADER = "x-csrf-token"
-SESSION_MAX_AGE_S = 12 * 3600
+DEVICE_COOKIE = "infinstruct_device"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 #: Longest matching prefix wins; ``None`` means public. Admin passes every rule.
@@ -56,10 +58,29 @@ ACCESS_RULES: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("/", None),
 )
 
+#: Where a customer's API token is accepted: the chat and the recommendations, nothing else.
+CUSTOMER_TOKEN_PATHS = ("/api/chat", "/api/feedback", "/api/recommend", "/v1")
+#: The public chat is mounted at "/": its Gradio upload route takes files from anyone.
+PUBLIC_UPLOAD = "/gradio_api/upload"
+DEEP_LINK_SUFFIX = "/gradio_api/deep_link"
+
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def refused_everyone(path: str) -> tuple[int, str] | None:
+    """Paths no identity may use: ``(status, reason)``, else ``None``."""
+    if path == DEEP_LINK_SUFFIX or path.endswith(DEEP_LINK_SUFFIX):
+        return 404, "Gradio deep links are off"
+    if path == PUBLIC_UPLOAD or path.startswith(PUBLIC_UPLOAD + "_"):
+        return 403, "the public chat accepts no uploads"
+    return None
 
 
 def required_roles(path: str) -> tuple[str, ...] | None:
@@ -86,48 +107,80 @@ def secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-@dataclass(frozen=True)
-class Session:
-    principal: Principal
-    csrf: str
+class Backoff:
+    """Failures per key; past ``free`` of them each attempt waits 1, 2, 4 … ``cap_s`` seconds
+    after the last failure. A key forgets its failures ``forget_s`` after the last one."""
 
+    def __init__(self, *, free: int, cap_s: float, forget_s: float = 900.0) -> None:
+        self.free, self.cap_s, self.forget_s = free, cap_s, forget_s
+        self._state: dict[str, tuple[int, float]] = {}
 
-class SessionCodec:
-    def __init__(self, key: str) -> None:
-        from itsdangerous import URLSafeTimedSerializer
+    def wait_s(self, key: str) -> float:
+        failures, last = self._state.get(key, (0, 0.0))
+        now = time.monotonic()
+        if failures and now - last > self.forget_s:
+            del self._state[key]
+            return 0.0
+        if failures < self.free:
+            return 0.0
+        return max(0.0, last + min(self.cap_s, 2.0 ** (failures - self.free)) - now)
 
-        self._signer = URLSafeTimedSerializer(key, salt="infinstruct-session")
+    def failed(self, key: str) -> None:
+        now = time.monotonic()
+        if len(self._state) > 50_000:  # bounded memory under a spray of usernames
+            for stale in [k for k, (_, t) in self._state.items() if now - t > self.forget_s]:
+                del self._state[stale]
+        failures, _ = self._state.get(key, (0, 0.0))
+        self._state[key] = (failures + 1, now)
 
-    def dumps(self, session: Session) -> str:
-        p = session.principal
-        return self._signer.dumps({"uid": p.user_id, "u": p.username, "r": p.role, "c": session.csrf})
-
-    def loads(self, value: str) -> Session | None:
-        from itsdangerous import BadSignature
-
-        try:
-            data = self._signer.loads(value, max_age=SESSION_MAX_AGE_S)
-        except BadSignature:
-            return None
-        return Session(Principal(int(data["uid"]), str(data["u"]), str(data["r"])), str(data["c"]))
+    def clear(self, key: str) -> None:
+        self._state.pop(key, None)
 
 
 class LoginThrottle:
-    """At most ``limit`` login attempts per client address per ``window_s``."""
+    """Login backoff per client address and per username; never a lock-out.
 
-    def __init__(self, limit: int = 10, window_s: float = 60.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
+    A browser that has logged in as a user before carries a signed device cookie for that
+    user, and the per-username backoff does not apply to it (it has its own): a stranger
+    hammering a username slows strangers down, not the account's owner (OWASP "device
+    cookies"). Unknown and real usernames are throttled alike, so the throttle reveals nothing.
+    """
 
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        hits = self._hits[client]
-        while hits and now - hits[0] > self.window_s:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return False
-        hits.append(now)
-        return True
+    def __init__(self, key: str) -> None:
+        self.by_address = Backoff(free=20, cap_s=300.0)
+        self.by_username = Backoff(free=5, cap_s=60.0)
+        self.by_device = Backoff(free=5, cap_s=60.0)
+        self._key = key.encode()
+
+    def device_cookie(self, username: str) -> str:
+        nonce = secrets.token_urlsafe(12)
+        return f"{nonce}.{self._sign(username, nonce)}"
+
+    def _sign(self, username: str, nonce: str) -> str:
+        import hashlib
+        import hmac
+
+        return hmac.new(self._key, f"device|{username}|{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def known_device(self, username: str, cookie: str) -> str | None:
+        """The device id when ``cookie`` was issued to this browser for ``username``."""
+        nonce, _, signature = cookie.partition(".")
+        if nonce and signature and secrets.compare_digest(signature, self._sign(username, nonce)):
+            return nonce
+        return None
+
+    def wait_s(self, address: str, username: str, device: str | None) -> float:
+        per_user = self.by_device.wait_s(device) if device else self.by_username.wait_s(username)
+        return max(self.by_address.wait_s(address), per_user)
+
+    def failed(self, address: str, username: str, device: str | None) -> None:
+        self.by_address.failed(address)
+        (self.by_device if device else self.by_username).failed(device or username)
+
+    def succeeded(self, username: str, device: str | None) -> None:
+        self.by_username.clear(username)
+        if device:
+            self.by_device.clear(device)
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -161,13 +214,16 @@ class AccessMiddleware:
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app, self.settings = app, settings
-        self.codec = SessionCodec(secret_key(settings))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         path, method = scope.get("path", "/"), scope.get("method", "GET")
+        blocked = refused_everyone(path)
+        if blocked is not None:
+            await _deny(send, *blocked)
+            return
         principal, via_cookie, session = None, False, None
         bearer = _header(scope, b"authorization")
         if bearer.lower().startswith("bearer "):
@@ -176,8 +232,11 @@ class AccessMiddleware:
             except AuthError as exc:
                 await _deny(send, 401, str(exc))
                 return
+            if principal.role == "customer" and not any(_under(path, p) for p in CUSTOMER_TOKEN_PATHS):
+                await _deny(send, 403, f"a customer's token opens only {', '.join(CUSTOMER_TOKEN_PATHS)}")
+                return
         else:
-            session = self.codec.loads(_cookie(scope, COOKIE)) if _cookie(scope, COOKIE) else None
+            session = load_session(self.settings, _cookie(scope, COOKIE))
             principal, via_cookie = (session.principal if session else None), session is not None
         scope.setdefault("state", {})
         scope["state"]["principal"], scope["state"]["session"] = principal, session
@@ -228,6 +287,17 @@ def principal_of(request: Request) -> Principal | None:
     return getattr(request.state, "principal", None)
 
 
+def client_key(request: Request) -> str:
+    """Who is asking, for the rate limiter: the bearer token's hash when one is sent, else the
+    peer address (a forwarded header counts only from ``server.trusted_proxies``)."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer ") and len(auth) > 7:
+        import hashlib
+
+        return "token:" + hashlib.sha256(auth[7:].encode()).hexdigest()[:16]
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
 def gradio_username(request: Request) -> str | None:
     """For ``gr.mount_gradio_app(auth_dependency=…)``: handlers then read ``request.username``."""
     principal = principal_of(request)
@@ -252,8 +322,7 @@ def _safe_next(value: str) -> str:
 
 def build_login_router(settings: Settings) -> APIRouter:
     router = APIRouter()
-    codec = SessionCodec(secret_key(settings))
-    throttle = LoginThrottle()
+    throttle = LoginThrottle(secret_key(settings))
 
     def page(next_path: str, error: str = "", status: int = 200) -> Response:
         csrf = secrets.token_urlsafe(24)
@@ -270,34 +339,44 @@ def build_login_router(settings: Settings) -> APIRouter:
 
     @router.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
+        address = request.client.host if request.client else "?"
+        if throttle.by_address.wait_s(address) > 0:  # before reading the body at all
+            return page("/", LOGIN_FAILED, status=429)
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         field = {k: v[0] for k, v in form.items()}
         next_path = _safe_next(field.get("next", "/"))
-        client = request.client.host if request.client else "?"
-        if not throttle.allow(client):
-            return page(next_path, "too many attempts; wait a minute", status=429)
+        username = field.get("username", "")[:100]
+        device = throttle.known_device(username, request.cookies.get(DEVICE_COOKIE, ""))
+        if throttle.wait_s(address, username, device) > 0:
+            return page(next_path, LOGIN_FAILED, status=429)
         expected = request.cookies.get(PRELOGIN_COOKIE, "")
         if not expected or not secrets.compare_digest(expected, field.get("csrf", "")):
             return page(next_path, "the form expired; try again", status=403)
         try:
-            principal = authenticate(settings, field.get("username", ""), field.get("password", ""))
-        except AuthError as exc:
-            return page(next_path, str(exc), status=401)
+            principal = authenticate(settings, username, field.get("password", ""))
+        except AuthError:
+            throttle.failed(address, username, device)
+            return page(next_path, LOGIN_FAILED, status=401)
+        throttle.succeeded(username, device)
+        cookie, _ = create_session(settings, principal)
         response = RedirectResponse(next_path, status_code=303)
-        session = Session(principal, secrets.token_urlsafe(24))
+        secure = request.url.scheme == "https"
+        max_age = settings.server.session_max_hours * 3600
+        response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=secure, max_age=max_age)
         response.set_cookie(
-            COOKIE,
-            codec.dumps(session),
+            DEVICE_COOKIE,
+            throttle.device_cookie(username),
             httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-            max_age=SESSION_MAX_AGE_S,
+            samesite="strict",
+            secure=secure,
+            max_age=90 * 86400,
         )
         response.delete_cookie(PRELOGIN_COOKIE)
         return response
 
     @router.post("/logout", include_in_schema=False)
-    def logout() -> Response:
+    def logout(request: Request) -> Response:
+        end_session(settings, request.cookies.get(COOKIE, ""))
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(COOKIE)
         return response

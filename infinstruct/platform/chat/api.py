@@ -3,7 +3,12 @@
 
 The OpenAI endpoint is stateless like the original: the request's earlier messages are
 the history, the last user message is the question; answers carry the route and sources
-in an extra ``infinstruct`` field that OpenAI clients ignore.
+in an extra ``infinstruct`` field that OpenAI clients ignore. Its requests are bounded
+before any model time is spent: ``max_tokens`` within 1..``dialogue.max_new_tokens`` (else
+400), at most ``chat.max_messages`` messages of ``chat.max_history_chars`` characters
+together (else 413). ``usage`` counts the dialogue model's tokens (0 on routes that use no
+model: curated, recommend, hand-off). Every endpoint here shares one ``RateLimiter``
+(with the web chat and ``/api/recommend``), keyed by ``client_key``.
 
 FastAPI is imported at module level (it resolves endpoint annotations from module
 globals); only the web server imports this module, never the CLI at start-up.
@@ -21,6 +26,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from infinstruct.platform.auth.web import client_key
 from infinstruct.platform.chat.router import ChatRouter, check_message
 from infinstruct.platform.chat.safety import RateLimiter, RateLimitError
 from infinstruct.platform.errors import InfinstructError, InputError, LimitError, NotFoundError
@@ -50,14 +56,41 @@ class CompletionRequest(BaseModel):
     temperature: float | None = None
 
 
-def client_key(request: Request) -> str:
-    """Who is asking: the bearer token's hash when one is sent, else the peer address."""
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer ") and len(auth) > 7:
-        import hashlib
+def check_completion(
+    body: CompletionRequest, *, max_tokens_cap: int, max_messages: int, max_chars: int
+) -> None:
+    """Refuse a request that would cost more than one answer's worth of model time."""
+    if body.max_tokens is not None and not 1 <= body.max_tokens <= max_tokens_cap:
+        raise InputError(
+            f"max_tokens must be between 1 and {max_tokens_cap} (dialogue.max_new_tokens) "
+            f"(got {body.max_tokens}); leave it out for the default"
+        )
+    if len(body.messages) > max_messages:
+        raise LimitError(
+            f"{len(body.messages)} messages is more than chat.max_messages={max_messages}; "
+            "send only the recent turns"
+        )
+    total = sum(len(m.content or "") for m in body.messages)
+    if total > max_chars:
+        raise LimitError(
+            f"the messages hold {total} characters, more than chat.max_history_chars={max_chars}; "
+            "send only the recent turns"
+        )
 
-        return "token:" + hashlib.sha256(auth[7:].encode()).hexdigest()[:16]
-    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+def usage(router: ChatRouter, messages: list[dict[str, str]], final: Any, text: str) -> dict[str, int]:
+    """OpenAI's ``usage``: tokens of the request's messages under the model's chat template and
+    of the reply, counted by the dialogue model's tokenizer; 0 when no model answered."""
+    prompt = completion = 0
+    if final.route in ("model", "retrieval"):
+        backend, _ = router.models.backend()  # already loaded: it just generated
+        tokenizer = getattr(backend, "tokenizer", None)
+        if tokenizer is not None:
+            chat = [m for m in messages if m["role"] in ("system", "user", "assistant")]
+            ids = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True)
+            prompt = len(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
+            completion = len(tokenizer.encode(text, add_special_tokens=False))
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _status(exc: InfinstructError) -> int:
@@ -73,6 +106,7 @@ def _status(exc: InfinstructError) -> int:
 
 
 def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> APIRouter:
+    """The chat endpoints; pass the server's one ``limiter`` so every channel shares it."""
     settings = router.settings
     limiter = limiter or RateLimiter(settings.chat.rate_limit_per_minute)
     api = APIRouter()
@@ -87,7 +121,7 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
             answer = router.ask(body.message, conversation_id=body.conversation_id, client=client)
         except InfinstructError as exc:
             raise HTTPException(status_code=_status(exc), detail=str(exc)) from exc
-        return answer.as_dict(with_conversation=True)
+        return _view(answer, request, with_conversation=True)
 
     @api.post("/api/feedback", tags=["chat"])
     def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
@@ -95,6 +129,7 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
         from infinstruct.platform.chat.conversations import add_feedback
 
         try:
+            limiter.check(client_key(request))
             row = add_feedback(
                 settings, body.turn_id, body.rating, comment=body.comment, client=client_key(request)
             )
@@ -113,17 +148,18 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
         messages = [{"role": m.role, "content": m.content or ""} for m in body.messages]
         users = [n for n, m in enumerate(messages) if m["role"] == "user"]
         try:
+            check_completion(
+                body,
+                max_tokens_cap=settings.dialogue.max_new_tokens,
+                max_messages=settings.chat.max_messages,
+                max_chars=settings.chat.max_history_chars,
+            )
             if not users:
                 raise InputError("messages holds no user message; the last user message is the question")
             question = check_message(messages[users[-1]]["content"], settings.chat.max_input_chars)
             limiter.check(client_key(request))
         except InfinstructError as exc:
-            return JSONResponse(
-                status_code=_status(exc),
-                content={
-                    "error": {"message": str(exc), "type": "invalid_request_error", "code": _status(exc)}
-                },
-            )
+            return _openai_error(exc)
         history = messages[: users[-1]]
         call_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         events = router.stream(
@@ -136,9 +172,12 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
         if body.stream:
             return StreamingResponse(_sse(events, call_id, created), media_type="text/event-stream")
         text, final = "", None
-        for event in events:
-            if event.kind == "end":
-                text, final = event.text, event.answer
+        try:
+            for event in events:
+                if event.kind == "end":
+                    text, final = event.text, event.answer
+        except InfinstructError as exc:  # e.g. the generation failed or ran out of time
+            return _openai_error(exc)
         assert final is not None
         return {
             "id": call_id,
@@ -148,11 +187,30 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
             "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
             ],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "infinstruct": final.as_dict(),
+            "usage": usage(router, messages, final, text),
+            "infinstruct": _view(final, request),
         }
 
+    def _view(answer: Any, request: Request, *, with_conversation: bool = False) -> dict[str, Any]:
+        """Operators get the whole answer; everyone else the customer's view (customer_view)."""
+        from infinstruct.platform.auth.web import principal_of
+        from infinstruct.platform.chat.customer_view import PRIVILEGED_ROLES, customer_answer
+        from infinstruct.platform.corpus_visibility import public_corpora
+
+        principal = principal_of(request)
+        if principal is not None and principal.role in PRIVILEGED_ROLES:
+            return dict(answer.as_dict(with_conversation=with_conversation))
+        return customer_answer(answer, public_corpora(settings))
+
     return api
+
+
+def _openai_error(exc: InfinstructError) -> JSONResponse:
+    status = _status(exc)
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return JSONResponse(
+        status_code=status, content={"error": {"message": str(exc), "type": kind, "code": status}}
+    )
 
 
 def _sse(events: Iterator[Any], call_id: str, created: int) -> Iterator[str]:

@@ -1,4 +1,12 @@
-"""Per-client rate limits (a sliding one-minute window, in memory per server process)."""
+"""Per-client rate limits (a sliding one-minute window, in memory per server process).
+
+A server builds ONE limiter (``services.build_app``) and hands it to every channel that
+spends model or database time for anonymous callers: ``/api/chat``, ``/v1``, the web chat,
+``/api/recommend`` and ``/api/feedback``. Using several channels does not add budgets.
+Clients are keyed by API token or by the peer address, which is only taken from a
+forwarded header when the peer is one of ``server.trusted_proxies`` (uvicorn's proxy
+headers, configured in ``services.run_server``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +18,7 @@ from infinstruct.platform.errors import LimitError
 
 
 class RateLimitError(LimitError):
-    """A client sent more messages than ``chat.rate_limit_per_minute`` allows."""
+    """A client sent more requests than ``chat.rate_limit_per_minute`` allows."""
 
 
 class RateLimiter:
@@ -32,7 +40,7 @@ class RateLimiter:
             if len(seen) >= self.per_minute:
                 wait = self.window_s - (now - seen[0])
                 raise RateLimitError(
-                    f"more than {self.per_minute} messages a minute from this client "
+                    f"more than {self.per_minute} requests a minute from this client "
                     f"(chat.rate_limit_per_minute); try again in {wait:.0f} s"
                 )
             seen.append(now)

@@ -31,7 +31,7 @@ from infinstruct.platform.tables.items import Interaction
 from infinstruct.platform.tables.jobs import JobRun, Lease
 from infinstruct.platform.tables.models import ModelVersion
 from infinstruct.platform.tables.retrieval import Chunk, EmbeddingCache
-from infinstruct.platform.tables.users import ApiToken, User
+from infinstruct.platform.tables.users import ApiToken, User, WebSession
 
 __all__ = [
     "Alert",
@@ -60,4 +60,5 @@ __all__ = [
     "Source",
     "User",
     "Watchlist",
+    "WebSession",
 ]

@@ -269,8 +269,14 @@ def sentiment_model(tmp_path_factory: pytest.TempPathFactory, _migrated_template
 
 
 @pytest.fixture
-def served() -> Iterator[str]:
-    """The real CNBC RSS captures on a local HTTP server; yields its base URL."""
+def served(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The real CNBC RSS captures on a local HTTP server; yields its base URL.
+
+    A loopback feed is what ``ingest.allow_private_urls`` exists for (fetches refuse
+    loopback otherwise): allowed here for the test's settings and for the CLI it runs.
+    """
+    monkeypatch.setattr(settings.ingest, "allow_private_urls", True)
+    monkeypatch.setenv("INFINSTRUCT_INGEST__ALLOW_PRIVATE_URLS", "true")
     folder = shared_path("finance", "cnbc_finance_rss")
 
     class Quiet(SimpleHTTPRequestHandler):
