@@ -31,6 +31,20 @@ log = logging.getLogger(__name__)
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 
 
+def register_model_formats() -> None:
+    """Version formats the parts define (bottleneck adapters), loadable by the platform's loader."""
+    from infinstruct.finetune.training.bottleneck import register_format
+
+    register_format()
+
+
+def last_method_comparison(settings: Settings) -> dict[str, Any] | None:
+    """The last ``infinstruct train compare`` result (None before the first)."""
+    from infinstruct.finetune.training.compare import load_last_comparison
+
+    return load_last_comparison(settings)
+
+
 def build_gate(settings: Settings) -> Gate | None:
     """The registry gate (re-evaluates the active model on the candidate's test split)."""
     from infinstruct.finetune.training.gate import build_gate as build_training_gate
@@ -61,6 +75,28 @@ def build_ingestor(settings: Settings) -> Ingestor:
         )
 
     return run
+
+
+def preview_ingest(
+    settings: Settings,
+    path: str | Path,
+    *,
+    connector: str | None = None,
+    mapping: dict[str, str] | None = None,
+    agent_roles: list[str] | None = None,
+    score_thresholds: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """What loading ``path`` would do, loading nothing: the ``ingest --dry-run --json`` dict."""
+    from infinstruct.connectors.preview import preview
+
+    return preview(
+        settings,
+        path,
+        connector=connector,
+        columns=mapping,
+        agent_roles=agent_roles,
+        score_thresholds=score_thresholds,
+    )
 
 
 def _demo_ingest(settings: Settings) -> Any:
@@ -140,15 +176,17 @@ def build_router(settings: Settings) -> ChatRouter:
     """The chat's answer router over the real embedder, index, registry and recommender."""
     from infinstruct.platform.chat.service import build_chat_router
 
+    register_model_formats()
     return build_chat_router(settings)
 
 
-def build_chat_ui(settings: Settings, router: ChatRouter | None = None) -> Any:
-    """The customers' Gradio chat (``ui.chat``) over ``router``, with the recommender tab."""
+def build_chat_ui(settings: Settings, router: ChatRouter | None = None, *, limiter: Any = None) -> Any:
+    """The customers' Gradio chat (``ui.chat``) over ``router``, with the recommender tab;
+    ``limiter`` is the server's one ``RateLimiter`` (the web chat shares the API's budget)."""
     from infinstruct.platform.chat.evidence import platform_recommender
     from infinstruct.ui.chat import build_chat_ui as build
 
-    return build(router or build_router(settings), recommend=platform_recommender(settings))
+    return build(router or build_router(settings), recommend=platform_recommender(settings), limiter=limiter)
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -158,30 +196,43 @@ def build_app(settings: Settings) -> FastAPI:
     """
     import os
 
+    from infinstruct.platform.uploads import gradio_temp_dir
+
     # Offline-first: Gradio's usage analytics would phone home from every page load.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # Uploads in flight live under the data dir (not a shared /tmp); the console deletes each
+    # once it is stored or refused (uploads.store_upload).
+    os.environ["GRADIO_TEMP_DIR"] = str(gradio_temp_dir(settings))
     import gradio as gr
 
     from infinstruct.platform.alerts.serve import attach_scheduler
     from infinstruct.platform.auth.web import gradio_username
     from infinstruct.platform.chat.api import build_chat_api
+    from infinstruct.platform.chat.safety import RateLimiter
     from infinstruct.platform.recommend.api import build_recommend_router
     from infinstruct.platform.server import build_api
     from infinstruct.ui.analyst import build_analyst_app
     from infinstruct.ui.operator import build_operator_app
 
     app = build_api(settings)
-    app.include_router(build_recommend_router(settings))
+    # ONE limiter for every anonymous channel: using several of them does not add budgets.
+    limiter = RateLimiter(settings.chat.rate_limit_per_minute)
+    app.include_router(build_recommend_router(settings, limiter=limiter))
     chat_router = build_router(settings)
-    app.include_router(build_chat_api(chat_router))  # /api/chat, /api/feedback, /v1/...
+    app.include_router(build_chat_api(chat_router, limiter))  # /api/chat, /api/feedback, /v1/...
+    upload_cap = f"{settings.server.max_upload_mb}mb"  # Gradio stops reading past it
     operator = build_operator_app(settings, build_operator_backend(settings))
-    app = gr.mount_gradio_app(app, operator, path="/operator", auth_dependency=gradio_username)
+    app = gr.mount_gradio_app(
+        app, operator, path="/operator", auth_dependency=gradio_username, max_file_size=upload_cap
+    )
     analyst = build_analyst_app(settings)
-    app = gr.mount_gradio_app(app, analyst, path="/analyst", auth_dependency=gradio_username)
+    app = gr.mount_gradio_app(
+        app, analyst, path="/analyst", auth_dependency=gradio_username, max_file_size=upload_cap
+    )
     # scheduler.run_in_serve: each web worker competes for the scheduler lease; one leads.
     attach_scheduler(app, settings, reader=lambda: build_feed_reader(settings))
     # The chat at "/" goes last: a mount at the root matches every path after it.
-    app = gr.mount_gradio_app(app, build_chat_ui(settings, chat_router), path="/")
+    app = gr.mount_gradio_app(app, build_chat_ui(settings, chat_router, limiter=limiter), path="/")
     return app
 
 
@@ -206,6 +257,10 @@ def run_server(settings: Settings, *, host: str | None = None, port: int | None 
         port=port or settings.server.port,
         log_level="warning",
         timeout_graceful_shutdown=5,
+        # X-Forwarded-For/-Proto count only from server.trusted_proxies (uvicorn otherwise
+        # believes any loopback peer, and a header could reset every per-client limit).
+        proxy_headers=bool(settings.server.trusted_proxies),
+        forwarded_allow_ips=settings.server.trusted_proxies or None,
     )
     _Server(config).run()
 

@@ -61,6 +61,16 @@ class IngestSettings(BaseModel):
         default=False, description="Keep the unscrubbed original text beside the scrubbed one."
     )
     http_timeout_s: float = Field(default=20.0, description="Timeout for http(s) sources.")
+    import_roots: list[str] = Field(
+        default=[],
+        description="Folders the operator console may load local paths from (symlinks out of "
+        "them are refused); empty means the data dir's uploads folder only. The CLI is not limited.",
+    )
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Let URL sources and feeds reach loopback, private and link-local addresses "
+        "(an intranet feed); off, such fetches are refused, also after a redirect.",
+    )
 
 
 class EmbeddingSettings(BaseModel):
@@ -183,13 +193,42 @@ class ChatSettings(BaseModel):
         "written calibrated thresholds to thresholds_file.",
     )
     grounding_examples: int = Field(
-        default=2, description="Nearest training examples shown to the model on the model route."
+        default=2,
+        description="Nearest real agent replies shown to the model as grounding (model and "
+        "retrieval routes).",
     )
     retrieval_k: int = Field(default=4, description="Passages the retrieval route hands the model.")
     question_tasks: list[str] = Field(
-        default=["support_reply", "dialogue_reply", "curated_qa", "intent_classification"],
+        default=["support_reply", "dialogue_reply", "curated_qa"],
         description="Instruction tasks whose examples count as training questions for the model "
-        "route (reply tasks: the first user message; classification: the source text).",
+        "route and ground its replies (reply tasks only: a classification label is never a reply).",
+    )
+    intent_tasks: list[str] = Field(
+        default=["intent_classification"],
+        description="Instruction tasks whose train examples (source text -> label) form the intent "
+        "signal: the nearest labelled questions vote on a question's intent.",
+    )
+    intent_min_similarity: float = Field(
+        default=0.62,
+        description="Cosine similarity to the nearest intent-labelled question for the intent "
+        "signal to fire (below it the question carries no intent).",
+    )
+    intent_min_confidence: float = Field(
+        default=0.5,
+        description="Share of the similarity-weighted neighbour votes the winning intent needs.",
+    )
+    intent_neighbours: int = Field(default=10, description="Intent-labelled neighbours that vote.")
+    model_max_new_tokens: int = Field(
+        default=48,
+        description="New-token cap of a model-route reply (a short answer keeps p95 latency low on CPU).",
+    )
+    retrieval_max_new_tokens: int = Field(
+        default=64, description="New-token cap of a retrieval-route reply."
+    )
+    grounding_reply_chars: int = Field(
+        default=220,
+        description="Each past agent reply shown to the model is cut to this many characters "
+        "(the instruction builder uses the same cut for training).",
     )
     calibration_size: int = Field(
         default=200,
@@ -248,6 +287,23 @@ class ServerSettings(BaseModel):
     secret_key: SecretStr = Field(
         default=SecretStr(""),
         description="Signs session cookies; generated into the data dir when empty.",
+    )
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed; "
+        "empty (the default) means the peer address is the client, whatever the headers say.",
+    )
+    max_body_kb: int = Field(
+        default=1024,
+        gt=0,
+        description="Largest request body in KiB on every route except the operator/analyst "
+        "upload endpoints (those take server.max_upload_mb); larger requests get 413.",
+    )
+    session_idle_minutes: int = Field(
+        default=60, gt=0, description="A web session ends after this many minutes without a request."
+    )
+    session_max_hours: int = Field(
+        default=12, gt=0, description="A web session ends this many hours after the login, however active."
     )
 
 
@@ -432,7 +488,7 @@ class Settings(BaseSettings):
 
 
 class _YamlLayers(PydanticBaseSettingsSource):
-    """``settings.yaml`` then ``settings-<profile>.yaml``, deep-merged, lowest priority."""
+    """Packaged then operator ``settings.yaml`` / ``settings-<profile>.yaml``, deep-merged, lowest priority."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         raise NotImplementedError  # __call__ is overridden; pydantic never calls this.
