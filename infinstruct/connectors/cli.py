@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 
 from infinstruct.platform.cli_support import JsonOption, emit, settings_from
@@ -11,15 +13,54 @@ corpus_app = typer.Typer(help="Loaded corpora and their versions.", no_args_is_h
 
 
 def _columns(pairs: list[str]) -> dict[str, str]:
+    """``--map`` values: ``KEY=FIELD``, repeated, or several in one value separated by commas
+    or spaces (``"conversation=ticket_id,role=author_role"``) when every piece has an ``=``."""
     out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key or not value:
-            raise InputError(
-                f"--map takes KEY=COLUMN (got {pair!r}), e.g. --map text=review --map label=label"
-            )
-        out[key.strip()] = value.strip()
+    for value in pairs:
+        pieces = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+        for pair in pieces if pieces and all("=" in p for p in pieces) else [value]:
+            key, sep, column = pair.partition("=")
+            if not sep or not key.strip() or not column.strip():
+                raise InputError(
+                    f"--map takes KEY=COLUMN (got {pair!r}), e.g. --map text=review --map label=label "
+                    "(a dotted path such as author.type reaches a nested JSON field)"
+                )
+            out[key.strip()] = column.strip()
     return out
+
+
+def _path_and_pairs(paths: list[str]) -> tuple[str, list[str]]:
+    """``ingest PATH --map a=x b=y``: the words after the first ``--map`` pair are more pairs."""
+    if not paths:
+        raise InputError("ingest needs a PATH: a file, a dataset folder or an http(s) URL")
+    extra = paths[1:]
+    bad = [p for p in extra if "=" not in p]
+    if bad:
+        raise InputError(
+            f"ingest takes one PATH (got {paths[0]!r} and also {bad[0]!r}); load one source at a time, "
+            "or give mapping pairs as KEY=FIELD after --map"
+        )
+    return paths[0], extra
+
+
+def _human_preview(report: dict[str, object]) -> str:
+    mapping = ", ".join(f"{k}={v}" for k, v in dict(report.get("mapping") or {}).items())  # type: ignore[call-overload]
+    lines = [
+        f"dry run: nothing was loaded. {report['source']} → corpus {report['corpus']}"
+        f"{' (exists)' if report['corpus_exists'] else ' (new)'}",
+        f"connector {report['connector']} (confidence {report['confidence']}), domain {report['domain']}"
+        + (f", mapping {mapping}" if mapping else ""),
+        f"would load {report['would_load']}, quarantine {report['quarantined']}, "
+        f"skip {report['duplicates']} duplicates (read {report['read']} source rows)",
+    ]
+    lines += [f"  quarantined {n}: {r}" for r, n in dict(report["quarantine_reasons"]).items()]  # type: ignore[call-overload]
+    if report.get("refused"):
+        lines.append(f"REFUSED: {report['refused']}")
+    for record in report.get("records") or []:  # type: ignore[attr-defined]
+        text = str(record.get("title") or "") + " " + str(record.get("text") or "")
+        label = f" [{record['label']}]" if record.get("label") else ""
+        lines.append(f"  {record.get('kind')}{label}: {' '.join(text.split())[:120]}")
+    return "\n".join(lines)
 
 
 def _human(report: dict[str, object]) -> str:
@@ -44,11 +85,31 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @app.command("ingest")
     def ingest_cmd(
         ctx: typer.Context,
-        path: str = typer.Argument(..., help="A file, a dataset folder or an http(s) URL."),
+        paths: list[str] = typer.Argument(
+            ...,
+            help="A file, a dataset folder or an http(s) URL (then, optionally, more --map KEY=FIELD pairs).",
+        ),
         connector: str | None = typer.Option(None, "--connector", help="Connector name (default: detect)."),
         corpus: str | None = typer.Option(None, "--corpus", help="Corpus name (default: file/folder name)."),
         domain: str | None = typer.Option(None, "--domain", help="Domain tag (default: the connector's)."),
-        columns: list[str] = typer.Option([], "--map", help="KEY=COLUMN for generic connectors (repeat)."),
+        columns: list[str] = typer.Option(
+            [],
+            "--map",
+            help="KEY=FIELD for generic connectors (repeat, or list pairs after it); dotted paths reach nested JSON.",
+        ),
+        agent_roles: str | None = typer.Option(
+            None,
+            "--agent-roles",
+            help="Role values that are the agent, e.g. agent,admin (others: the customer).",
+        ),
+        score_thresholds: str | None = typer.Option(
+            None, "--score-thresholds", help="LOW,HIGH: a score below LOW is negative, above HIGH positive."
+        ),
+        dry_run: bool = typer.Option(
+            False,
+            "--dry-run",
+            help="Show what would load (connector, mapping, first records, counts); load nothing.",
+        ),
         strict: bool = typer.Option(False, "--strict", help="Fail on the first bad record."),
         scrub_pii: bool | None = typer.Option(
             None, "--scrub-pii/--no-scrub-pii", help="Scrub PII for a new corpus (default: ingest.scrub_pii)."
@@ -56,10 +117,32 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Detect the format of PATH and load it into the store, with a report."""
+        from infinstruct.connectors.sentiment import parse_thresholds
+
+        path, extra = _path_and_pairs(paths)
+        settings = settings_from(ctx)
+        columns_map = _columns(columns + extra)
+        roles = [r.strip() for r in agent_roles.split(",") if r.strip()] if agent_roles else None
+        thresholds = parse_thresholds(score_thresholds) if score_thresholds else None
+        if dry_run:
+            from infinstruct.connectors.preview import preview
+
+            preview_report = preview(
+                settings,
+                path,
+                connector=connector,
+                corpus=corpus,
+                domain=domain,
+                columns=columns_map,
+                agent_roles=roles,
+                score_thresholds=thresholds,
+                scrub_pii=scrub_pii,
+            )
+            emit(preview_report, as_json=as_json, human=_human_preview(preview_report))
+            return
         from infinstruct.connectors.ingest import ingest
         from infinstruct.platform.db import ensure_schema
 
-        settings = settings_from(ctx)
         ensure_schema(settings)
         report = ingest(
             settings,
@@ -68,8 +151,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             corpus=corpus,
             domain=domain,
             strict=strict,
-            columns=_columns(columns),
+            columns=columns_map,
             scrub_pii=scrub_pii,
+            agent_roles=roles,
+            score_thresholds=thresholds,
             show_progress=not as_json,
         )
         emit(report, as_json=as_json, human=_human(report))

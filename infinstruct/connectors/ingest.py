@@ -44,13 +44,35 @@ class Plan:
         return "+".join(sorted({c.name for _, c in self.units}))
 
 
-def plan(path: Path, *, connector: str | None = None, columns: dict[str, str] | None = None) -> Plan:
+@dataclass(frozen=True)
+class Options:
+    """How the generic connectors read: ``--map``, ``--agent-roles``, ``--score-thresholds``."""
+
+    columns: dict[str, str] | None = None
+    agent_roles: list[str] | None = None
+    score_thresholds: tuple[float, float] | None = None
+
+    def connectors(self, name: str | None = None) -> list[Connector]:
+        found = registry.all_connectors(
+            self.columns, agent_roles=self.agent_roles, score_thresholds=self.score_thresholds
+        )
+        if name is None:
+            return found
+        registry.get_connector(name)  # the "no connector named …" error
+        return [c for c in found if c.name == name]
+
+
+def plan(
+    path: Path,
+    *,
+    connector: str | None = None,
+    columns: dict[str, str] | None = None,
+    options: Options | None = None,
+) -> Plan:
     """Decide which connector reads ``path`` (or say why none can)."""
     if not path.exists():
         raise InputError(f"{path} does not exist; give a file, a folder or an http(s) URL")
-    candidates = (
-        [registry.get_connector(connector, columns)] if connector else registry.all_connectors(columns)
-    )
+    candidates = (options or Options(columns)).connectors(connector)
     if path.is_file():
         check_file_size(path)  # before detection, which only peeks and would just not match
         chosen = candidates[0] if connector else registry.best_match(path, candidates)
@@ -119,23 +141,15 @@ def ingest(
     show_progress: bool = True,
     columns: dict[str, str] | None = None,
     scrub_pii: bool | None = None,
+    agent_roles: list[str] | None = None,
+    score_thresholds: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Load ``source`` (file, folder or http(s) URL) into a corpus; returns the report."""
-    from infinstruct.connectors.fetch import fetch_to_cache, is_url
-
     started = time.monotonic()
     cfg = settings.ingest
-    set_limits(
-        Limits(cfg.max_file_mb, cfg.max_field_chars, cfg.max_decompressed_ratio, cfg.max_decompressed_mb)
-    )
-    uri, path = str(source), Path(source)
-    if is_url(str(source)):
-        path = fetch_to_cache(settings, str(source))
-    else:
-        path = path.expanduser().resolve()
-        uri = str(path)
-    the_plan = plan(path, connector=connector, columns=columns)
-    name = corpus or _default_name(str(source), path)
+    uri, path = resolve_source(settings, source)
+    the_plan = plan(path, connector=connector, options=Options(columns, agent_roles, score_thresholds))
+    name = corpus or default_name(str(source), path, the_plan)
     digest = content_hash(the_plan)
     engine = get_engine(settings)
     with Session(engine, expire_on_commit=False) as session:
@@ -146,7 +160,7 @@ def ingest(
             path=path,
             digest=digest,
             plan_=the_plan,
-            domain=domain or the_plan.units[0][1].domain,
+            domain=domain,
             scrub=cfg.scrub_pii if scrub_pii is None else scrub_pii,
         )
     report: dict[str, Any] = {
@@ -227,7 +241,7 @@ def _read_unit(
     try:
         for record in connector.read(path):
             if not isinstance(record, Quarantined):
-                too_long = _too_long(record, max_chars)
+                too_long = field_too_long(record, max_chars)
                 if too_long:
                     record = Quarantined(str(path), too_long, raw=_raw_of(record), line=record.line)
             if isinstance(record, Quarantined):
@@ -252,7 +266,7 @@ def _read_unit(
     progress.update(writer.state.read - last)
 
 
-def _too_long(record: DocumentRecord | InteractionRecord, max_chars: int) -> str:
+def field_too_long(record: DocumentRecord | InteractionRecord, max_chars: int) -> str:
     fields = [record.title, record.text] if isinstance(record, DocumentRecord) else [record.text]
     longest = max(len(f) for f in fields)
     if longest > max_chars:
@@ -265,7 +279,29 @@ def _raw_of(record: DocumentRecord | InteractionRecord) -> str:
     return text[:2000] + ("…" if len(text) > 2000 else "")
 
 
-def _default_name(source: str, path: Path) -> str:
+def resolve_source(settings: Settings, source: str | Path) -> tuple[str, Path]:
+    """``(uri, local path)`` of a load's source (a URL is fetched to the cache first);
+    sets the ingest limits the connectors read through."""
+    from infinstruct.connectors.fetch import fetch_to_cache, is_url
+
+    cfg = settings.ingest
+    set_limits(
+        Limits(cfg.max_file_mb, cfg.max_field_chars, cfg.max_decompressed_ratio, cfg.max_decompressed_mb)
+    )
+    if is_url(str(source)):
+        return str(source), fetch_to_cache(settings, str(source))
+    path = Path(source).expanduser().resolve()
+    return str(path), path
+
+
+#: File stems that name a split of a dataset, not the dataset: ``train.csv`` of BANKING77
+#: and ``test.txt`` of ECD must not both become corpus ``test``.
+SPLIT_STEMS = frozenset({"train", "test", "valid", "validation", "val", "dev", "data"})
+
+
+def default_name(source: str, path: Path, the_plan: Plan) -> str:
+    """The corpus name when ``--corpus`` is not given: the dataset folder's name, a file's
+    stem, or the connector's name for a split file (``train``/``test``/``valid``/``dev``/``data``)."""
     from infinstruct.connectors.fetch import is_url
 
     if is_url(source):
@@ -273,11 +309,47 @@ def _default_name(source: str, path: Path) -> str:
 
         parsed = urlparse(source)
         return (parsed.netloc + parsed.path).strip("/").replace("/", "_")[:200] or "feed"
-    return path.name if path.is_dir() else path.stem
+    if path.is_dir():
+        return path.name
+    stem = path.name.split(".")[0]
+    return the_plan.connector_name if stem.lower() in SPLIT_STEMS else path.stem
+
+
+#: Connectors whose records are the same kind of thing and may share a corpus: a news drop
+#: folder mixes feeds and news files (``fetch.load_feed``).
+FAMILIES = {"feed": "news", "seeking-alpha": "news"}
+
+
+def incompatible(corpus: Corpus, the_plan: Plan, domain: str | None) -> str | None:
+    """Why this load may not add a version to ``corpus`` (None when it may)."""
+
+    def families(names: str) -> set[str]:
+        return {FAMILIES.get(n, n) for n in names.split("+") if n}
+
+    new = families(the_plan.connector_name)
+    if not new <= families(corpus.connector):
+        what = f"connector {the_plan.connector_name}"
+    elif domain is not None and domain != corpus.domain:
+        what = f"domain {domain}"
+    else:
+        return None
+    return (
+        f"corpus {corpus.name!r} holds {corpus.connector} data (domain {corpus.domain}); this load is "
+        f"{what}, and adding it as a new version would mix unrelated data (a rollback would act on both). "
+        f"Load it into its own corpus with --corpus NAME"
+    )
 
 
 def _open_version(
-    session: Session, *, name: str, uri: str, path: Path, digest: str, plan_: Plan, domain: str, scrub: bool
+    session: Session,
+    *,
+    name: str,
+    uri: str,
+    path: Path,
+    digest: str,
+    plan_: Plan,
+    domain: str | None,
+    scrub: bool,
 ) -> tuple[Corpus, CorpusVersion, str]:
     """The corpus (created on first load) and the version this load writes into."""
     source = session.exec(select(Source).where(Source.uri == uri)).first()
@@ -288,9 +360,17 @@ def _open_version(
         session.flush()
     corpus = session.exec(select(Corpus).where(Corpus.name == name)).first()
     if corpus is None:
-        corpus = Corpus(name=name, domain=domain, connector=plan_.connector_name[:64], scrub_pii=scrub)
+        corpus = Corpus(
+            name=name,
+            domain=domain or plan_.units[0][1].domain,
+            connector=plan_.connector_name[:64],
+            scrub_pii=scrub,
+        )
         session.add(corpus)
         session.flush()
+    elif refusal := incompatible(corpus, plan_, domain):
+        session.rollback()
+        raise ConnectorError(refusal)
     versions = list(
         session.exec(
             select(CorpusVersion)

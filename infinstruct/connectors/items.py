@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infinstruct.connectors.labelled import _jsonl_rows, raise_columns
+from infinstruct.connectors.labelled import raise_columns
 from infinstruct.connectors.records import DocumentRecord, InteractionRecord, Item, Quarantined
 from infinstruct.connectors.safeio import (
     TruncatedInput,
@@ -20,6 +20,7 @@ from infinstruct.connectors.safeio import (
     open_binary,
     peek,
 )
+from infinstruct.connectors.tabular import cell_text, table_fields, table_rows
 
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 _MOVIELENS = {
@@ -199,11 +200,14 @@ def _binary_lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 class GenericCatalogueConnector:
-    """Items from CSV/JSONL with a mapping: ``--map id=COL,title=COL,text=COL,genres=COL``."""
+    """Items from CSV/TSV, JSON array, JSONL or Parquet: ``--map id=FIELD --map title=FIELD``
+    (also ``text`` and ``genres``); dotted paths reach nested JSON."""
 
     name = "catalogue"
     domain = "items"
-    expects = "CSV/JSONL with id and title columns; --map id=COL,title=COL,text=COL"
+    expects = (
+        "CSV/TSV, JSON array, JSONL or Parquet with id and title fields; --map id=FIELD --map title=FIELD"
+    )
 
     def __init__(self, columns: dict[str, str] | None = None) -> None:
         self.columns = columns or {}
@@ -213,40 +217,53 @@ class GenericCatalogueConnector:
             return self.columns[key] if self.columns[key] in header else None
         return next((g for g in (key, *guesses) if g in header), None)
 
+    def mapping(self, path: Path) -> dict[str, str]:
+        header = table_fields(path)
+        found = {key: self._col(key, header, *guesses) for key, guesses in _CATALOGUE_FIELDS}
+        return {k: v for k, v in found.items() if v}
+
     def detect(self, path: Path) -> float:
-        if path.is_dir() or path.suffix.lower() not in (".csv", ".jsonl"):
-            return 0.0
-        header = csv_header(path) if path.suffix.lower() == ".csv" else []
+        header = table_fields(path)
         if self._col("id", header, "item_id", "sku") and self._col("title", header, "name"):
             return 0.5 if self.columns else 0.4
         return 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
-        rows = _jsonl_rows(path) if path.suffix.lower() == ".jsonl" else csv_rows(path)
-        for number, row in rows:
+        for number, row in table_rows(path):
             if isinstance(row, str):
                 yield Quarantined(
                     str(path), "wrong number of columns or not a JSON object", raw=row, line=number
                 )
                 continue
             header = list(row)
-            id_col, title_col = self._col("id", header, "item_id", "sku"), self._col("title", header, "name")
+            cols = {key: self._col(key, header, *guesses) for key, guesses in _CATALOGUE_FIELDS}
+            id_col, title_col = cols["id"], cols["title"]
             if id_col is None or title_col is None:
                 raise_columns(path, header, "id and title", self.columns)
             assert id_col is not None and title_col is not None
-            text_col = self._col("text", header, "description")
-            genres_col = self._col("genres", header, "categories", "category")
-            external = str(row.get(id_col, "")).strip()
-            if not external or not str(row.get(title_col, "")).strip():
+            external, title = cell_text(row.get(id_col)).strip(), cell_text(row.get(title_col)).strip()
+            if not external or not title:
                 yield Quarantined(str(path), "empty id or title", raw=str(row), line=number)
                 continue
+            raw_genres = row.get(cols["genres"]) if cols["genres"] else None
             genres = (
-                [g for g in re.split(r"[|;,]", str(row.get(genres_col, "") or "")) if g] if genres_col else []
+                [str(g) for g in raw_genres if g]
+                if isinstance(raw_genres, list)
+                else [g for g in re.split(r"[|;,]", cell_text(raw_genres)) if g]
             )
             yield item(
-                str(row[title_col]).strip(),
-                str(row.get(text_col, "") or "") if text_col else "",
+                title,
+                cell_text(row.get(cols["text"])) if cols["text"] else "",
                 external,
                 line=number,
                 genres=genres,
             )
+
+
+#: The catalogue fields and the names recognised for each when not mapped.
+_CATALOGUE_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("id", ("item_id", "sku")),
+    ("title", ("name",)),
+    ("text", ("description",)),
+    ("genres", ("categories", "category")),
+)

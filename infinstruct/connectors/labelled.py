@@ -13,6 +13,7 @@ from typing import Any
 from infinstruct.connectors import sentiment
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
 from infinstruct.connectors.safeio import csv_header, csv_rows, load_json, looks_binary, peek, text_lines
+from infinstruct.connectors.tabular import cell_text, table_fields, table_rows
 from infinstruct.connectors.textnorm import sentence_key
 
 
@@ -169,7 +170,7 @@ class FiqaConnector:
                 continue
             record = labelled(
                 text,
-                sentiment.fiqa_label(score),
+                sentiment.score_label(score, sentiment.FIQA_THRESHOLDS),
                 "sentiment",
                 score=score,
                 raw_score=score,
@@ -274,48 +275,55 @@ class FinNspConnector:
             yield record
 
 
-class GenericLabelledConnector:
-    """Any CSV/JSONL with a text and a label column (``--map text=COL,label=COL``).
+#: Field names detection recognises, in order of preference.
+TEXT_FIELDS = ("text", "review", "sentence", "content", "headline", "title", "body", "message", "tweet")
+LABEL_FIELDS = ("label", "sentiment", "sentiment_score", "score", "polarity", "category", "intent", "class")
 
-    Auto-detected for ``label,review``/``label,text`` headers; labels 0/1 map to
-    negative/positive and sentiment words to the scheme, anything else is kept as a
-    custom label (``label_set`` = the mapped column's name).
+
+class GenericLabelledConnector:
+    """Any CSV/TSV, JSON array, JSON lines or Parquet file with a text and a label field.
+
+    ``--map text=FIELD --map label=FIELD`` names them (dotted paths reach nested JSON);
+    otherwise common names are recognised (text/sentence/title/headline/review;
+    label/sentiment/score/category/intent). Labels 0/1 map to negative/positive, sentiment
+    words to the scheme, numeric scores through the thresholds (``--score-thresholds``,
+    see ``sentiment.to_label``); anything else is kept as a custom label
+    (``label_set`` = the label field's name).
     """
 
     name = "labelled"
     domain = "labelled"
-    expects = "CSV/JSONL with text and label columns (e.g. label,review); --map text=COL,label=COL"
+    expects = (
+        "CSV/TSV, JSON array, JSONL or Parquet with text and label fields (e.g. label,review or "
+        "title,sentiment); --map text=FIELD --map label=FIELD"
+    )
 
-    def __init__(self, columns: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, columns: dict[str, str] | None = None, *, score_thresholds: tuple[float, float] | None = None
+    ) -> None:
         self.columns = columns or {}
+        self.score_thresholds = score_thresholds
 
     def _cols(self, header: list[str]) -> tuple[str, str] | None:
-        text = self.columns.get("text") or next(
-            (c for c in ("review", "text", "sentence", "content") if c in header), None
-        )
-        label = self.columns.get("label") or next(
-            (c for c in ("label", "sentiment", "category") if c in header), None
-        )
+        text = self.columns.get("text") or next((c for c in TEXT_FIELDS if c in header), None)
+        label = self.columns.get("label") or next((c for c in LABEL_FIELDS if c in header), None)
         return (text, label) if text in header and label in header else None
 
+    def mapping(self, path: Path) -> dict[str, str]:
+        cols = self._cols(table_fields(path))
+        return {"text": cols[0], "label": cols[1]} if cols else {}
+
     def detect(self, path: Path) -> float:
-        if path.is_dir() or path.suffix.lower() not in (".csv", ".tsv", ".jsonl"):
+        header = table_fields(path)
+        if not header or not self._cols(header):
             return 0.0
-        if path.suffix.lower() == ".jsonl":
-            head = peek(path, 2048).decode("utf-8", errors="replace").split("\n", 1)[0]
-            try:
-                header = list(json.loads(head))
-            except (json.JSONDecodeError, TypeError):
-                return 0.0
-        else:
-            header = csv_header(path)
-        return 0.7 if self._cols(header) and len(header) <= 4 else 0.0
+        if self.columns:
+            return 0.7
+        return 0.7 if len(header) <= 4 else 0.55
 
     def read(self, path: Path) -> Iterator[Item]:
-        rows: Iterator[tuple[int, dict[str, str] | str]]
-        rows = _jsonl_rows(path) if path.suffix.lower() == ".jsonl" else csv_rows(path)
         cols: tuple[str, str] | None = None
-        for number, row in rows:
+        for number, row in table_rows(path):
             if isinstance(row, str):
                 yield Quarantined(
                     str(path), "wrong number of columns or not a JSON object", raw=row, line=number
@@ -325,30 +333,20 @@ class GenericLabelledConnector:
             if cols is None:
                 raise_columns(path, list(row), "text and label", self.columns)
             assert cols is not None
-            text, raw = str(row.get(cols[0], "")), str(row.get(cols[1], "")).strip()
-            label = (
-                sentiment.map_label(raw, sentiment.BINARY)
-                or sentiment.map_label(raw, sentiment.NAMED)
-                or raw
-                or None
+            text = cell_text(row.get(cols[0]))
+            label, score = sentiment.to_label(
+                row.get(cols[1]), column=cols[1], thresholds=self.score_thresholds
             )
             if not text.strip() or label is None:
-                yield Quarantined(str(path), "empty text or label", raw=str(row), line=number)
+                yield Quarantined(
+                    str(path), "empty text or label", raw=json.dumps(row, default=str)[:2000], line=number
+                )
                 continue
             in_scheme = label in ("negative", "neutral", "positive")
-            yield labelled(text, label, "sentiment" if in_scheme else cols[1], line=number)
-
-
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
-    for number, line in text_lines(path):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            yield number, line
-            continue
-        yield (number, {str(k): v for k, v in row.items()}) if isinstance(row, dict) else (number, line)
+            extra = {"raw_score": score} if score is not None else {}
+            yield labelled(
+                text, label, "sentiment" if in_scheme else cols[1], line=number, score=score, **extra
+            )
 
 
 def raise_columns(path: Path, header: list[str], wanted: str, mapping: dict[str, str]) -> None:
@@ -356,5 +354,5 @@ def raise_columns(path: Path, header: list[str], wanted: str, mapping: dict[str,
 
     raise ConnectorError(
         f"{path}: cannot find the {wanted} columns in {header} (mapping {mapping or 'none'}); "
-        "name them with --map text=COL,label=COL"
+        "name them with --map KEY=FIELD (dotted paths reach nested JSON fields)"
     )

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infinstruct.connectors.labelled import _jsonl_rows, raise_columns
+from infinstruct.connectors.labelled import raise_columns
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
 from infinstruct.connectors.safeio import csv_header, csv_rows, looks_binary, open_binary, peek
+from infinstruct.connectors.tabular import cell_text, table_fields, table_rows
 from infinstruct.platform.errors import ConnectorError, LimitError
 
 _TAG = re.compile(r"<[^>]+>")
@@ -120,18 +121,44 @@ class FeedConnector:
 _SEEKING_ALPHA = ["author", "date", "ticker", "summary"]
 
 
-def parse_time(value: str) -> datetime | None:
-    """ISO-8601 (with offset) or unix seconds, as naive UTC; None when unreadable."""
-    value = value.strip()
-    if not value:
-        return None
+def parse_time(value: str | datetime) -> datetime | None:
+    """A timestamp as naive UTC; None when unreadable.
+
+    Reads ISO-8601 (with or without offset), unix seconds or milliseconds (helpdesk APIs
+    use both), RFC 2822 (e-mail, RSS) and Twitter's ``Tue Oct 31 22:10:47 +0000 2017``.
+    """
+    if isinstance(value, datetime):
+        stamp = value
+    else:
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            if value.replace(".", "", 1).isdigit():
+                seconds = float(value)
+                # Past 1e11 s (year 5138) a count is milliseconds.
+                seconds = seconds / 1000 if seconds > 1e11 else seconds
+                return datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
+            stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except (ValueError, OverflowError, OSError):
+            parsed = _other_formats(value)
+            if parsed is None:
+                return None
+            stamp = parsed
+    return stamp.astimezone(UTC).replace(tzinfo=None) if stamp.tzinfo else stamp
+
+
+def _other_formats(value: str) -> datetime | None:
+    from email.utils import parsedate_to_datetime
+
     try:
-        if value.replace(".", "", 1).isdigit():
-            return datetime.fromtimestamp(float(value), tz=UTC).replace(tzinfo=None)
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:
+        return datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y")
     except ValueError:
         return None
-    return stamp.astimezone(UTC).replace(tzinfo=None) if stamp.tzinfo else stamp
 
 
 class SeekingAlphaConnector:
@@ -170,59 +197,52 @@ class SeekingAlphaConnector:
 
 
 class GenericNewsConnector:
-    """News CSV/JSONL with a column mapping: ``--map title=COL,text=COL,date=COL,...``.
+    """News from CSV/TSV, JSON array, JSONL or Parquet: ``--map title=FIELD --map date=FIELD …``.
 
-    Keys: ``title``, ``text`` (required), ``date``, ``link``, ``guid``, ``tickers``,
-    ``label``. Without a mapping it is only detected for headers naming title+date.
+    Keys: ``title``, ``text`` (one of them required), ``date``, ``link``, ``guid``,
+    ``tickers``, ``label`` (a word or a score, as in the labelled connector); dotted paths
+    reach nested JSON. Without a mapping it is only detected for fields naming title+date.
     """
 
     name = "news"
     domain = "finance"
-    expects = "CSV/JSONL with title/text/date columns; --map title=COL,text=COL,date=COL"
+    expects = "CSV/TSV, JSON array, JSONL or Parquet with title/text/date fields; --map title=FIELD --map date=FIELD"
 
-    def __init__(self, columns: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, columns: dict[str, str] | None = None, *, score_thresholds: tuple[float, float] | None = None
+    ) -> None:
         self.columns = columns or {}
+        self.score_thresholds = score_thresholds
 
     def _col(self, key: str, header: list[str], *guesses: str) -> str | None:
         if key in self.columns:
             return self.columns[key] if self.columns[key] in header else None
         return next((g for g in (key, *guesses) if g in header), None)
 
+    def mapping(self, path: Path) -> dict[str, str]:
+        header = table_fields(path)
+        found = {key: self._col(key, header, *guesses) for key, guesses in _NEWS_FIELDS}
+        return {k: v for k, v in found.items() if v}
+
     def detect(self, path: Path) -> float:
-        if path.is_dir() or path.suffix.lower() not in (".csv", ".jsonl"):
-            return 0.0
-        header = csv_header(path) if path.suffix.lower() == ".csv" else []
+        header = table_fields(path)
         has = {c.lower() for c in header}
         if {"title", "date"} <= has or {"headline", "date"} <= has or {"title", "published"} <= has:
             return 0.6
-        return 0.3 if self.columns.get("text") in header else 0.0
+        return 0.3 if self.columns.get("text") in header or self.columns.get("title") in header else 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
-        rows = _jsonl_rows(path) if path.suffix.lower() == ".jsonl" else csv_rows(path)
-        for number, row in rows:
+        for number, row in table_rows(path):
             if isinstance(row, str):
                 yield Quarantined(
                     str(path), "wrong number of columns or not a JSON object", raw=row, line=number
                 )
                 continue
             header = list(row)
-            text_col = self._col("text", header, "body", "summary", "description", "content")
-            title_col = self._col("title", header, "headline")
-            if text_col is None and title_col is None:
+            cols = {key: self._col(key, header, *guesses) for key, guesses in _NEWS_FIELDS}
+            if cols["text"] is None and cols["title"] is None:
                 raise_columns(path, header, "title/text", self.columns)
-            values = {
-                k: str(row.get(c, "") or "")
-                for k, c in (
-                    ("title", title_col),
-                    ("text", text_col),
-                    ("date", self._col("date", header, "published")),
-                    ("link", self._col("link", header, "url")),
-                    ("guid", self._col("guid", header, "id")),
-                    ("tickers", self._col("tickers", header, "ticker")),
-                    ("label", self._col("label", header)),
-                )
-                if c
-            }
+            values = {k: cell_text(row.get(c)) for k, c in cols.items() if c}
             if not (values.get("title", "").strip() or values.get("text", "").strip()):
                 yield Quarantined(str(path), "empty title and text", raw=str(row), line=number)
                 continue
@@ -236,8 +256,22 @@ class GenericNewsConnector:
                 source=path.stem,
                 line=number,
             )
-            if values.get("label"):
+            if cols["label"] and values.get("label"):
                 from infinstruct.connectors import sentiment
 
-                record.label = sentiment.map_label(values["label"], sentiment.NAMED) or values["label"]
+                record.label, record.score = sentiment.to_label(
+                    row.get(cols["label"]), column=cols["label"], thresholds=self.score_thresholds
+                )
             yield record
+
+
+#: The generic news fields and the names recognised for each when not mapped.
+_NEWS_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("title", ("headline",)),
+    ("text", ("body", "summary", "description", "content")),
+    ("date", ("published", "published_at", "datetime", "time")),
+    ("link", ("url",)),
+    ("guid", ("id",)),
+    ("tickers", ("ticker", "symbols", "symbol")),
+    ("label", ("sentiment", "sentiment_score")),
+)

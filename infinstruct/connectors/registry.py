@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from infinstruct.connectors.conversation import ConversationConnector
 from infinstruct.connectors.dialogues import (
     AbcdConnector,
     ChatJsonlConnector,
@@ -33,8 +34,14 @@ MIN_CONFIDENCE = 0.3
 DOC_FILE = re.compile(r"^(source|readme|licen[cs]e|copying|notice|changelog)([._-].*)?$", re.IGNORECASE)
 
 
-def all_connectors(columns: dict[str, str] | None = None) -> list[Connector]:
-    """Every connector; the generic ones get the ``--map`` column mapping."""
+def all_connectors(
+    columns: dict[str, str] | None = None,
+    *,
+    agent_roles: list[str] | None = None,
+    score_thresholds: tuple[float, float] | None = None,
+) -> list[Connector]:
+    """Every connector; the generic ones get the ``--map`` mapping and their options
+    (``--agent-roles`` for conversations, ``--score-thresholds`` for labels)."""
     return [
         TwcsConnector(),
         Banking77Connector(),
@@ -51,8 +58,9 @@ def all_connectors(columns: dict[str, str] | None = None) -> list[Connector]:
         FinNspConnector(),
         MovieLensConnector(),
         AmazonReviewsConnector(),
-        GenericLabelledConnector(columns),
-        GenericNewsConnector(columns),
+        ConversationConnector(columns, agent_roles=agent_roles),
+        GenericLabelledConnector(columns, score_thresholds=score_thresholds),
+        GenericNewsConnector(columns, score_thresholds=score_thresholds),
         GenericCatalogueConnector(columns),
     ]
 
@@ -61,8 +69,14 @@ def names() -> list[str]:
     return [c.name for c in all_connectors()]
 
 
-def get_connector(name: str, columns: dict[str, str] | None = None) -> Connector:
-    for connector in all_connectors(columns):
+def get_connector(
+    name: str,
+    columns: dict[str, str] | None = None,
+    *,
+    agent_roles: list[str] | None = None,
+    score_thresholds: tuple[float, float] | None = None,
+) -> Connector:
+    for connector in all_connectors(columns, agent_roles=agent_roles, score_thresholds=score_thresholds):
         if connector.name == name:
             return connector
     raise ConnectorError(f"no connector named {name!r}; choose one of {', '.join(names())}")

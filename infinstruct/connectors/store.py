@@ -89,38 +89,14 @@ class BatchWriter:
 
     # -- adding -----------------------------------------------------------------------
     def add_document(self, record: DocumentRecord) -> None:
-        identity = record.identity or f"{record.title}\n{record.text}"
-        doc_id = document_id(self.corpus_name, record.kind, identity)
-        title, text, meta = record.title, record.text, dict(record.meta)
-        original = None
-        if self.scrub:
-            title, text = scrub_pii(title), scrub_pii(text)
-            if "turns" in meta:
-                meta["turns"] = [{**t, "text": scrub_pii(t["text"])} for t in meta["turns"]]
-            if self.keep_originals and text != record.text:
-                original = record.text
-        self._docs.append(
-            {
-                "id": doc_id,
-                "corpus_id": self.corpus_id,
-                "version_id": self.version_id,
-                "kind": record.kind,
-                "external_id": record.external_id,
-                "title": title,
-                "text": text,
-                "original_text": original,
-                "lang": detect_lang(f"{record.title} {record.text}"),
-                "label": record.label,
-                "score": record.score,
-                "group_key": record.group_key,
-                "near_dup_of": None,
-                "published_at": _aware(record.published_at),
-                "meta": meta,
-                "stale": False,
-                "created_at": utcnow(),
-                "_fp": "" if record.kind == "item" else fingerprint(f"{record.title}\n{record.text}"),
-            }
+        row = document_row(
+            record,
+            corpus_name=self.corpus_name,
+            scrub=self.scrub,
+            keep_originals=self.keep_originals,
         )
+        self._docs.append({**row, "corpus_id": self.corpus_id, "version_id": self.version_id})
+        meta = row["meta"]
         self.state.read += record.source_rows
         self.state.records += 1
         self.state.pairs += int(meta.get("pairs", 0) or 0)
@@ -179,7 +155,7 @@ class BatchWriter:
         self.state.read += 1
         self.state.records += 1
         self.state.quarantined += 1
-        self.state.reasons[bad.reason.split(":")[0][:120]] += 1
+        self.state.reasons[reason_key(bad.reason)] += 1
         self._maybe_flush()
 
     def pending(self) -> int:
@@ -250,6 +226,45 @@ class BatchWriter:
         _execute_many(conn, _insert_ignore(conn, INTERACTION, keys), self._acts)
         written = _count(conn, INTERACTION, self.corpus_id) - before
         self.state.duplicates += len(self._acts) - written
+
+
+def reason_key(reason: str) -> str:
+    """Quarantine reasons are counted by their head (the part before any ``:`` detail)."""
+    return reason.split(":")[0][:120]
+
+
+def document_row(
+    record: DocumentRecord, *, corpus_name: str, scrub: bool, keep_originals: bool
+) -> dict[str, Any]:
+    """The ``document`` row a record becomes (id, scrubbed text, language …), without the
+    corpus and version ids; ``--dry-run`` shows exactly this."""
+    identity = record.identity or f"{record.title}\n{record.text}"
+    title, text, meta = record.title, record.text, dict(record.meta)
+    original = None
+    if scrub:
+        title, text = scrub_pii(title), scrub_pii(text)
+        if "turns" in meta:
+            meta["turns"] = [{**t, "text": scrub_pii(t["text"])} for t in meta["turns"]]
+        if keep_originals and text != record.text:
+            original = record.text
+    return {
+        "id": document_id(corpus_name, record.kind, identity),
+        "kind": record.kind,
+        "external_id": record.external_id,
+        "title": title,
+        "text": text,
+        "original_text": original,
+        "lang": detect_lang(f"{record.title} {record.text}"),
+        "label": record.label,
+        "score": record.score,
+        "group_key": record.group_key,
+        "near_dup_of": None,
+        "published_at": _aware(record.published_at),
+        "meta": meta,
+        "stale": False,
+        "created_at": utcnow(),
+        "_fp": "" if record.kind == "item" else fingerprint(f"{record.title}\n{record.text}"),
+    }
 
 
 def _aware(stamp: datetime | None) -> datetime | None:

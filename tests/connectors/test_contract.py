@@ -31,6 +31,7 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "finnsp": ("shared", ("zh", "fincuge_finnsp", "train_list.json")),
     "movielens": ("shared", ("items", "movielens_latest_small", "movies.csv")),
     "amazon-reviews": ("shared", ("items", "amazon_fashion_5core", "AMAZON_FASHION_5.json.gz")),
+    "conversation": ("fixtures", ("zendesk_comments.csv",)),
     "labelled": ("fixtures", ("stray_cr.csv",)),
     "news": ("fixtures", ("news_mapped.csv",)),
     "catalogue": ("generated", ("catalogue.csv",)),

@@ -62,4 +62,7 @@ def test_label_tables_follow_the_one_scheme() -> None:
     assert sentiment.map_label("2", sentiment.TWITTER_NEWS) == "neutral"
     assert sentiment.map_label(2, sentiment.FINFE) == "positive"
     assert sentiment.map_label("1.0", sentiment.BINARY) == "positive"
-    assert [sentiment.fiqa_label(s) for s in (-0.5, 0.05, 0.459)] == ["negative", "neutral", "positive"]
+    fiqa = [sentiment.score_label(s, sentiment.FIQA_THRESHOLDS) for s in (-0.5, 0.05, 0.459)]
+    assert fiqa == ["negative", "neutral", "positive"]
+    # The same rule with the generic default (±0.05): 0.05 itself is still neutral.
+    assert [sentiment.score_label(s) for s in (-0.06, 0.05, 0.051)] == ["negative", "neutral", "positive"]
