@@ -46,8 +46,23 @@ lint: install ## ruff (lint + format check), mypy, import contracts
 test: install services lint ## Set up and run every check and test (what CI runs)
 	INFINSTRUCT_TEST_POSTGRES_URL=$$(bash .ci/postgres.sh) $(BIN)/pytest --durations=25 --timeout=900
 
-bench: install ## Run the benchmarks (writes bench/results/*.json)
-	@for b in bench/*/run.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+test-stress: install services ## The full suite 3 times in a row under a CPU hog on every core; stops at the first failure
+	BIN=$(BIN) bash .ci/stress.sh
+
+bench: install ## Run every benchmark (writes bench/results/*.json; hours on 2 cores), then regenerate docs/benchmarks.md
+	$(BIN)/python -m bench.retrieval
+	$(BIN)/python bench/alerts/run.py
+	$(BIN)/python bench/train/run.py
+	$(BIN)/python bench/ingest/run.py
+	$(BIN)/python bench/recommend/run.py
+	$(BIN)/python bench/sentiment/sweep.py
+	$(BIN)/python bench/sentiment/run.py --pick --continual
+	@for b in bench/chat/run.py bench/injection/run.py; do \
+	  if [ -f $$b ]; then echo "== $$b"; $(BIN)/python $$b || exit 1; fi; done
+	$(MAKE) bench-doc
+
+bench-doc: ## Regenerate docs/benchmarks.md from bench/results/*.json (no benchmark runs)
+	$(BIN)/python bench/report.py
 
 docs: install ## Regenerate docs/settings.md from the settings' descriptions
 	$(BIN)/python -c "from infinstruct.platform.settings_doc import render_settings_markdown as r; open('docs/settings.md','w').write(r())"
@@ -57,4 +72,4 @@ migration: install ## New Alembic revision from the tables: make migration m="wh
 	from infinstruct.platform.settings import load_settings; s = load_settings(); db.upgrade(s); \
 	command.revision(db._alembic_config(s), message='$(m)', autogenerate=True)"
 
-.PHONY: help install services demo lint test bench docs migration
+.PHONY: help install services demo lint test test-stress bench bench-doc docs migration

@@ -2,22 +2,22 @@
 
 Same files, same run, each into a fresh, already migrated SQLite store (LangChain only builds Documents; it
 has no store, so its number is an upper bound for "parse only"). Records/s = source rows
-read per wall-clock second, median of ``--repeat`` runs.
+read per wall-clock second, in ``--rounds`` interleaved rounds (median and spread).
 
-    python bench/ingest/run.py [--repeat 3]      # writes bench/results/ingest.json
+    python bench/ingest/run.py [--rounds 5]      # writes bench/results/ingest.json
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import statistics
+import sys
 import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
@@ -106,49 +106,54 @@ RUNNERS: dict[str, Callable[[Path, object], int]] = {
 }
 
 
+def _rate(runner: Callable[[Path, object], int], path: Path) -> dict[str, float]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    try:
+        settings = _fresh_settings(folder)  # schema creation is not part of the load
+        started = time.perf_counter()
+        rows = runner(path, settings)
+        seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"records_per_s": rows / seconds, "rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5, help="Interleaved rounds (>= 5).")
     args = parser.parse_args()
     missing = [str(p) for p in FILES.values() if not p.exists()]
     if missing:
         raise SystemExit(f"missing data: {missing} (the sets live in ../shared/data beside the repo)")
-    results: dict[str, dict[str, float]] = {}
+    sys.path.insert(0, str(REPO))
+    from bench.common import interleave, machine_info, write_result
+
+    results: dict[str, Any] = {}
     for label, path in FILES.items():
-        results[label] = {}
-        for name, runner in RUNNERS.items():
-            times, rows = [], 0
-            for _ in range(args.repeat):
-                folder = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-                try:
-                    settings = _fresh_settings(folder)  # schema creation is not part of the load
-                    started = time.perf_counter()
-                    rows = runner(path, settings)
-                    times.append(time.perf_counter() - started)
-                finally:
-                    shutil.rmtree(folder, ignore_errors=True)
-            results[label][name] = round(rows / statistics.median(times), 1)
+        sides = {name: (lambda r=runner, p=path: _rate(r, p)) for name, runner in RUNNERS.items()}
+        results[label] = interleave(sides, rounds=args.rounds)
     header = f"{'file':28} " + " ".join(f"{n:>20}" for n in RUNNERS) + "  ratio vs pandas+ORM / LangChain"
     print(header)
     for label, row in results.items():
-        ours = row["infinstruct"]
-        ratios = f"{ours / row['pandas+ORM']:.2f}x / {ours / row['LangChain CSVLoader']:.2f}x"
-        print(f"{label:28} " + " ".join(f"{row[n]:>16.0f} r/s" for n in RUNNERS) + f"  {ratios}")
-    out = REPO / "bench" / "results" / "ingest.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "records_per_s": results,
-                "repeat": args.repeat,
-                "note": "median wall-clock; infinstruct and pandas+ORM include the SQLite "
-                "writes, LangChain only parses",
+        med = {n: row[n]["records_per_s"]["median"] for n in RUNNERS}
+        ours = med["infinstruct"]
+        ratios = f"{ours / med['pandas+ORM']:.2f}x / {ours / med['LangChain CSVLoader']:.2f}x"
+        print(f"{label:28} " + " ".join(f"{med[n]:>16.0f} r/s" for n in RUNNERS) + f"  {ratios}")
+    path = write_result(
+        "ingest",
+        {
+            "what": "ingest records/s: infinstruct vs pandas + per-row ORM insert vs LangChain CSVLoader; "
+            "infinstruct and pandas+ORM include the SQLite writes, LangChain only parses",
+            "produced_by": f"python bench/ingest/run.py --rounds {args.rounds}",
+            "machine": machine_info(),
+            "inputs": {
+                "files": {k: str(v.relative_to(REPO.parent)) for k, v in FILES.items()},
+                "rounds": args.rounds,
             },
-            indent=2,
-        )
-        + "\n"
+            "results": results,
+        },
     )
-    print(f"wrote {out}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
