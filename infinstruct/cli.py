@@ -73,6 +73,9 @@ def root(
         overrides["log_level"] = log_level
     ctx.obj = {"overrides": overrides}
     cli_support.configure_logging(settings_from(ctx).log_level)
+    from infinstruct import services
+
+    services.register_model_formats()  # before any command loads a model version
 
 
 def _env_section(name: str) -> dict[str, Any]:

@@ -100,6 +100,7 @@ def build_adapters(model: Any, spec: dict[str, Any]) -> Any:
                 torch.nn.ModuleDict({n: Adapter() for n in names}) for _ in range(n_layers)
             )
             self.enabled = True
+            self.spec = dict(spec)  # saved with the weights: a continued run keeps its parent's shape
             self.handles: list[Any] = []
 
     param = next(model.parameters())
@@ -167,14 +168,15 @@ def _identity(model: Any) -> dict[str, Any]:
     }
 
 
-def save(model: Any, folder: Path, *, spec: dict[str, Any], base: str) -> None:
+def save(model: Any, folder: Path, *, base: str) -> None:
     """Adapter weights + their shape + what identifies the base; nothing of the base itself."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in getattr(model, ATTR).state_dict().items()}
+    adapters = getattr(model, ATTR)
+    state = {k: v.detach().cpu().contiguous() for k, v in adapters.state_dict().items()}
     save_file(state, str(folder / WEIGHTS))
-    meta = {"format": FORMAT, "base": base, "base_identity": _identity(model), **spec}
+    meta = {"format": FORMAT, "base": base, "base_identity": _identity(model), **adapters.spec}
     (folder / MARKER).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 

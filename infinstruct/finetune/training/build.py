@@ -42,11 +42,13 @@ def build_model_for(
     parent: ModelVersion | None,
 ) -> tuple[Any, Any, str]:
     """``(model, tokenizer, base)``: ``base`` is what the registry records (and reloads adapters on)."""
+    from infinstruct.finetune.training.bottleneck import is_bottleneck_folder, register_format
     from infinstruct.platform.dialogue import is_adapter_folder, load_causal_lm, load_version
 
     if parent is not None:
+        adapter_parent = is_adapter_folder(parent.artefact_path) or is_bottleneck_folder(parent.artefact_path)
         if config.continual.strategy == "adapter":
-            if is_adapter_folder(parent.artefact_path):
+            if adapter_parent:
                 raise ConfigError(
                     f"strategy 'adapter' needs a full-model parent; {parent.name} is an adapter"
                 )
@@ -57,8 +59,9 @@ def build_model_for(
                 tokenizer,
                 parent.artefact_path,
             )
+        register_format()  # a bottleneck parent goes back on its base with its adapters trainable
         model, tokenizer = load_version(settings, parent, device="cpu", trainable=True)
-        if is_adapter_folder(parent.artefact_path):
+        if adapter_parent:
             return model, tokenizer, parent.base
         return apply_method(config, model), tokenizer, parent.artefact_path
     if config.model.base == "scratch":

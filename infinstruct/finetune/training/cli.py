@@ -9,9 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from infinstruct.platform.cli_support import JsonOption, emit, settings_from
 from infinstruct.platform.errors import ConfigError
+
+
+class _TrainGroup(TyperGroup):
+    """``train RECIPE …`` runs a recipe (``train run``); ``train compare …`` compares methods.
+
+    A first word that is no subcommand is a recipe, so ``infinstruct train RECIPE`` keeps
+    working exactly as before the group existed (the console's jobs launch it that way).
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in {"--help", "-h"}):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
 
 
 def _parse_sets(pairs: list[str]) -> dict[str, Any]:
@@ -58,8 +72,14 @@ def _human(result: dict[str, Any]) -> str:
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add these commands to the root app and the shared ``eval`` group."""
+    train_app = typer.Typer(
+        cls=_TrainGroup,
+        help="Train a recipe (`infinstruct train RECIPE`), or compare training methods on its data.",
+    )
+    app.add_typer(train_app, name="train")
+    _register_compare(train_app)
 
-    @app.command("train")
+    @train_app.command("run")
     def train(
         ctx: typer.Context,
         recipe: str = typer.Argument(
@@ -119,3 +139,46 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             human=f"{result['version']} on {result['n']} test examples: "
             + ", ".join(f"{k}={result.get(k)}" for k in keys),
         )
+
+
+def _compare_human(result: dict[str, Any]) -> str:
+    from infinstruct.finetune.training.compare import render_table
+
+    head = (
+        f"{result['recipe']}: {result['steps']} steps, seed {result['seed']}, "
+        f"{result['examples']['train']} train / {result['examples']['validation']} validation examples"
+    )
+    return head + "\n" + render_table(result)
+
+
+def _register_compare(train_app: typer.Typer) -> None:
+    @train_app.command("compare")
+    def compare(
+        ctx: typer.Context,
+        recipe: str = typer.Argument(
+            ..., help="Dialogue recipe whose data, steps and seed every method shares."
+        ),
+        methods: str = typer.Option(
+            "full,lora,adalora,prefix,prompt,ia3,bottleneck",
+            "--methods",
+            help="Comma list of methods to train.",
+        ),
+        sets: list[str] = typer.Option([], "--set", help="Override a recipe key for every method."),
+        continual: str | None = typer.Option(
+            None, "--continual", help="Then train this recipe's domain and report forgetting of the first."
+        ),
+        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars on stderr."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """Train each method on the same data, steps, seed and validation split; one row each."""
+        from infinstruct.finetune.training.compare import parse_methods, run_compare
+
+        result = run_compare(
+            settings_from(ctx),
+            recipe,
+            methods=parse_methods(methods),
+            overrides=_parse_sets(sets),
+            continual=continual,
+            show_progress=not no_progress,
+        )
+        emit(result, as_json=as_json, human=_compare_human(result))

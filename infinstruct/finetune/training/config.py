@@ -19,7 +19,7 @@ from infinstruct.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Method = Literal["full", "lora", "adalora", "prefix", "ia3", "prompt"]
+Method = Literal["full", "lora", "adalora", "prefix", "ia3", "prompt", "bottleneck"]
 Strategy = Literal["replay", "ewc", "adapter", "naive"]
 
 
@@ -100,7 +100,9 @@ class LoraSection(_Section):
 
 
 class MethodSection(_Section):
-    name: Method = Field(default="lora", description="full, lora, adalora, prefix, ia3 or prompt.")
+    name: Method = Field(
+        default="lora", description="full, lora, adalora, prefix, ia3, prompt or bottleneck."
+    )
     lora: LoraSection = Field(default_factory=LoraSection, description="LoRA / AdaLoRA shape.")
     adalora_target_r: int = Field(default=4, gt=0, description="AdaLoRA: average rank after pruning.")
     num_virtual_tokens: int = Field(default=16, gt=0, description="Prefix / prompt tuning: virtual tokens.")
@@ -122,6 +124,19 @@ class MethodSection(_Section):
                 f"method.ia3_feedforward_modules must be among ia3_target_modules (extra: {sorted(extra)})"
             )
         return self
+
+
+class BottleneckSection(_Section):
+    placement: Literal["houlsby", "pfeiffer"] = Field(
+        default="houlsby",
+        description="houlsby: an adapter after attention and after the MLP of each block; pfeiffer: after the MLP only.",
+    )
+    reduction_factor: int = Field(
+        default=16, gt=0, description="Hidden size divided by the adapter's bottleneck width."
+    )
+    non_linearity: Literal["relu", "gelu", "silu", "tanh"] = Field(
+        default="relu", description="Activation between the down- and up-projection."
+    )
 
 
 class OptimSection(_Section):
@@ -187,6 +202,9 @@ class FinetuneConfig(_Section):
     model: ModelSection = Field(default_factory=ModelSection, description="Base model.")
     data: DataSection = Field(default_factory=DataSection, description="Instruction data.")
     method: MethodSection = Field(default_factory=MethodSection, description="Fine-tuning method.")
+    bottleneck: BottleneckSection = Field(
+        default_factory=BottleneckSection, description="Bottleneck adapters (method.name bottleneck)."
+    )
     optim: OptimSection = Field(default_factory=OptimSection, description="Optimiser and schedule.")
     pretrain: PretrainSection = Field(default_factory=PretrainSection, description="Self-supervised phase.")
     eval: EvalSection = Field(default_factory=EvalSection, description="Held-out evaluation.")
@@ -210,12 +228,12 @@ class FinetuneConfig(_Section):
         return self.pretrain.steps + self.optim.max_steps
 
     def to_peft_config(self) -> Any:
-        """The peft config of the method, or None for full fine-tuning."""
+        """The peft config of the method, or None (full fine-tuning; bottleneck adapters are ours)."""
         import peft
 
         m = self.method
         task = peft.TaskType.CAUSAL_LM
-        if m.name == "full":
+        if m.name in {"full", "bottleneck"}:
             return None
         if m.name == "lora":
             return peft.LoraConfig(

@@ -28,8 +28,10 @@ def score_on_split(
     settings: Settings, model_version: ModelVersion, *, split_of: ModelVersion, split: str = "test"
 ) -> dict[str, Any]:
     """Loss metrics of ``model_version`` on ``split_of``'s held-out split (as it trained on it)."""
+    from infinstruct.finetune.training.bottleneck import register_format
     from infinstruct.platform.dialogue import load_version
 
+    register_format()  # bottleneck versions load through the platform's loader
     config = build_config(
         {k: v for k, v in split_of.recipe_resolved.items() if k != "name"},
         name=split_of.recipe,

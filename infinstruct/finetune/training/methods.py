@@ -8,6 +8,8 @@ recipe can be wired and counted on a laptop.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 from infinstruct.finetune.training.config import FinetuneConfig
@@ -17,10 +19,14 @@ log = logging.getLogger(__name__)
 
 
 def apply_method(config: FinetuneConfig, model: Any) -> Any:
-    """Wrap ``model`` with the recipe's peft method (full fine-tuning: returned as is)."""
+    """Wrap ``model`` with the recipe's method (peft, our bottleneck adapters, or full: as is)."""
     if config.model.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
+    if config.method.name == "bottleneck":
+        from infinstruct.finetune.training.bottleneck import apply_bottleneck
+
+        return apply_bottleneck(config, model)
     peft_config = config.to_peft_config()
     if peft_config is None:
         for p in model.parameters():
@@ -36,6 +42,27 @@ def apply_method(config: FinetuneConfig, model: Any) -> Any:
         raise ConfigError(
             f"recipe {config.name}: method {config.method.name} does not fit the model: {exc}"
         ) from exc
+
+
+def save_artefact(model: Any, folder: Path, *, base: str) -> None:
+    """What a version keeps: a peft adapter, bottleneck adapters (+ the base's identity), or the model."""
+    from infinstruct.finetune.training import bottleneck
+
+    if bottleneck.has_adapters(model):
+        bottleneck.save(model, folder, base=base)
+    else:
+        model.save_pretrained(str(folder))
+
+
+def base_view(model: Any) -> AbstractContextManager[Any] | None:
+    """A context in which ``model`` computes as its untuned base, or None for a full model."""
+    from infinstruct.finetune.training import bottleneck
+
+    if bottleneck.has_adapters(model):
+        return bottleneck.disabled(model)
+    if hasattr(model, "disable_adapter"):
+        return model.disable_adapter()  # peft's context manager
+    return None
 
 
 def parameter_counts(model: Any) -> dict[str, int]:

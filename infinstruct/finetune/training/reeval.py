@@ -16,8 +16,10 @@ from infinstruct.platform.settings import Settings
 
 def evaluate_version(settings: Settings, name: str) -> dict[str, Any]:
     """Load the version, score it on its recipe's test split, write ``reeval/`` reports."""
+    from infinstruct.finetune.training.bottleneck import register_format
     from infinstruct.platform.dialogue import load_version
 
+    register_format()  # bottleneck versions load through the platform's loader
     version = get_version(settings, name)
     if version.kind != "dialogue":
         raise InputError(f"{version.name} is a {version.kind} model; use `infinstruct eval {version.kind}`")

@@ -27,7 +27,7 @@ from infinstruct.finetune.training.config import (
 )
 from infinstruct.finetune.training.evaluate import evaluate_model, score_loss, write_report
 from infinstruct.finetune.training.loop import run_loop
-from infinstruct.finetune.training.methods import parameter_counts
+from infinstruct.finetune.training.methods import base_view, parameter_counts, save_artefact
 from infinstruct.platform.errors import InputError
 from infinstruct.platform.registry import get_version, next_version_name, register_version
 from infinstruct.platform.settings import Settings
@@ -166,7 +166,7 @@ def _train(
         return {}
     model = accelerator.unwrap_model(model)
     final = run_dir / "final"
-    model.save_pretrained(str(final))
+    save_artefact(model, final, base=base)
     tokenizer.save_pretrained(str(final))
     dump_config(config, final / "recipe.yaml")
     # -- evaluation on the held-out splits --
@@ -182,8 +182,9 @@ def _train(
         max_new_tokens=ev.max_new_tokens,
         **kw,
     )
-    if ev.compare_base and hasattr(model, "disable_adapter") and parent is None and splits["validation"]:
-        with model.disable_adapter():
+    as_base = base_view(model)
+    if ev.compare_base and as_base is not None and parent is None and splits["validation"]:
+        with as_base:
             report["splits"]["base_validation"] = score_loss(model, tokenizer, splits["validation"], **kw)
         base_loss, loss = (
             report["splits"]["base_validation"].get("loss"),

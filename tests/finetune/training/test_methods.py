@@ -62,7 +62,7 @@ def test_stream_is_a_pure_function_of_position() -> None:
     assert sorted(f["input_ids"][0] for f in a.take(0, 10)) == list(range(10))  # an epoch is a permutation
 
 
-@pytest.mark.parametrize("method", ["full", "lora", "adalora", "prefix", "ia3", "prompt"])
+@pytest.mark.parametrize("method", ["full", "lora", "adalora", "prefix", "ia3", "prompt", "bottleneck"])
 def test_method_trains(method: str, tokenizer: object, tmp_path: Path) -> None:
     from accelerate import Accelerator
 
