@@ -236,47 +236,18 @@ class ConversationConnector:
         order = list(range(len(rows)))
         if timed:
             order.sort(key=lambda i: (times[i] or datetime.min, i))
-        first_author = cell_text(rows[order[0]][1].get(profile.author)).strip() if profile.author else ""
-        turns: list[dict[str, Any]] = []
-        notes: list[dict[str, Any]] = []
-        empty = 0
-        for i in order:
-            number, row = rows[i]
-            text = cell_text(row.get(profile.text))
-            text = clean_html(text) if profile.html else text.strip()
-            if not text:
-                empty += 1  # an event (assignment, attachment only): counted, not a turn
-                continue
-            stamp = times[i]
-            entry: dict[str, Any] = {"text": text, **({"time": stamp.isoformat()} if stamp else {})}
-            if profile.author and cell_text(row.get(profile.author)).strip():
-                entry["author"] = cell_text(row.get(profile.author)).strip()
-            if (
-                profile.note_field
-                and cell_text(row.get(profile.note_field)).strip().lower() in profile.note_values
-            ):
-                notes.append(entry)
-                continue
-            role = self._role(profile, row, first_author)
-            if role is None:
-                raw_role = cell_text(row.get(profile.role or ""))
-                yield Quarantined(
-                    str(path),
-                    f"unknown author role {raw_role!r}; name the agent roles with --agent-roles (e.g. agent,admin)",
-                    raw=_raw(row),
-                    line=number,
-                )
-                continue
-            turns.append({"role": role, **entry})
-        if not turns:
-            if not notes and not empty:  # every row was already quarantined on its own
-                return
-            yield Quarantined(
-                str(path),
-                "conversation without a customer or agent message",
-                raw=_raw({"conversation": key, "rows": len(rows), "notes": notes}),
-                line=rows[0][0],
-            )
+        sorted_rows = [(rows[i][0], rows[i][1], times[i]) for i in order]
+        turns, notes, quiet, bad = self._messages(path, profile, sorted_rows)
+        yield from bad
+        if not turns:  # notes and events alone are no dialogue; each row is kept in quarantine
+            for number, row, _ in sorted_rows:
+                if number in quiet:
+                    yield Quarantined(
+                        str(path),
+                        "conversation without a customer or agent message",
+                        raw=_raw(row),
+                        line=number,
+                    )
             return
         record = dialogue(
             turns,
@@ -286,13 +257,45 @@ class ConversationConnector:
             export=profile.name,
             order="time" if timed else "row",
             **({"notes": notes} if notes else {}),
-            **({"empty_rows": empty} if empty else {}),
+            **({"empty_rows": len(quiet) - len(notes)} if len(quiet) > len(notes) else {}),
         )
         record.group_key = f"conversation:{key}"
-        first_time = next((t for t in (times[i] for i in order) if t), None)
-        record.published_at = first_time
-        record.source_rows = len(rows)
+        record.published_at = next((t for _, _, t in sorted_rows if t), None)
+        record.source_rows = len(rows) - len(bad)  # quarantined rows are counted there
         yield record
+
+    def _messages(
+        self, path: Path, profile: Profile, rows: list[tuple[int, Row, datetime | None]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[int], list[Quarantined]]:
+        """Turns, internal notes, the line numbers of rows that are no turn (notes and empty
+        events: counted, not turns) and the rows quarantined for an unknown role."""
+        first_author = cell_text(rows[0][1].get(profile.author)).strip() if profile.author else ""
+        turns: list[dict[str, Any]] = []
+        notes: list[dict[str, Any]] = []
+        quiet: set[int] = set()
+        bad: list[Quarantined] = []
+        for number, row, stamp in rows:
+            text = cell_text(row.get(profile.text))
+            text = clean_html(text) if profile.html else text.strip()
+            if not text:
+                quiet.add(number)  # an event (assignment, attachment only)
+                continue
+            entry: dict[str, Any] = {"text": text, **({"time": stamp.isoformat()} if stamp else {})}
+            if profile.author and cell_text(row.get(profile.author)).strip():
+                entry["author"] = cell_text(row.get(profile.author)).strip()
+            note = cell_text(row.get(profile.note_field)).strip().lower() if profile.note_field else ""
+            if profile.note_field and note in profile.note_values:
+                notes.append(entry)
+                quiet.add(number)
+                continue
+            role = self._role(profile, row, first_author)
+            if role is None:
+                raw_role = cell_text(row.get(profile.role or ""))
+                reason = f"unknown author role {raw_role!r}; name the agent roles with --agent-roles (e.g. agent,admin)"
+                bad.append(Quarantined(str(path), reason, raw=_raw(row), line=number))
+                continue
+            turns.append({"role": role, **entry})
+        return turns, notes, quiet, bad
 
     def _role(self, profile: Profile, row: Row, first_author: str) -> str | None:
         if profile.role is None:
