@@ -242,3 +242,25 @@ def test_bad_thresholds_and_mapping_are_named(cli_env: dict[str, str]) -> None:
         env=cli_env,
     )
     assert missing.exit_code == 2 and "--map conversation=FIELD" in missing.output
+
+
+def test_the_issues_ticket_export_and_a_mixed_news_drop_folder(settings: Settings, tmp_path: Path) -> None:
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text(
+        "ticket_id,author_role,body,created_at\n"
+        "1,end-user,My invoice shows the wrong VAT number.,2024-02-01T08:00:00Z\n"
+        "1,agent,Fixed; a corrected invoice is on its way.,2024-02-01T08:30:00Z\n",
+        encoding="utf-8",
+    )
+    dry = preview(settings, tickets)
+    assert dry["connector"] == "conversation" and dry["confidence"] >= 0.8 and dry["would_load"] == 1
+    assert dry["candidates"][0] == {"connector": "conversation", "confidence": dry["confidence"]}
+    # A news drop folder mixes feeds and news files; both are news and share the corpus.
+    from infinstruct.connectors.fetch import load_feed
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for name in ("atom.xml", "news_mapped.csv"):
+        (drop / name).write_bytes((FIXTURES / name).read_bytes())
+    loaded = load_feed(settings, drop, corpus="desk")
+    assert [r["connector"] for r in loaded["reports"]] == ["feed", "news"] and loaded["loaded"] == 4
