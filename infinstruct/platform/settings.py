@@ -149,6 +149,18 @@ class DialogueSettings(BaseModel):
         description="Wall-clock limit of one reply's generation, waiting for a slot included; "
         "a reply that reaches it ends where it is.",
     )
+    max_batch: int = Field(
+        default=16,
+        ge=1,
+        description="Most replies the local backend decodes together in one batch; later ones "
+        "wait for a free row.",
+    )
+    batch_window_ms: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long an idle local backend waits after a request for others to start "
+        "with it in one batch (requests arriving later join the running batch anyway).",
+    )
 
 
 class ChatSettings(BaseModel):

@@ -1,12 +1,12 @@
 """The local dialogue backend: a transformers causal LM (+ adapter) streaming its reply.
 
-One model instance is shared by the server's threads, so generation is serialised with a
-lock. No reply can wedge it: an exception inside ``generate`` (which runs in its own thread
-so the reply can stream) is handed to the waiting request and the lock is released; every
-reply has a wall-clock limit (``dialogue.generation_timeout_s``); a consumer that stops
-reading early (a closed browser tab) stops the generation thread through a stopping
-criterion; and :func:`stop_all_generation` (called when the server shuts down) ends every
-running reply at its next token.
+One model instance serves every thread of the server through a :class:`BatchScheduler`:
+concurrent replies decode together in one batch. No reply can wedge it: an exception in
+the model is handed to the waiting request (the API answers 500) and the scheduler goes
+on; every reply has a wall-clock limit (``dialogue.generation_timeout_s``); a consumer
+that stops reading (a closed browser tab) frees its row at the next step; and
+:func:`stop_all_generation` (called when the server shuts down) ends every running reply
+at its next token.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from infinstruct.platform.dialogue.batching import END, BatchScheduler
 from infinstruct.platform.dialogue.loading import load_causal_lm, load_version
-from infinstruct.platform.dialogue.repetition import reply_repetition_processor
 from infinstruct.platform.errors import GenerationError, InputError
 from infinstruct.platform.settings import DialogueSettings, Settings
 from infinstruct.platform.tables import ModelVersion
@@ -43,6 +43,8 @@ def generation_options(cfg: DialogueSettings) -> dict[str, Any]:
         "repetition_penalty": cfg.repetition_penalty,
         "no_repeat_ngram_size": cfg.no_repeat_ngram_size,
         "timeout_s": cfg.generation_timeout_s,
+        "max_batch": cfg.max_batch,
+        "batch_window_s": cfg.batch_window_ms / 1000.0,
     }
 
 
@@ -59,6 +61,8 @@ class LocalDialogueBackend:
         repetition_penalty: float = 1.0,
         no_repeat_ngram_size: int = 0,
         timeout_s: float = 120.0,
+        max_batch: int = 16,
+        batch_window_s: float = 0.005,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -67,9 +71,9 @@ class LocalDialogueBackend:
         self.repetition_penalty = repetition_penalty
         self.no_repeat_ngram_size = no_repeat_ngram_size
         self.timeout_s = timeout_s
-        #: Extra keyword arguments for ``generate`` (tests use it to make generate fail).
-        self.generate_kwargs: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self.max_batch = max_batch
+        self.batch_window_s = batch_window_s
+        self._scheduler: BatchScheduler | None = None
 
     # -- constructors ------------------------------------------------------------------
     @classmethod
@@ -102,107 +106,67 @@ class LocalDialogueBackend:
         return cls(model, tokenizer, version=version.name, **generation_options(settings.dialogue))
 
     # -- generation --------------------------------------------------------------------
-    def prompt_ids(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Any:
+    @property
+    def scheduler(self) -> BatchScheduler:
+        """The batching scheduler that owns the model (started on first use)."""
+        if self._scheduler is None:
+            self._scheduler = BatchScheduler(
+                self.model,
+                self.tokenizer,
+                max_batch=self.max_batch,
+                window_s=self.batch_window_s,
+                temperature=self.temperature,
+                repetition_penalty=self.repetition_penalty,
+                no_repeat_ngram_size=self.no_repeat_ngram_size,
+                shutdown=_SHUTDOWN,
+            )
+        return self._scheduler
+
+    def prompt_ids(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> list[int]:
         """Token ids of ``messages`` under the model's chat template, left-truncated to fit."""
         if not messages:
             raise InputError("messages is empty; send at least one user message")
-        ids = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )["input_ids"]
+        ids = list(
+            self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)[
+                "input_ids"
+            ]
+        )
         limit = int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048)
         keep = max(limit - max_new_tokens, 1)
-        if ids.shape[1] > keep:  # the oldest context goes first
-            ids = ids[:, -keep:]
-        return ids.to(self.model.device)
+        return ids[-keep:]  # the oldest context goes first
 
     def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
-        """Yield the reply piece by piece as the model writes it.
+        """Yield the reply piece by piece as the model writes it (in a batch with others).
 
-        Raises :class:`GenerationError` when generation fails, when no slot frees up within
+        Raises :class:`GenerationError` when generation fails, when no row frees up within
         the wall-clock limit, or when the server is shutting down.
         """
-        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+        if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 1:
             raise InputError(f"max_new_tokens must be a whole number ≥ 1 (got {max_new_tokens!r})")
         if _SHUTDOWN.is_set():
             raise GenerationError("the server is shutting down; ask again in a moment")
         deadline = time.monotonic() + self.timeout_s
-        if not self._lock.acquire(timeout=self.timeout_s):
-            raise GenerationError(
-                f"no generation slot freed up within {self.timeout_s:g} s "
-                "(dialogue.generation_timeout_s); the server is overloaded, ask again later"
-            )
+        prompt = self.prompt_ids(messages, max_new_tokens=max_new_tokens)
+        request = self.scheduler.submit(prompt, max_new_tokens=max_new_tokens, deadline=deadline)
         try:
-            yield from self._stream_locked(messages, max_new_tokens, deadline)
+            while True:
+                # The scheduler ends every row by its deadline; the extra margin only guards
+                # against a scheduler thread that died, so a caller can never wait forever.
+                wait = max(deadline - time.monotonic(), 0.0) + 30.0
+                try:
+                    item = request.out.get(timeout=wait)
+                except queue.Empty:
+                    raise GenerationError(f"no reply within {self.timeout_s:g} s; abandoned it") from None
+                if item is END:
+                    return
+                if isinstance(item, GenerationError):
+                    raise item
+                if isinstance(item, BaseException):
+                    log.error("generation failed: %s: %s", type(item).__name__, item)
+                    raise GenerationError(f"generation failed: {type(item).__name__}: {item}") from item
+                yield item
         finally:
-            self._lock.release()
-
-    def _generate_kwargs(self, input_ids: Any, max_new_tokens: int, stop: Any) -> dict[str, Any]:
-        import torch
-        from transformers import LogitsProcessorList, StoppingCriteriaList
-
-        processor = reply_repetition_processor(
-            input_ids.shape[1], penalty=self.repetition_penalty, ngram_size=self.no_repeat_ngram_size
-        )
-        kwargs: dict[str, Any] = {
-            "input_ids": input_ids,
-            "attention_mask": torch.ones_like(input_ids),
-            "max_new_tokens": max_new_tokens,
-            "pad_token_id": self.tokenizer.pad_token_id,
-            "stopping_criteria": StoppingCriteriaList([stop]),
-            "logits_processor": LogitsProcessorList([processor] if processor else []),
-        }
-        if self.temperature > 0:
-            kwargs.update(do_sample=True, temperature=self.temperature)
-        else:
-            kwargs.update(do_sample=False)
-        return {**kwargs, **self.generate_kwargs}
-
-    def _stream_locked(
-        self, messages: list[dict[str, str]], max_new_tokens: int, deadline: float
-    ) -> Iterator[str]:
-        import torch
-        from transformers import StoppingCriteria, TextIteratorStreamer
-
-        consumer_gone = threading.Event()
-
-        class _Stop(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-                return consumer_gone.is_set() or _SHUTDOWN.is_set() or time.monotonic() > deadline
-
-        input_ids = self.prompt_ids(messages, max_new_tokens=max_new_tokens)
-        # The queue wait has its own timeout: even a generate that hangs without raising
-        # cannot hold the request (and the lock) past the deadline.
-        streamer = TextIteratorStreamer(
-            self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=self.timeout_s + 5.0
-        )
-        kwargs = {**self._generate_kwargs(input_ids, max_new_tokens, _Stop()), "streamer": streamer}
-        failure: list[BaseException] = []
-
-        def _run() -> None:
-            try:
-                with torch.inference_mode():
-                    self.model.generate(**kwargs)
-            except BaseException as exc:  # noqa: BLE001  # handed to the waiting request, never lost
-                failure.append(exc)
-                streamer.end()  # wakes the consumer; generate never got to end the stream
-
-        thread = threading.Thread(target=_run, daemon=True, name="dialogue-generate")
-        thread.start()
-        try:
-            for piece in streamer:
-                if piece:
-                    yield piece
-        except queue.Empty:
-            raise GenerationError(
-                f"generation produced nothing for {self.timeout_s + 5.0:g} s; abandoned it"
-            ) from None
-        finally:
-            consumer_gone.set()
-            thread.join(timeout=max(deadline - time.monotonic(), 0.0) + 5.0)
-        if failure:
-            exc = failure[0]
-            log.error("generation failed: %s: %s", type(exc).__name__, exc)
-            raise GenerationError(f"generation failed: {type(exc).__name__}: {exc}") from exc
+            request.cancelled.set()  # a consumer that went away frees its row at the next step
 
     def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> str:
         """The whole reply at once."""

@@ -2,28 +2,13 @@
 
 transformers' ``repetition_penalty`` and ``no_repeat_ngram_size`` count the prompt too, so a
 reply that quotes a retrieved passage (which is the point of retrieval) would be punished
-for it. These count the tokens written after ``prompt_length`` only, per row, which also
-suits a left-padded batch whose prompts all end at the same column.
+for it. These count each row's reply tokens only (the batching scheduler keeps them per
+request).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-
-def reply_repetition_processor(prompt_length: int, *, penalty: float, ngram_size: int) -> Any:
-    """A transformers ``LogitsProcessor`` (or None when both controls are off)."""
-    if penalty == 1.0 and ngram_size <= 0:
-        return None
-    from transformers import LogitsProcessor
-
-    class _ReplyRepetition(LogitsProcessor):
-        def __call__(self, input_ids: Any, scores: Any) -> Any:
-            return apply_reply_repetition(
-                input_ids[:, prompt_length:], scores, penalty=penalty, ngram_size=ngram_size
-            )
-
-    return _ReplyRepetition()
 
 
 def apply_reply_repetition(reply_ids: Any, scores: Any, *, penalty: float, ngram_size: int) -> Any:
