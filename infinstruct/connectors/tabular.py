@@ -22,7 +22,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from infinstruct.connectors import safeio
 from infinstruct.connectors.safeio import (
+    MIB,
     TruncatedInput,
     check_file_size,
     csv_header,
@@ -32,7 +34,7 @@ from infinstruct.connectors.safeio import (
     peek,
     text_lines,
 )
-from infinstruct.platform.errors import ConnectorError
+from infinstruct.platform.errors import ConnectorError, LimitError
 
 Row = dict[str, Any]
 #: Nesting deeper than this is kept as JSON text rather than flattened further.
@@ -179,9 +181,24 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Row | str]]:
         reader = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
         raise ConnectorError(f"{path} is not a readable Parquet file ({exc}); check the export") from exc
-    number = 0
+    number, decoded = 0, 0
+    # Parquet compresses too: the same ceiling as a gzip's (ratio to the file, absolute cap).
+    ceiling = max(
+        min(
+            safeio.LIMITS.max_decompressed_mb * MIB,
+            safeio.LIMITS.max_decompressed_ratio * path.stat().st_size,
+        ),
+        MIB,
+    )
     try:
         for batch in reader.iter_batches(batch_size=4096):
+            decoded += batch.nbytes
+            if decoded > ceiling:
+                raise LimitError(
+                    f"{path} decodes past {decoded / MIB:.0f} MiB (limit: {safeio.LIMITS.max_decompressed_ratio}x its "
+                    f"size, at most {safeio.LIMITS.max_decompressed_mb} MiB); raise ingest.max_decompressed_ratio / "
+                    "max_decompressed_mb if it is genuine"
+                )
             for row in batch.to_pylist():
                 number += 1
                 yield number, flatten(row)
@@ -240,11 +257,10 @@ def _json_head_fields(path: Path, fmt: str) -> list[str]:
     decoder = json.JSONDecoder()
     found: dict[str, None] = {}
     if fmt == "jsonl":
-        starts = [m.start() for m in re.finditer(r"^\{", text, re.MULTILINE)][:20]
+        position = 0 if text.startswith("{") else -1
     else:
         match = _ARRAY_OF_OBJECTS.search(text)
-        starts = [match.end() - 1] if match else []
-    position = starts[0] if starts else -1
+        position = match.end() - 1 if match else -1
     for _ in range(20):
         if position < 0:
             break

@@ -18,7 +18,7 @@ from infinstruct.cli import app
 from infinstruct.connectors.ingest import ingest
 from infinstruct.connectors.preview import preview
 from infinstruct.platform.db import get_engine
-from infinstruct.platform.errors import ConnectorError, InputError
+from infinstruct.platform.errors import ConnectorError, InputError, LimitError
 from infinstruct.platform.settings import Settings, load_settings
 from infinstruct.platform.tables import Document, Quarantine
 from tests.connectors.conftest import FIXTURES, SAMPLES
@@ -264,3 +264,17 @@ def test_the_issues_ticket_export_and_a_mixed_news_drop_folder(settings: Setting
         (drop / name).write_bytes((FIXTURES / name).read_bytes())
     loaded = load_feed(settings, drop, corpus="desk")
     assert [r["connector"] for r in loaded["reports"]] == ["feed", "news"] and loaded["loaded"] == 4
+
+
+def test_a_parquet_that_decodes_far_past_its_size_is_refused(settings: Settings, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from infinstruct.connectors.safeio import MIB
+
+    bomb = tmp_path / "reviews.parquet"
+    # 6 MiB of one repeated review compresses to a few KiB: far past 200x the file's size.
+    pq.write_table(pa.table({"review": ["great " * 1024] * 1024, "label": ["1"] * 1024}), bomb)
+    assert bomb.stat().st_size * 200 < 6 * MIB
+    with pytest.raises(LimitError, match="max_decompressed_ratio"):
+        ingest(settings, bomb, show_progress=False)
