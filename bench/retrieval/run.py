@@ -22,9 +22,10 @@ What is timed, per side, in ``--rounds`` interleaved rounds (ours, LangChain, ou
 * **batched** — ``retriever.batch(queries)`` on both (LangChain's ``Runnable.batch``, the
   batch call both retrievers offer); queries per second.
 
-Texts: real chunks from ../shared/data (``bench/retrieval/corpus.py``), topped up past the
-~63k unique real ones with composites of two real chunks. Queries are real chunks that are
-not in the index. Writes ``bench/results/retrieval.json``.
+Texts: ``--unique`` (10,000) distinct real chunks from ../shared/data
+(``bench/retrieval/corpus.py``); a larger size repeats them, each copy its own document with
+its own id (embedding 100k distinct texts takes hours on two shared cores; a flat index's build
+and search cost depends on the count). Queries are real chunks that are not in the index. Writes ``bench/results/retrieval.json``.
 """
 
 from __future__ import annotations
@@ -157,16 +158,20 @@ def _batched(retriever: Any, queries: list[str]) -> float:
     return len(queries) / seconds
 
 
-def run_size(n: int, *, n_queries: int, rounds: int, embedder: Any) -> dict[str, Any]:
+def run_size(n: int, *, n_queries: int, rounds: int, unique: int, embedder: Any) -> dict[str, Any]:
     from langchain_community.vectorstores import FAISS
 
     from infinstruct.platform.retrieval.index_store import build_index
     from infinstruct.platform.retrieval.retriever import InfinstructRetriever
 
-    every, n_real = bench_texts(n + n_queries)
+    every, n_real = bench_texts(min(n, unique) + n_queries)
     vectors, embed_info = cached_vectors(every, embedder)
-    queries, texts = every[:n_queries], every[n_queries:]
-    table = {t: vectors[i + n_queries] for i, t in enumerate(texts)}
+    queries, pool = every[:n_queries], every[n_queries:]
+    table = {t: vectors[i + n_queries] for i, t in enumerate(pool)}
+    # Past ``unique`` texts the pool repeats (each copy its own document id): embedding 100k
+    # distinct texts on two shared cores would take hours, and a flat index's build and search
+    # cost depends on the count, not on whether two vectors are equal.
+    texts = [pool[i % len(pool)] for i in range(n)]
     folder = Path(tempfile.mkdtemp(prefix=f"bench-retrieval-{n}-"))
     settings, store_info = _our_store(texts, table, embedder, folder)
     lc_embeddings, docs = _langchain(texts, table)
@@ -211,8 +216,10 @@ def run_size(n: int, *, n_queries: int, rounds: int, embedder: Any) -> dict[str,
     ]
     return {
         "n": n,
-        "n_real_chunks": min(n_real, n),
-        "n_composite_chunks": max(n - n_real, 0),
+        "n_distinct_texts": len(pool),
+        "n_real_chunks": min(n_real, len(pool)),
+        "n_composite_chunks": max(len(pool) - n_real, 0),
+        "n_repeated_copies": n - len(pool),
         "queries": n_queries,
         "embedding": {**embed_info, "vectors_for": n + n_queries},
         "store": store_info,
@@ -238,6 +245,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000", help="Comma-separated index sizes.")
     parser.add_argument("--queries", type=int, default=40, help="Queries per round (single and batched).")
     parser.add_argument("--rounds", type=int, default=5, help="Interleaved rounds (>= 5).")
+    parser.add_argument(
+        "--unique",
+        type=int,
+        default=10_000,
+        help="Distinct texts embedded; a larger size repeats them with new document ids.",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     for noisy in ("sentence_transformers", "httpx", "faiss", "infinstruct"):
@@ -251,7 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     sizes = []
     for n in [int(s) for s in args.sizes.split(",") if s]:
         started = time.monotonic()
-        sizes.append(run_size(n, n_queries=args.queries, rounds=args.rounds, embedder=embedder))
+        sizes.append(
+            run_size(n, n_queries=args.queries, rounds=args.rounds, unique=args.unique, embedder=embedder)
+        )
         sizes[-1]["wall_s"] = round(time.monotonic() - started, 1)
         _print(sizes[-1])
     machine["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -262,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
             "LangChain FAISS.from_documents + HuggingFaceEmbeddings; index build from the same "
             "precomputed vectors (see the module docstring for exactly what is timed)",
             "produced_by": f"python -m bench.retrieval --sizes {args.sizes} --rounds {args.rounds} "
-            f"--queries {args.queries}",
+            f"--queries {args.queries} --unique {args.unique}",
             "machine": machine,
             "inputs": {
                 "model": embedder.model_name,
