@@ -161,6 +161,12 @@ class DialogueSettings(BaseModel):
         description="How long an idle local backend waits after a request for others to start "
         "with it in one batch (requests arriving later join the running batch anyway).",
     )
+    max_loaded_models: int = Field(
+        default=2,
+        ge=1,
+        description="Most dialogue models one process keeps loaded (the active version and the "
+        "console's Try tab share them); the least recently used is unloaded first.",
+    )
 
 
 class ChatSettings(BaseModel):

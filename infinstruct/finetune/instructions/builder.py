@@ -19,6 +19,7 @@ from sqlalchemy import func, insert
 from sqlmodel import Session, SQLModel, col, select
 
 from infinstruct.finetune.instructions import inputs as inputs_mod
+from infinstruct.finetune.instructions.grounding import ground_rows
 from infinstruct.finetune.instructions.quality import diversity, filter_candidates
 from infinstruct.finetune.instructions.splits import assign_split, check_shares
 from infinstruct.finetune.instructions.store import refresh_staleness
@@ -274,6 +275,9 @@ def build_instruction_set(
     result = filter_candidates(cands, opts)
     log.info("filtered to %d in %.1fs", len(result.kept), time.monotonic() - started)
     rows, repeats = _rows(result.kept, opts)
+    grounded = ground_rows(
+        rows, replies=settings.chat.grounding_examples, reply_chars=settings.chat.grounding_reply_chars
+    )
     if repeats:
         result.rejects["exact_duplicate"] += repeats
     report = make_report(
@@ -283,6 +287,7 @@ def build_instruction_set(
         rejects_by_task={t: dict(sorted(c.items())) for t, c in sorted(result.rejects_by_task.items())},
         reject_samples=dict(result.samples),
         skipped=dict(sorted(skipped.items())),
+        grounded=grounded,
     )
     with session_scope(settings) as session:
         row = write_set(

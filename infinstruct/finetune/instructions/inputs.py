@@ -109,6 +109,8 @@ def _curated(session: Session) -> Iterator[CuratedPair]:
     for row in session.exec(
         select(CuratedAnswer).where(col(CuratedAnswer.active).is_(True)).order_by(col(CuratedAnswer.id))
     ).all():
+        if not row.question.strip():  # an intent's answer: no question to learn it from
+            continue
         yield CuratedPair("curated", int(row.id or 0), row.question, row.answer, row.lang)
     for hand in session.exec(
         select(Handoff).where(Handoff.status == "answered").order_by(col(Handoff.id))

@@ -8,6 +8,7 @@ different link) produce the same key, hence the same split and an exact-duplicat
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
 
@@ -27,6 +28,52 @@ _CN_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _CN_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){13,19}(?!\d)")
 _CASHTAG = re.compile(r"\$([A-Z]{1,5}(?:\.[A-Z])?)\b")
+
+
+_HANDLE = re.compile(r"(?<![\w@])@\w{1,30}")
+#: A sign-off after the reply: ``^AB``, ``-Becky``, ``- KC``, ``*JS``, ``~Mike``, ``/TM``.
+_SIGNATURE = re.compile(r"(?:\s*(?:\^|[-–—~*/]\s?)[A-Z][A-Za-z]{0,11}(?:\s[A-Z][A-Za-z]{0,11})?\.?)+\s*$")
+_CONTACT_LEFTOVER = re.compile(r"\b(?:at|on|via|to|call|email|e-mail|visit|here)\s*[:.,]?\s*$", re.IGNORECASE)
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.!?;:])")
+#: Initials anywhere (a merged multi-tweet reply signs each tweet) and tweet counters ("1/2").
+_CARET_SIGNATURE = re.compile(r"\s*\^\s?[A-Z][A-Za-z]{0,11}\b")
+_TWEET_COUNTER = re.compile(r"\s*\(?(?<![\d/])\d{1,2}/\d{1,2}\)?(?![\d/])(?=\s|$)")
+#: Any digit run with separators that holds seven or more digits (phone numbers in any format).
+_LONG_NUMBER = re.compile(r"(?<!\w)\+?\d[\d\s().-]{5,}\d(?!\w)")
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _drop_long_numbers(text: str) -> str:
+    def repl(match: re.Match[str]) -> str:
+        found = match.group(0)
+        keep = _ISO_DATE.match(found.strip()) or sum(c.isdigit() for c in found) < 7
+        return found if keep else " "
+
+    return _LONG_NUMBER.sub(repl, text)
+
+
+def clean_reply(text: str) -> str:
+    """An agent's or customer's message without @handles, links, contacts or a signature.
+
+    Twitter support replies open with the customer's @handle, end with the agent's initials
+    (``^AB``, ``-Becky``) and carry t.co links and phone numbers: a model trained on them
+    learns to produce handles, initials and made-up numbers. What is left is the reply itself;
+    a message that was only a handle or a link comes back empty (the caller drops it).
+    """
+    text = html.unescape(text)
+    text = _URL.sub(" ", text)
+    text = _EMAIL.sub(" ", text)
+    text = _TWEET_COUNTER.sub(" ", _CARET_SIGNATURE.sub(" ", text))
+    text = _PHONE.sub(" ", _CN_MOBILE.sub(" ", _drop_long_numbers(text)))
+    text = _HANDLE.sub(" ", text)
+    text = _SPACES.sub(" ", text).strip()
+    text = _SIGNATURE.sub("", text).strip()
+    lines = [_SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", line)).strip() for line in text.splitlines()]
+    text = "\n".join(line for line in lines if line)
+    # "call us at <number>" lost its number: drop the dangling preposition with it
+    return _CONTACT_LEFTOVER.sub("", text).strip(" ,;:-")
 
 
 def normalise_sentence(text: str) -> str:

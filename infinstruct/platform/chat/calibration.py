@@ -85,6 +85,8 @@ def _held_out_examples(settings: Settings, version: ModelVersion, n: int) -> lis
     for ex in examples:
         if ex.task in SOURCE_TEXT_TASKS:
             question = texts.get(ex.source_document_id or "", "")
+        elif "question" in ex.meta:  # a grounded reply example: its bare customer message
+            question = str(ex.meta["question"])
         else:
             question = next((m["content"] for m in ex.messages if m.get("role") == "user"), "")
         question = question.strip()

@@ -1,4 +1,5 @@
-"""Commands of the chat: ``chat``, ``handoffs``, ``curated``, ``feedback`` and ``eval chat``.
+"""Commands of the chat: ``chat``, ``handoffs``, ``curated``, ``feedback``, ``eval chat`` and
+``eval answers``.
 
 Registered on the root app by ``infinstruct.cli``; heavy imports happen inside commands.
 """
@@ -32,6 +33,22 @@ def _eval_text(report: dict[str, Any]) -> str:
     if report.get("saved_to"):
         lines.append(f"saved to {report['saved_to']}")
     return "\n".join(lines)
+
+
+def _answers_text(report: dict[str, Any]) -> str:
+    a, sim, lat = report["answers"], report["similarity"], report["latency"]
+    return "\n".join(
+        [
+            f"model version: {report['model_version']}  questions: {report['questions']}",
+            "answers: " + "  ".join(f"{k} {a[k]:.3f}" for k in a if k.endswith("_share")),
+            f"off-domain declined {report['off_domain']['decline_share']:.3f}  "
+            f"in-domain answered {report['in_domain']['answered_share']:.3f}  "
+            f"intent accuracy {report['intent']['accuracy']:.3f}",
+            f"similarity to the real reply: ours {sim['ours']:.3f}  nearest past reply "
+            f"{sim['nearest_reply']:.3f}  constant apology {sim['constant']:.3f}",
+            f"latency p50 {lat['p50_s']:.2f} s  p95 {lat['p95_s']:.2f} s  rejections {report['rejections']}",
+        ]
+    )
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
@@ -68,6 +85,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             f"{answer.answer}\n-- route {answer.route}, model {answer.model_version}, "
             f"{answer.latency_ms:.0f} ms, conversation {answer.conversation_id}"
         )
+        if answer.intent:
+            human += f"\n-- intent {answer.intent} ({answer.intent_confidence or 0:.2f})"
+        if answer.rejections:
+            human += f"\n-- rejected replies: {answer.rejections}"
         if data["sources"]:
             human += "\n" + _sources_text(data["sources"])
         emit(data, as_json=as_json, human=human)
@@ -131,11 +152,55 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         by: str = typer.Option("", "--by", help="Who approved them."),
         as_json: bool = JsonOption,
     ) -> None:
-        """Add every question/answer pair of a CSV or JSONL file."""
-        from infinstruct.platform.chat.curation import import_curated
+        """Add every question/answer pair of a CSV or JSONL file (a CSV with intent,answer
+        columns sets the answer of each intent instead)."""
+        import csv
 
-        count = import_curated(settings_from(ctx), path, approved_by=by)
+        from infinstruct.platform.chat.curation import import_curated, import_intent_answers
+
+        header: list[str] = []
+        if path.suffix.lower() == ".csv" and path.exists():
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                header = next(csv.reader(handle), [])
+        if "intent" in header:
+            count = import_intent_answers(settings_from(ctx), path, approved_by=by)
+        else:
+            count = import_curated(settings_from(ctx), path, approved_by=by)
         emit({"imported": count, "path": str(path)}, as_json=as_json, human=f"{count} curated answers added")
+
+    @curated_app.command("intent")
+    def curated_intent(
+        ctx: typer.Context,
+        intent: str = typer.Argument(..., help="The intent label, e.g. declined_card_payment."),
+        answer: str = typer.Argument(..., help="The reply every question of that intent gets."),
+        by: str = typer.Option("", "--by", help="Who approved it."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """Attach an approved answer to an intent (replaces its earlier answer)."""
+        from infinstruct.platform.chat.curation import set_intent_answer
+
+        row = set_intent_answer(settings_from(ctx), intent=intent, answer=answer, approved_by=by)
+        emit(row.model_dump(mode="json"), as_json=as_json, human=f"intent {intent}: curated answer {row.id}")
+
+    @handoffs_app.command("intents")
+    def handoffs_intents(
+        ctx: typer.Context,
+        limit: int = typer.Option(20, help="How many intents to list."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """The intents of open hand-offs without a curated answer, most frequent first."""
+        from infinstruct.platform.chat.curation import top_unanswered_intents
+
+        rows = [
+            {"intent": i, "open_handoffs": n}
+            for i, n in top_unanswered_intents(settings_from(ctx), limit=limit)
+        ]
+        emit(
+            rows,
+            as_json=as_json,
+            human="\n".join(f"{r['open_handoffs']:>5}  {r['intent']}" for r in rows)
+            or "no open hand-off lacks an intent answer",
+        )
 
     @curated_app.command("list")
     def curated_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
@@ -147,7 +212,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             rows,
             as_json=as_json,
             human="\n".join(
-                f"{r['id']:>5} {r['origin']:8} {r['question'][:50]!r} -> {r['answer'][:50]!r}" for r in rows
+                f"{r['id']:>5} {r['origin']:8} {(r['question'] or 'intent:' + str(r['intent']))[:50]!r} "
+                f"-> {r['answer'][:50]!r}"
+                for r in rows
             )
             or "no curated answers; add one with `infinstruct curated add QUESTION ANSWER`",
         )
@@ -186,3 +253,19 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         settings = settings_from(ctx)
         report = run_calibration(settings, build_chat_router(settings), size=size, save=save)
         emit(report, as_json=as_json, human=_eval_text(report))
+
+    @eval_app.command("answers")
+    def eval_answers(
+        ctx: typer.Context,
+        size: int = typer.Option(30, help="Questions per sample (reply, intent, off-domain)."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """Judge the replies customers get on held-out questions, next to two baselines."""
+        from infinstruct.platform.chat.answer_eval import run_answer_eval
+        from infinstruct.platform.chat.service import build_chat_router
+
+        if size < 1:
+            raise typer.BadParameter(f"--size must be >= 1 (got {size})")
+        settings = settings_from(ctx)
+        report = run_answer_eval(settings, build_chat_router(settings), size=size)
+        emit(report, as_json=as_json, human=_answers_text(report))

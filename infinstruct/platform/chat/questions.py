@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 #: Tasks whose question is the source document's text, not the (templated) prompt.
 SOURCE_TEXT_TASKS = frozenset({"intent_classification", "sentiment_classification", "text_classification"})
 #: Bump when what goes into a saved index changes, so stale files are rebuilt.
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass
@@ -69,12 +69,15 @@ def _embed(settings: Settings, embedder: Embedder, texts: Sequence[str]) -> np.n
     return embed_cached(settings, list(texts), embedder=embedder)
 
 
-def training_questions(settings: Settings, version: ModelVersion) -> list[dict[str, Any]]:
+def training_questions(
+    settings: Settings, version: ModelVersion, *, tasks: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
     """``{question, answer, example_id, corpus}`` of every train-split example of the
-    version's instruction set whose task is in ``chat.question_tasks`` (deduplicated)."""
+    version's instruction set whose task is in ``tasks`` (default ``chat.question_tasks``),
+    deduplicated; for a classification task the answer is the label."""
     if version.instruction_set_id is None:
         return []
-    tasks = list(settings.chat.question_tasks)
+    tasks = list(tasks if tasks is not None else settings.chat.question_tasks)
     with session_scope(settings) as session:
         examples = session.exec(
             select(InstructionExample)
@@ -98,8 +101,11 @@ def training_questions(settings: Settings, version: ModelVersion) -> list[dict[s
     for ex in examples:
         users = [m["content"] for m in ex.messages if m.get("role") == "user"]
         answers = [m["content"] for m in ex.messages if m.get("role") == "assistant"]
+        answer = answers[0] if answers else ""
         if ex.task in SOURCE_TEXT_TASKS:
             question = texts.get(ex.source_document_id or "", "")
+        elif "question" in ex.meta:  # a grounded reply example: the bare exchange
+            question, answer = str(ex.meta["question"]), str(ex.meta.get("reply", answer))
         else:
             question = users[0] if users else ""
         question = question.strip()
@@ -109,7 +115,7 @@ def training_questions(settings: Settings, version: ModelVersion) -> list[dict[s
         out.append(
             {
                 "question": question,
-                "answer": answers[0] if answers else "",
+                "answer": answer,
                 "example_id": ex.id,
                 "task": ex.task,
                 "corpus": str(ex.meta.get("corpus", ex.domain)),
@@ -119,16 +125,27 @@ def training_questions(settings: Settings, version: ModelVersion) -> list[dict[s
     return out
 
 
-def load_version_index(settings: Settings, version: ModelVersion, embedder: Embedder) -> QuestionIndex:
-    """The training-question index of ``version``: from disk, or built and saved."""
+def load_version_index(
+    settings: Settings, version: ModelVersion, embedder: Embedder, *, kind: str = "questions"
+) -> QuestionIndex:
+    """The training-question index of ``version``: from disk, or built and saved.
+
+    ``kind`` ``questions``: the reply tasks (``chat.question_tasks``), the model route's
+    evidence; ``intents``: the intent-labelled questions (``chat.intent_tasks``), the intent signal.
+    """
     folder = settings.index_dir / "chat"
-    stem = f"questions-{_safe(version.name)}-{version.id}"
+    tasks = settings.chat.intent_tasks if kind == "intents" else settings.chat.question_tasks
+    stem = f"{kind}-{_safe(version.name)}-{version.id}"
     meta_path, vec_path = folder / f"{stem}.json", folder / f"{stem}.npy"
     if meta_path.exists() and vec_path.exists():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") == FORMAT and meta.get("embedder") == embedder.model_name:
+        if (
+            meta.get("format") == FORMAT
+            and meta.get("embedder") == embedder.model_name
+            and meta.get("tasks") == list(tasks)
+        ):
             return QuestionIndex(version.name, meta["payloads"], np.load(vec_path))
-    payloads = training_questions(settings, version)
+    payloads = training_questions(settings, version, tasks=tasks)
     vectors = _embed(settings, embedder, [p["question"] for p in payloads])
     folder.mkdir(parents=True, exist_ok=True)
     tmp_vec = folder / f".{stem}.npy"
@@ -137,12 +154,13 @@ def load_version_index(settings: Settings, version: ModelVersion, embedder: Embe
     tmp_meta = meta_path.with_suffix(".json.tmp")
     tmp_meta.write_text(
         json.dumps(
-            {"format": FORMAT, "embedder": embedder.model_name, "payloads": payloads}, ensure_ascii=False
+            {"format": FORMAT, "embedder": embedder.model_name, "tasks": list(tasks), "payloads": payloads},
+            ensure_ascii=False,
         ),
         encoding="utf-8",
     )
     tmp_meta.replace(meta_path)
-    log.info("training-question index of %s: %d questions", version.name, len(payloads))
+    log.info("%s index of %s: %d questions", kind, version.name, len(payloads))
     return QuestionIndex(version.name, payloads, vectors)
 
 
@@ -150,7 +168,9 @@ def load_curated_index(settings: Settings, embedder: Embedder) -> QuestionIndex:
     """Every active curated question (small: built in memory on each change)."""
     with session_scope(settings) as session:
         rows = session.exec(
-            select(CuratedAnswer).where(col(CuratedAnswer.active).is_(True)).order_by(col(CuratedAnswer.id))
+            select(CuratedAnswer)
+            .where(col(CuratedAnswer.active).is_(True), col(CuratedAnswer.intent).is_(None))
+            .order_by(col(CuratedAnswer.id))
         ).all()
     payloads = [{"id": r.id, "question": r.question, "answer": r.answer, "origin": r.origin} for r in rows]
     return QuestionIndex(
@@ -160,3 +180,26 @@ def load_curated_index(settings: Settings, embedder: Embedder) -> QuestionIndex:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+@dataclass(frozen=True)
+class IntentGuess:
+    """The intent signal of one question: the label, its vote share, the nearest similarity."""
+
+    intent: str
+    confidence: float
+    similarity: float
+
+
+def vote_intent(neighbours: Sequence[tuple[float, dict[str, Any]]]) -> IntentGuess | None:
+    """Similarity-weighted vote of the nearest intent-labelled questions (None without any)."""
+    weights: dict[str, float] = {}
+    for score, payload in neighbours:
+        label = str(payload.get("answer", "")).strip()
+        if label:
+            weights[label] = weights.get(label, 0.0) + max(score, 0.0)
+    if not weights:
+        return None
+    label = max(weights, key=lambda k: weights[k])
+    total = sum(weights.values()) or 1.0
+    return IntentGuess(label, weights[label] / total, float(neighbours[0][0]))

@@ -19,6 +19,8 @@ class Thresholds:
     curated: float
     model: float
     retrieval: float
+    #: The intent signal fires from this similarity to the nearest intent-labelled question.
+    intent: float = 0.62
     calibrated: bool = False
     fitted: dict[str, Any] = field(default_factory=dict)
 
@@ -37,6 +39,7 @@ def default_thresholds(settings: Settings) -> Thresholds:
         curated=cfg.curated_min_similarity,
         model=cfg.model_min_similarity,
         retrieval=cfg.retrieval_min_similarity,
+        intent=cfg.intent_min_similarity,
     )
 
 
@@ -50,6 +53,7 @@ def load_thresholds(settings: Settings) -> Thresholds:
             curated=float(data.get("curated", settings.chat.curated_min_similarity)),
             model=float(data["model"]),
             retrieval=float(data["retrieval"]),
+            intent=float(data.get("intent", settings.chat.intent_min_similarity)),
             calibrated=bool(data.get("calibrated", True)),
             fitted=dict(data.get("fitted", {})),
         )

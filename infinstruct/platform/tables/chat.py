@@ -43,6 +43,9 @@ class CuratedAnswer(SQLModel, table=True):
     answer: str = text_field()
     lang: str = Field(default="en", max_length=8)
     origin: str = Field(default="operator", max_length=16, description="operator|handoff|import")
+    intent: str | None = Field(
+        default=None, max_length=100, index=True, description="answers every question of this intent"
+    )
     approved_by: str = Field(default="", max_length=200)
     active: bool = Field(default=True, index=True)
     created_at: datetime = created_field()
@@ -58,5 +61,7 @@ class Handoff(SQLModel, table=True):
     answer: str = text_field()
     answered_by: str = Field(default="", max_length=200)
     evidence: dict[str, Any] = json_field()
+    intent: str | None = Field(default=None, max_length=100, index=True, description="detected intent")
+    intent_confidence: float | None = None
     created_at: datetime = created_field()
     answered_at: datetime | None = None

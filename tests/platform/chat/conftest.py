@@ -52,7 +52,9 @@ class InstructionFollowingBackend(ScriptedBackend):
         self.calls.append(messages)
         visible = self._DATA.sub(" ", messages[-1]["content"])
         order = self._ORDER.search(visible)
-        yield f"{order.group(1)} " if order else "The boots have a two year warranty [1]."
+        yield (
+            f"Sure, the answer is {order.group(1)} ." if order else "The boots have a two year warranty [1]."
+        )
 
 
 def scripted_factory(

@@ -16,6 +16,8 @@ OFF_TOPIC = "Who painted the Mona Lisa?"
 
 
 def test_routes_each_kind_of_question(chat_settings: Settings) -> None:
+    from infinstruct.platform.chat.curation import set_intent_answer, top_unanswered_intents
+
     backend = ScriptedBackend()
     router = make_router(chat_settings, backend)
     add_curated(chat_settings, "What are your opening hours?", "We are open 9 to 5, Monday to Friday.")
@@ -25,28 +27,64 @@ def test_routes_each_kind_of_question(chat_settings: Settings) -> None:
     assert curated.answer == "We are open 9 to 5, Monday to Friday."
     assert curated.sources[0].corpus == "curated"
 
-    model = router.ask(IN_TRAINING)
-    assert model.route == "model", model.scores
-    assert model.model_version == "dialogue-v1"
-    assert model.answer == "Scripted reply from dialogue-v1 ."
-    assert model.sources and all(s.doc_id.startswith("example:") for s in model.sources)
-    # grounded: the nearest training examples precede the question as earlier turns
-    sent = backend.calls[-1]
-    assert sent[0]["role"] == "system" and sent[-1]["content"] == IN_TRAINING and len(sent) >= 4
+    # the intent signal fires; without an intent answer the question is handed off, tagged
+    tagged = router.ask(IN_TRAINING)
+    assert tagged.route == "abstain", tagged.scores
+    assert tagged.intent == "card_arrival" and (tagged.intent_confidence or 0) >= 0.5
+    assert "card arrival" in tagged.answer and "card_arrival" not in tagged.answer
+    assert top_unanswered_intents(chat_settings) == [("card_arrival", 1)]
+    # an operator answers the intent once: the next question of that intent gets it
+    set_intent_answer(chat_settings, intent="card_arrival", answer="Cards arrive within 5 working days.")
+    assert top_unanswered_intents(chat_settings) == []
+    intent = router.ask("My new card still hasn't arrived, where is it?")
+    assert intent.route == "curated" and intent.intent == "card_arrival", intent.scores
+    assert intent.answer == "Cards arrive within 5 working days."
+    assert intent.sources[0].title == "Card arrival"
 
     retrieval = router.ask(SHOP)
     assert retrieval.route == "retrieval", retrieval.scores
+    assert retrieval.answer == "Scripted reply from dialogue-v1 ."
     assert retrieval.sources[0].corpus == "shop"
     assert {"doc_id", "corpus", "title", "snippet", "score"} <= set(retrieval.sources[0].as_dict())
-    assert "<<<DATA" in backend.calls[-1][-1]["content"]
+    sent = backend.calls[-1][-1]["content"]
+    assert "<<<DATA" in sent and "^" not in sent  # delimited, not datamarked
 
     abstain = router.ask(OFF_TOPIC)
-    assert abstain.route == "abstain", abstain.scores
+    assert abstain.route == "abstain" and abstain.intent is None, abstain.scores
     assert "don't know" in abstain.answer
     with session_scope(chat_settings) as session:
         handoffs = session.exec(select(Handoff)).all()
-    assert [h.question for h in handoffs] == [OFF_TOPIC]
-    assert handoffs[0].conversation_id == abstain.conversation_id
+    assert [(h.question, h.intent) for h in handoffs] == [(IN_TRAINING, "card_arrival"), (OFF_TOPIC, None)]
+    assert handoffs[1].conversation_id == abstain.conversation_id
+
+
+def test_rejected_replies_fall_through_to_a_tagged_handoff(chat_settings: Settings) -> None:
+    class Labeller(ScriptedBackend):
+        def stream(self, messages, *, max_new_tokens):  # type: ignore[no-untyped-def]
+            self.calls.append(messages)
+            yield from ("declined_", "card_", "payment")
+
+    class Looper(ScriptedBackend):
+        def stream(self, messages, *, max_new_tokens):  # type: ignore[no-untyped-def]
+            self.calls.append(messages)
+            yield from ["@user "] * 30
+
+    for backend, reason in ((Labeller(), "label"), (Looper(), "degenerate")):
+        answer = make_router(chat_settings, backend).ask(SHOP)
+        assert answer.route == "abstain" and answer.rejections == {reason: 1}, answer
+        assert "declined_card_payment" not in answer.answer and "@user" not in answer.answer
+        assert "colleague" in answer.answer
+
+
+def test_invented_contact_is_never_sent(chat_settings: Settings) -> None:
+    class Inventor(ScriptedBackend):
+        def stream(self, messages, *, max_new_tokens):  # type: ignore[no-untyped-def]
+            yield from ("We ship to Canada. ", "Please call us at 1-800-899-9999 for details.")
+
+    answer = make_router(chat_settings, Inventor()).ask(SHOP)
+    # the checked first sentence was sent; the sentence with the made-up number was not
+    assert answer.route == "retrieval" and answer.answer == "We ship to Canada."
+    assert answer.rejections == {"invented_contact": 1}
 
 
 def test_chinese_question_gets_chinese_abstain(chat_settings: Settings) -> None:
@@ -80,11 +118,10 @@ def test_conversation_history_window_and_ownership(chat_settings: Settings) -> N
         chat_settings.model_copy(update={"chat": chat_settings.chat.model_copy(update={"history_turns": 1})}),
         backend,
     )
-    first = router.ask(IN_TRAINING, client="alice")
+    first = router.ask(OFF_TOPIC, client="alice")
     router.ask(SHOP, conversation_id=first.conversation_id, client="alice")
-    third = router.ask(IN_TRAINING, conversation_id=first.conversation_id, client="alice")
-    shown = 2 * chat_settings.chat.grounding_examples
-    history = backend.calls[-1][1 + shown : -1]  # after the system prompt and the examples
+    third = router.ask(SHOP, conversation_id=first.conversation_id, client="alice")
+    history = backend.calls[-1][1:-1]  # between the system prompt and the grounded question
     # only the previous exchange is in the one-turn window; the first one has slid out
     assert [m["role"] for m in history] == ["user", "assistant"]
     assert history[0]["content"] == SHOP
@@ -101,14 +138,14 @@ def test_hot_switch_to_newly_activated_version(chat_settings: Settings) -> None:
     from infinstruct.platform.registry import activate
 
     router = make_router(chat_settings)
-    assert router.ask(IN_TRAINING).model_version == "dialogue-v1"
+    assert router.ask(SHOP).model_version == "dialogue-v1"
     activate(chat_settings, "dialogue-v2")
     # Wait for the switch itself (the router polls the registry), not for a guessed time.
     deadline = time.monotonic() + max(30.0, chat_settings.chat.model_poll_s * 20)
-    answer = router.ask(IN_TRAINING)
+    answer = router.ask(SHOP)
     while answer.model_version != "dialogue-v2" and time.monotonic() < deadline:
         time.sleep(chat_settings.chat.model_poll_s / 2)
-        answer = router.ask(IN_TRAINING)
+        answer = router.ask(SHOP)
     assert answer.model_version == "dialogue-v2"
     assert answer.answer == "Scripted reply from dialogue-v2 ."
 
@@ -125,16 +162,16 @@ def test_input_limits(chat_settings: Settings) -> None:
         router.ask("   ")
 
 
-def test_system_prompt_leak_is_refused(chat_settings: Settings) -> None:
+def test_system_prompt_leak_is_never_sent(chat_settings: Settings) -> None:
     from infinstruct.platform.chat.prompts import SYSTEM_PROMPT
 
     class Leaky(ScriptedBackend):
         def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int):  # type: ignore[no-untyped-def]
             yield from (w + " " for w in SYSTEM_PROMPT.split())
 
-    answer = make_router(chat_settings, Leaky()).ask(IN_TRAINING)
-    assert answer.route == "model"
-    assert answer.answer == "Sorry, I can't share that."
+    answer = make_router(chat_settings, Leaky()).ask(SHOP)
+    assert answer.route == "abstain" and answer.rejections == {"recital": 1}
+    assert SYSTEM_PROMPT[:40] not in answer.answer
 
 
 def test_injection_is_caught_without_spotlighting_and_blocked_with_it(chat_settings: Settings) -> None:

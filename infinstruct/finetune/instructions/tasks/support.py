@@ -16,7 +16,7 @@ from infinstruct.finetune.instructions.tasks.base import (
     join_list,
     label_options,
 )
-from infinstruct.finetune.instructions.textnorm import sentence_key, tidy
+from infinstruct.finetune.instructions.textnorm import clean_reply, sentence_key, tidy
 
 _USER_ROLES = frozenset({"customer", "user", "human", "client", "buyer"})
 _AGENT_ROLES = frozenset({"agent", "assistant", "system_agent", "bot", "seller", "support", "gpt"})
@@ -45,12 +45,14 @@ def dialogue_messages(doc: Doc, *, max_messages: int) -> list[dict[str, str]]:
     """Alternating user/assistant messages that start with the customer and end with the agent.
 
     Consecutive turns of one side merge (twcs splits long replies over several tweets);
+    every turn is cleaned first (``clean_reply``: no @handles, links, contacts, signatures);
     opening agent turns and a trailing unanswered customer turn carry nothing to learn.
     """
     messages: list[dict[str, str]] = []
     for role, text in _turns(doc):
         side = "user" if role in _USER_ROLES else "assistant" if role in _AGENT_ROLES else None
-        text = tidy(text, doc.lang)
+        # handles, links, contacts and sign-offs are not what a reply should learn to say
+        text = clean_reply(tidy(text, doc.lang))
         if side is None or not text:
             continue
         if messages and messages[-1]["role"] == side:
