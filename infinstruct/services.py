@@ -86,12 +86,18 @@ def preview_ingest(
     agent_roles: list[str] | None = None,
     score_thresholds: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
-    """What loading ``path`` would do, loading nothing: the ``ingest --dry-run --json`` dict."""
+    """What loading ``path`` would do, loading nothing: the ``ingest --dry-run --json`` dict.
+
+    The console runs as the server: like a load, a preview only reads uploads, paths inside
+    ``ingest.import_roots`` and public URLs (``uploads.check_operator_source``), so it cannot
+    show the first rows of a server file to whoever holds an operator session.
+    """
     from infinstruct.connectors.preview import preview
+    from infinstruct.platform.uploads import check_operator_source
 
     return preview(
         settings,
-        path,
+        check_operator_source(settings, str(path)),
         connector=connector,
         columns=mapping,
         agent_roles=agent_roles,

@@ -278,3 +278,36 @@ def test_a_parquet_that_decodes_far_past_its_size_is_refused(settings: Settings,
     assert bomb.stat().st_size * 200 < 6 * MIB
     with pytest.raises(LimitError, match="max_decompressed_ratio"):
         ingest(settings, bomb, show_progress=False)
+
+
+def test_console_preview_is_the_dry_run_inside_the_import_roots(
+    settings: Settings, cli_env: dict[str, str]
+) -> None:
+    from infinstruct import services
+
+    source = FIXTURES / "intercom_parts.json"
+    with pytest.raises(InputError, match="import roots"):
+        services.preview_ingest(settings, source)
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    upload = settings.uploads_dir / "intercom_parts.json"
+    upload.write_bytes(source.read_bytes())
+    console = services.preview_ingest(
+        settings, upload, connector="conversation", agent_roles=["admin", "bot"]
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "ingest",
+            str(upload),
+            "--connector",
+            "conversation",
+            "--agent-roles",
+            "admin,bot",
+            "--dry-run",
+            "--json",
+        ],
+        env=cli_env,
+    )
+    cli = json.loads(result.stdout)
+    assert console.keys() == cli.keys() and console["records"] == cli["records"]
+    assert console["would_load"] == 2 and console["units"][0]["forced"]
