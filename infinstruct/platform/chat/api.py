@@ -82,14 +82,15 @@ def usage(router: ChatRouter, messages: list[dict[str, str]], final: Any, text: 
     """OpenAI's ``usage``: tokens of the request's messages under the model's chat template and
     of the reply, counted by the dialogue model's tokenizer; 0 when no model answered."""
     prompt = completion = 0
-    if final.route in ("model", "retrieval"):
+    generated = final.route in ("model", "retrieval")
+    if generated or getattr(final, "rejections", None):  # a rejected reply still read the prompt
         backend, _ = router.models.backend()  # already loaded: it just generated
         tokenizer = getattr(backend, "tokenizer", None)
         if tokenizer is not None:
             chat = [m for m in messages if m["role"] in ("system", "user", "assistant")]
             ids = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True)
             prompt = len(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
-            completion = len(tokenizer.encode(text, add_special_tokens=False))
+            completion = len(tokenizer.encode(text, add_special_tokens=False)) if generated else 0
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# FastAPI resolves endpoint annotations (``request: Request``) from module globals; only the
+# web server imports this module.
+from fastapi import Request
+
 from infinstruct.platform.errors import InfinstructError
 from infinstruct.platform.settings import Settings
 
@@ -22,7 +26,7 @@ def build_recommend_router(settings: Settings, *, limiter: RateLimiter | None = 
     token (username == ID) or the operator role: 401 anonymous, 403 anyone else. Requests
     count against the server's shared ``limiter`` (429 past it).
     """
-    from fastapi import APIRouter, HTTPException, Query, Request
+    from fastapi import APIRouter, HTTPException, Query
 
     from infinstruct.platform.auth.web import client_key, principal_of
     from infinstruct.platform.errors import LimitError
