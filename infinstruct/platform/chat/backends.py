@@ -4,6 +4,11 @@
 ``chat.model_poll_s`` seconds (a cheap query); when it changed, the next generating answer
 loads the new version (base + adapter) and every answer reports the new name. No restart,
 and an answer that started on the old model finishes on it.
+
+Loaded backends live in one process-wide :class:`DialoguePool`: at most
+``dialogue.max_loaded_models`` models (least recently used goes first, after its running
+replies finish). The console's Try tab gets any registered version through
+:func:`backend_for_version`, from the same pool and the same batching backend.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -87,6 +93,74 @@ def default_factory(settings: Settings, version: ModelVersion | None) -> Dialogu
     return LocalDialogueBackend.from_version(settings, version)
 
 
+class DialoguePool:
+    """Loaded dialogue backends, at most ``capacity``; the least recently used is closed."""
+
+    def __init__(self, capacity: int = 2) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._loaded: OrderedDict[tuple[Any, ...], tuple[Any, DialogueBackend]] = OrderedDict()
+
+    def get(
+        self, key: tuple[Any, ...], load: Callable[[], DialogueBackend], *, keep: Any = None
+    ) -> DialogueBackend:
+        """The backend under ``key``, loading it with ``load`` (and evicting) when absent.
+
+        ``keep`` is held with the entry (the settings whose ``id`` is part of the key)."""
+        with self._lock:  # loads are serialised: two big models never load at once
+            if key in self._loaded:
+                self._loaded.move_to_end(key)
+                return self._loaded[key][1]
+            while self._loaded and len(self._loaded) >= self.capacity:
+                _, (_, old) = self._loaded.popitem(last=False)
+                log.info("dialogue backend %s unloaded (at most %d loaded)", old.version, self.capacity)
+                close = getattr(old, "close", None)
+                if close is not None:
+                    close()  # its running replies finish first
+            started = time.monotonic()
+            backend = load()
+            log.info("dialogue backend %s loaded in %.1fs", backend.version, time.monotonic() - started)
+            self._loaded[key] = (keep, backend)
+            return backend
+
+    def loaded(self) -> list[str]:
+        """Versions of the loaded backends, least recently used first."""
+        with self._lock:
+            return [backend.version for _, backend in self._loaded.values()]
+
+
+_POOL = DialoguePool()
+
+
+def shared_pool(settings: Settings) -> DialoguePool:
+    """The process-wide pool, sized by ``settings.dialogue.max_loaded_models``."""
+    _POOL.capacity = settings.dialogue.max_loaded_models
+    return _POOL
+
+
+def backend_for_version(
+    settings: Settings, name: str | None, *, factory: BackendFactory = default_factory
+) -> DialogueBackend:
+    """A backend serving registered dialogue version ``name`` (None: the base model).
+
+    The Try tab's way in: the same pool (and so the same loaded model) as the chat's
+    active version, with the same batching backend."""
+    from infinstruct.platform.registry import get_version
+
+    version = get_version(settings, name) if name is not None else None
+    if version is not None and version.kind != "dialogue":
+        from infinstruct.platform.errors import InputError
+
+        raise InputError(f"{version.name} is a {version.kind} model, not a dialogue model")
+    key = _pool_key(settings, factory, version)
+    return shared_pool(settings).get(key, lambda: factory(settings, version), keep=settings)
+
+
+def _pool_key(settings: Settings, factory: BackendFactory, version: ModelVersion | None) -> tuple[Any, ...]:
+    name = version.name if version is not None else settings.dialogue.base_model
+    return (id(settings), factory, settings.dialogue.backend, name)
+
+
 class ModelProvider:
     """The active dialogue version's name, its backend (loaded on first use) and version row."""
 
@@ -96,8 +170,6 @@ class ModelProvider:
         self._lock = threading.Lock()
         self._checked = float("-inf")
         self._version: ModelVersion | None = None
-        self._backend: DialogueBackend | None = None
-        self._backend_for: str | None = None
 
     def _name_of(self, version: ModelVersion | None) -> str:
         if self.settings.dialogue.backend == "openai":
@@ -129,10 +201,8 @@ class ModelProvider:
         """The backend of the active version (loaded now if the version changed) and its name."""
         version = self.refresh()
         name = self._name_of(version)
-        with self._lock:
-            if self._backend is None or self._backend_for != name:
-                started = time.monotonic()
-                backend = self.factory(self.settings, version)
-                self._backend, self._backend_for = backend, name
-                log.info("dialogue backend %s loaded in %.1fs", name, time.monotonic() - started)
-            return self._backend, name
+        key = _pool_key(self.settings, self.factory, version)
+        backend = shared_pool(self.settings).get(
+            key, lambda: self.factory(self.settings, version), keep=self.settings
+        )
+        return backend, name

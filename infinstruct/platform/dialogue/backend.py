@@ -168,6 +168,11 @@ class LocalDialogueBackend:
         finally:
             request.cancelled.set()  # a consumer that went away frees its row at the next step
 
+    def close(self) -> None:
+        """Running replies finish; then the scheduler thread ends and lets go of the model."""
+        if self._scheduler is not None:
+            self._scheduler.close()
+
     def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> str:
         """The whole reply at once."""
         return "".join(self.stream(messages, max_new_tokens=max_new_tokens))

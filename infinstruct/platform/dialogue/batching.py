@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Put on a request's queue after its last piece.
 END = object()
+#: Put on the pending queue by ``close``: the thread finishes its batch, then exits.
+_CLOSE = object()
 
 
 @dataclass
@@ -83,7 +85,8 @@ class BatchScheduler:
         self.no_repeat_ngram_size = no_repeat_ngram_size
         self.shutdown = shutdown or threading.Event()
         self.eos_ids = _eos_ids(model, tokenizer)
-        self._pending: queue.Queue[Request] = queue.Queue()
+        self._pending: queue.Queue[Any] = queue.Queue()
+        self._closing = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         #: Steps taken and the largest batch seen (for benchmarks and tests).
@@ -94,12 +97,16 @@ class BatchScheduler:
 
     def submit(self, prompt: list[int], *, max_new_tokens: int, deadline: float) -> Request:
         request = Request(prompt=prompt, max_new_tokens=max_new_tokens, deadline=deadline)
-        self._pending.put(request)
         with self._start_lock:
+            self._pending.put(request)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, daemon=True, name="dialogue-batch")
                 self._thread.start()
         return request
+
+    def close(self) -> None:
+        """Let the running replies finish, then end the thread (a later submit restarts it)."""
+        self._pending.put(_CLOSE)
 
     # -- the scheduler thread ----------------------------------------------------------
     def _loop(self) -> None:
@@ -112,6 +119,8 @@ class BatchScheduler:
                 for request in fresh:
                     batch = self._admit(batch, request)
                 if batch is None:
+                    if self._closing and self._exit_if_idle():
+                        return
                     continue
                 try:
                     self._step(batch)
@@ -125,17 +134,26 @@ class BatchScheduler:
                 batch = self._retire(batch)
                 self.active = len(batch.rows) if batch else 0
 
+    def _exit_if_idle(self) -> bool:
+        with self._start_lock:  # a submit either lands before this check or starts a new thread
+            if not self._pending.empty():
+                return False
+            self._closing, self._thread = False, None
+            return True
+
     def _take_pending(self, *, block: bool) -> list[Request]:
         """New requests: with an idle model, wait for one, then ``window_s`` for company."""
-        taken: list[Request] = []
+        items: list[Any] = []
         if block:
-            taken.append(self._pending.get())
+            items.append(self._pending.get())
             time.sleep(self.window_s)  # requests that arrive together decode together
         while True:
             try:
-                taken.append(self._pending.get_nowait())
+                items.append(self._pending.get_nowait())
             except queue.Empty:
-                return taken
+                break
+        self._closing = self._closing or any(item is _CLOSE for item in items)
+        return [item for item in items if item is not _CLOSE]
 
     def _admit(self, batch: _Batch | None, request: Request) -> _Batch | None:
         """Prefill ``request`` alone and merge it into ``batch`` (or refuse it, if it is late)."""

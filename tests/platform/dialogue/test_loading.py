@@ -167,6 +167,11 @@ def test_a_consumer_that_leaves_frees_its_row(settings: Settings, tiny_folder: P
     while backend.scheduler.active and time.monotonic() < deadline:
         time.sleep(0.01)
     assert backend.scheduler.active == 0
+    backend.close()  # an evicted backend's thread ends, letting go of the model
+    while backend.scheduler._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert backend.scheduler._thread is None
+    assert backend.generate([{"role": "user", "content": "hello"}], max_new_tokens=2) is not None
 
 
 def test_reply_repetition_controls_count_the_reply_only() -> None:
