@@ -243,8 +243,9 @@ def document_row(
     original = None
     if scrub:
         title, text = scrub_pii(title), scrub_pii(text)
-        if "turns" in meta:
-            meta["turns"] = [{**t, "text": scrub_pii(t["text"])} for t in meta["turns"]]
+        for key in ("turns", "notes"):  # a helpdesk's internal notes and author ids leak too
+            if key in meta:
+                meta[key] = [_scrub_message(m) for m in meta[key]]
         if keep_originals and text != record.text:
             original = record.text
     return {
@@ -265,6 +266,13 @@ def document_row(
         "created_at": utcnow(),
         "_fp": "" if record.kind == "item" else fingerprint(f"{record.title}\n{record.text}"),
     }
+
+
+def _scrub_message(message: dict[str, Any]) -> dict[str, Any]:
+    scrubbed = {**message, "text": scrub_pii(str(message.get("text", "")))}
+    if isinstance(message.get("author"), str):
+        scrubbed["author"] = scrub_pii(message["author"])
+    return scrubbed
 
 
 def _aware(stamp: datetime | None) -> datetime | None:

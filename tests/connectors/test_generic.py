@@ -311,3 +311,19 @@ def test_console_preview_is_the_dry_run_inside_the_import_roots(
     cli = json.loads(result.stdout)
     assert console.keys() == cli.keys() and console["records"] == cli["records"]
     assert console["would_load"] == 2 and console["units"][0]["forced"]
+
+
+def test_pii_is_scrubbed_from_turns_notes_and_authors(settings: Settings, tmp_path: Path) -> None:
+    export = tmp_path / "comments.csv"
+    export.write_text(
+        "ticket_id,author_id,author_role,body,public\n"
+        "9,jane.doe@example.com,end-user,Call me on +1 415 555 0134 please,true\n"
+        "9,17,agent,Calling you now.,true\n"
+        "9,17,agent,Customer is jane.doe@example.com,false\n",
+        encoding="utf-8",
+    )
+    ingest(settings, export, scrub_pii=True, show_progress=False)
+    doc = _docs(settings)["9"]
+    stored = json.dumps(doc.meta) + doc.text
+    assert "jane.doe@example.com" not in stored and "555 0134" not in stored
+    assert doc.meta["turns"][0]["author"] == "<EMAIL>" and "<EMAIL>" in doc.meta["notes"][0]["text"]
