@@ -44,6 +44,15 @@ class Plan:
         return "+".join(sorted({c.name for _, c in self.units}))
 
 
+#: Every key a generic connector maps: conversation (conversation, role, text, time, author),
+#: labelled (text, label), news (title, text, date, link, guid, tickers, label), catalogue
+#: (id, title, text, genres).
+MAP_KEYS = frozenset(
+    {"conversation", "role", "text", "time", "author", "label", "title", "date", "link", "guid", "tickers"}
+    | {"id", "genres"}
+)
+
+
 @dataclass(frozen=True)
 class Options:
     """How the generic connectors read: ``--map``, ``--agent-roles``, ``--score-thresholds``."""
@@ -51,6 +60,15 @@ class Options:
     columns: dict[str, str] | None = None
     agent_roles: list[str] | None = None
     score_thresholds: tuple[float, float] | None = None
+
+    def check(self) -> None:
+        """A misspelt ``--map`` key would be ignored silently; name it instead."""
+        unknown = sorted(set(self.columns or {}) - MAP_KEYS)
+        if unknown:
+            raise InputError(
+                f"--map key {unknown[0]!r} is not one the generic connectors read; use one of "
+                f"{', '.join(sorted(MAP_KEYS))} (e.g. --map text=body)"
+            )
 
     def connectors(self, name: str | None = None) -> list[Connector]:
         found = registry.all_connectors(
@@ -72,7 +90,9 @@ def plan(
     """Decide which connector reads ``path`` (or say why none can)."""
     if not path.exists():
         raise InputError(f"{path} does not exist; give a file, a folder or an http(s) URL")
-    candidates = (options or Options(columns)).connectors(connector)
+    options = options or Options(columns)
+    options.check()
+    candidates = options.connectors(connector)
     if path.is_file():
         check_file_size(path)  # before detection, which only peeks and would just not match
         chosen = candidates[0] if connector else registry.best_match(path, candidates)

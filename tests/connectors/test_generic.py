@@ -327,3 +327,8 @@ def test_pii_is_scrubbed_from_turns_notes_and_authors(settings: Settings, tmp_pa
     stored = json.dumps(doc.meta) + doc.text
     assert "jane.doe@example.com" not in stored and "555 0134" not in stored
     assert doc.meta["turns"][0]["author"] == "<EMAIL>" and "<EMAIL>" in doc.meta["notes"][0]["text"]
+
+
+def test_a_misspelt_map_key_is_named(settings: Settings) -> None:
+    with pytest.raises(InputError, match="'converstion'.*conversation"):
+        preview(settings, FIXTURES / "zendesk_comments.csv", columns={"converstion": "ticket_id"})
