@@ -105,11 +105,59 @@ def preview_ingest(
     )
 
 
+#: Sample folders that need a connector or domain named (the help centre's articles are
+#: title/text/date rows, which detection would take for finance news).
+DEMO_SAMPLE_OPTIONS: dict[str, dict[str, str]] = {"help_centre": {"connector": "news", "domain": "support"}}
+#: Sample corpora customers may see quoted: the help centre's articles and the item catalogue.
+DEMO_PUBLIC = ("help_centre", "items")
+
+
 def _demo_ingest(settings: Settings) -> Any:
-    """Every folder of the bundled samples, one corpus each (a re-run adds nothing)."""
+    """Every folder of the bundled samples, one corpus each (a re-run adds nothing); the
+    help centre and the item catalogue are marked public, everything else stays internal."""
+    from infinstruct.platform.corpus_visibility import set_visibility
+
     ingest = build_ingestor(settings)
     folders = sorted(p for p in SAMPLES_DIR.iterdir() if p.is_dir()) if SAMPLES_DIR.is_dir() else []
-    return {p.name: ingest(p, corpus=f"sample-{p.name}")["loaded"] for p in folders}
+    loaded: dict[str, Any] = {}
+    for p in folders:
+        options = DEMO_SAMPLE_OPTIONS.get(p.name, {})
+        report = ingest(
+            p, corpus=f"sample-{p.name}", connector=options.get("connector"), domain=options.get("domain")
+        )
+        loaded[p.name] = report["loaded"]
+        if p.name in DEMO_PUBLIC:
+            set_visibility(settings, f"sample-{p.name}", "public")
+    return loaded
+
+
+#: The default watchlist of the demo: topics the sample news mentions (every analyst sees
+#: it until they save a topic of their own).
+DEMO_WATCHLIST = (("China", "keyword"), ("Fed", "keyword"), ("bank", "keyword"))
+
+
+def _demo_alerts(settings: Settings, smoke: bool) -> Any:
+    """Follow a few topics of the sample news as the default watchlist, then run the alert
+    job once so the analyst's first view has scores, trends and a last-run time."""
+    import contextlib
+    import secrets
+
+    from infinstruct.platform.alerts.pipeline import run_once
+    from infinstruct.platform.alerts.watchlists import DEFAULT_WATCHLIST_USER, add_watch
+    from infinstruct.platform.auth import users
+    from infinstruct.platform.errors import InfinstructError
+
+    # Nobody logs in as this user: it only owns the default watchlist (a re-run finds it there).
+    with contextlib.suppress(InfinstructError):
+        users.add_user(settings, DEFAULT_WATCHLIST_USER, role="analyst", password=secrets.token_urlsafe(24))
+    for topic, kind in DEMO_WATCHLIST:
+        add_watch(settings, DEFAULT_WATCHLIST_USER, topic, kind=kind)
+    report = run_once(settings, reader=None, deliver=False, trigger="demo")
+    return {
+        "topics": [t for t, _ in DEMO_WATCHLIST],
+        "items": report["items"],
+        "alerts": len(report["alerts"]),
+    }
 
 
 def build_instruction_builder(settings: Settings) -> InstructionBuilder:
@@ -146,7 +194,91 @@ def _demo_instructions(settings: Settings) -> Any:
     }
 
 
-def build_operator_backend(settings: Settings) -> OperatorBackend:
+def recipe_summary(settings: Settings, recipe: str) -> dict[str, Any]:
+    """A recipe's method, base model, steps and data in a few words (the console's summary)."""
+    from infinstruct.finetune.training.config import read_recipe, recipe_path
+
+    path = recipe_path(settings, recipe)
+    if read_recipe(path).get("kind") == "sentiment":
+        from infinstruct.finetune.sentiment.config import load_config as load_sentiment
+
+        config, _ = load_sentiment(settings, recipe)
+        steps = config.optim.max_steps or f"{config.optim.epochs} epochs"
+        return {
+            "description": config.description,
+            "kind": "sentiment",
+            "method": "classifier head fine-tuning",
+            "base model": config.model.base,
+            "steps": steps,
+            "data": ", ".join(config.data.corpora) or "all labelled corpora",
+            "file": str(path),
+        }
+    from infinstruct.finetune.training.config import load_config
+
+    cfg = load_config(settings, recipe)
+    data = f"instruction set {cfg.data.set_name}, domains {', '.join(cfg.data.domains or ['all'])}"
+    return {
+        "description": cfg.description,
+        "kind": "dialogue",
+        "method": cfg.method.name,
+        "base model": cfg.model.base,
+        "steps": cfg.total_steps,
+        "data": data + (f", at most {cfg.data.max_train} examples" if cfg.data.max_train else ""),
+        "file": str(path),
+    }
+
+
+def build_trial(settings: Settings, chat_router: ChatRouter) -> Callable[[str, str], dict[str, Any]]:
+    """The console's Try tab: one question to any dialogue version beside the active one.
+
+    Holds at most one tried version (so at most two dialogue models are loaded, the active
+    one included); nothing is stored: no conversation, feedback or hand-off.
+    """
+    from infinstruct.platform.chat.backends import ModelProvider
+    from infinstruct.platform.chat.router import ChatRouter
+    from infinstruct.platform.registry import get_version
+
+    class _Pinned(ModelProvider):
+        def __init__(self, version: Any) -> None:
+            super().__init__(settings, factory=chat_router.models.factory)
+            self._pinned = version
+
+        def refresh(self, *, force: bool = False) -> Any:
+            return self._pinned
+
+    def router_for(models: ModelProvider) -> ChatRouter:
+        router = ChatRouter(
+            settings,
+            models=models,
+            embedder=chat_router.embedder,
+            searcher=chat_router.searcher,
+            recommender=chat_router.recommender,
+        )
+        router.record_handoffs = False
+        return router
+
+    active_router = router_for(chat_router.models)  # shares the chat's loaded model
+    tried: dict[str, ChatRouter] = {}
+    lock = threading.Lock()
+
+    def trial(name: str, question: str) -> dict[str, Any]:
+        version = get_version(settings, name)
+        active = chat_router.models.version
+        with lock:
+            if active is not None and active.name == version.name:
+                router = active_router
+            elif name not in tried:
+                tried.clear()  # the previous tried model goes before the next one loads
+                tried[name] = router_for(_Pinned(version))
+            router = tried.get(name, active_router)
+        answer = router.ask(question, persist=False, client="operator-try")
+        base = active_router.ask(question, persist=False, client="operator-try")
+        return {"tried": answer.as_dict(), "active": base.as_dict()}
+
+    return trial
+
+
+def build_operator_backend(settings: Settings, chat_router: ChatRouter | None = None) -> OperatorBackend:
     """What the operator console calls: connectors, corpus versions, instruction stats, recipes."""
     from infinstruct.connectors import corpora, registry
     from infinstruct.ui.operator import OperatorBackend
@@ -175,6 +307,10 @@ def build_operator_backend(settings: Settings) -> OperatorBackend:
         instruction_stats=instruction_stats,
         recipes=recipes,
         gate=build_gate(settings),
+        settings=settings,
+        recipe_summary=lambda name: recipe_summary(settings, name),
+        preview_ingest=lambda path, **kw: preview_ingest(settings, path, **kw),
+        trial=build_trial(settings, chat_router) if chat_router is not None else None,
     )
 
 
@@ -216,7 +352,7 @@ def build_app(settings: Settings) -> FastAPI:
     from infinstruct.platform.chat.api import build_chat_api
     from infinstruct.platform.chat.safety import RateLimiter
     from infinstruct.platform.recommend.api import build_recommend_router
-    from infinstruct.platform.server import build_api
+    from infinstruct.platform.server import build_api, warm_up_on_start
     from infinstruct.ui.analyst import build_analyst_app
     from infinstruct.ui.operator import build_operator_app
 
@@ -227,7 +363,7 @@ def build_app(settings: Settings) -> FastAPI:
     chat_router = build_router(settings)
     app.include_router(build_chat_api(chat_router, limiter))  # /api/chat, /api/feedback, /v1/...
     upload_cap = f"{settings.server.max_upload_mb}mb"  # Gradio stops reading past it
-    operator = build_operator_app(settings, build_operator_backend(settings))
+    operator = build_operator_app(settings, build_operator_backend(settings, chat_router))
     app = gr.mount_gradio_app(
         app, operator, path="/operator", auth_dependency=gradio_username, max_file_size=upload_cap
     )
@@ -239,7 +375,27 @@ def build_app(settings: Settings) -> FastAPI:
     attach_scheduler(app, settings, reader=lambda: build_feed_reader(settings))
     # The chat at "/" goes last: a mount at the root matches every path after it.
     app = gr.mount_gradio_app(app, build_chat_ui(settings, chat_router, limiter=limiter), path="/")
-    return app
+    return warm_up_on_start(app, lambda: warm_chat(chat_router))
+
+
+def warm_chat(router: ChatRouter) -> None:
+    """Load what the first reply needs before /healthz says ready: the embedder, the index,
+    the active dialogue model (one token generated so the first real reply is not slower)."""
+    from infinstruct.platform.errors import InfinstructError
+
+    started = time.monotonic()
+    router.embedder.embed(["warm up"])
+    if router.searcher is not None:
+        try:
+            router.searcher("warm up", 1, "hybrid")
+        except InfinstructError as exc:  # no index yet: retrieval answers once one is built
+            log.info("warm-up: no retrieval index yet (%s)", exc)
+    if router.models.version is not None or router.settings.dialogue.backend != "local":
+        backend, name = router.models.backend()
+        for _ in backend.stream([{"role": "user", "content": "hello"}], max_new_tokens=1):
+            pass
+        log.info("warm-up: %s loaded", name)
+    log.info("warm-up done in %.1fs", time.monotonic() - started)
 
 
 def run_server(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
@@ -268,7 +424,21 @@ def run_server(settings: Settings, *, host: str | None = None, port: int | None 
         proxy_headers=bool(settings.server.trusted_proxies),
         forwarded_allow_ips=settings.server.trusted_proxies or None,
     )
-    _Server(config).run()
+    server = _Server(config)
+    threading.Thread(target=_announce, args=(server, config), daemon=True).start()
+    server.run()
+
+
+def _announce(server: Any, config: Any) -> None:
+    """Print "serving on http://…" once the port is open and the models are loaded."""
+    import sys
+
+    while not server.should_exit:
+        if server.started and getattr(config.app.state, "ready", True):
+            sys.stdout.write(f"serving on http://{config.host}:{config.port}\n")
+            sys.stdout.flush()
+            return
+        time.sleep(0.2)
 
 
 @dataclass(frozen=True)
@@ -292,6 +462,16 @@ DEMO_SENTIMENT = {
     "eval.baseline": False,
 }
 SMOKE_SENTIMENT = {**DEMO_SENTIMENT, "optim.max_steps": 4}
+
+
+def _demo_intent_answers(settings: Settings) -> Any:
+    """The sample answers of a few intents (``samples/intent_answers.csv``), once."""
+    from infinstruct.platform.chat.curation import import_intent_answers, intent_answers
+
+    path = SAMPLES_DIR / "intent_answers.csv"
+    if not path.exists() or intent_answers(settings):
+        return "kept the curated intent answers"
+    return import_intent_answers(settings, path, approved_by="demo")
 
 
 def _demo_index(settings: Settings, smoke: bool) -> Any:
@@ -334,8 +514,10 @@ def demo_steps() -> list[DemoStep]:
         DemoStep("ingest samples", lambda settings, smoke: _demo_ingest(settings)),
         DemoStep("index build", _demo_index),
         DemoStep("instructions build", lambda settings, smoke: _demo_instructions(settings)),
+        DemoStep("curated intent answers", lambda settings, smoke: _demo_intent_answers(settings)),
         DemoStep("train dialogue model", _demo_dialogue),
         DemoStep("train sentiment model", _demo_sentiment),
+        DemoStep("follow sample topics", _demo_alerts),
     ]
 
 
