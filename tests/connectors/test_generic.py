@@ -332,3 +332,37 @@ def test_pii_is_scrubbed_from_turns_notes_and_authors(settings: Settings, tmp_pa
 def test_a_misspelt_map_key_is_named(settings: Settings) -> None:
     with pytest.raises(InputError, match="'converstion'.*conversation"):
         preview(settings, FIXTURES / "zendesk_comments.csv", columns={"converstion": "ticket_id"})
+
+
+def test_without_a_role_field_the_first_author_is_the_customer(settings: Settings, tmp_path: Path) -> None:
+    export = tmp_path / "comments.json"
+    rows = [
+        {
+            "ticket_id": 3,
+            "author_id": 501,
+            "plain_body": "Still waiting for my refund.",
+            "created_at": "2024-04-02T09:00:00Z",
+        },
+        {
+            "ticket_id": 3,
+            "author_id": 77,
+            "plain_body": "It was sent this morning.",
+            "created_at": "2024-04-02T09:30:00Z",
+        },
+        {
+            "ticket_id": 3,
+            "author_id": 501,
+            "plain_body": "Got it, thanks!",
+            "created_at": "2024-04-02T11:00:00Z",
+        },
+        {
+            "ticket_id": 3,
+            "author_id": 78,
+            "plain_body": "Glad to help.",
+            "created_at": "2024-04-02T11:05:00Z",
+        },
+    ]
+    export.write_text(json.dumps(rows[::-1]), encoding="utf-8")  # newest first, as some APIs page
+    report = ingest(settings, export, show_progress=False)
+    assert report["connector"] == "conversation" and report["kinds"] == {"dialogue": 1}
+    assert _roles(_docs(settings)["3"]) == ["customer", "agent", "customer", "agent"]
