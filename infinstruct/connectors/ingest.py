@@ -18,6 +18,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from infinstruct.connectors import registry
+from infinstruct.connectors.naming import default_name, incompatible
 from infinstruct.connectors.records import Connector, DocumentRecord, InteractionRecord, Quarantined
 from infinstruct.connectors.safeio import Limits, TruncatedInput, check_file_size, set_limits
 from infinstruct.connectors.store import QUARANTINE, BatchWriter, LoadState, finalise_counts
@@ -44,53 +45,17 @@ class Plan:
         return "+".join(sorted({c.name for _, c in self.units}))
 
 
-#: Every key a generic connector maps: conversation (conversation, role, text, time, author),
-#: labelled (text, label), news (title, text, date, link, guid, tickers, label), catalogue
-#: (id, title, text, genres).
-MAP_KEYS = frozenset(
-    {"conversation", "role", "text", "time", "author", "label", "title", "date", "link", "guid", "tickers"}
-    | {"id", "genres"}
-)
-
-
-@dataclass(frozen=True)
-class Options:
-    """How the generic connectors read: ``--map``, ``--agent-roles``, ``--score-thresholds``."""
-
-    columns: dict[str, str] | None = None
-    agent_roles: list[str] | None = None
-    score_thresholds: tuple[float, float] | None = None
-
-    def check(self) -> None:
-        """A misspelt ``--map`` key would be ignored silently; name it instead."""
-        unknown = sorted(set(self.columns or {}) - MAP_KEYS)
-        if unknown:
-            raise InputError(
-                f"--map key {unknown[0]!r} is not one the generic connectors read; use one of "
-                f"{', '.join(sorted(MAP_KEYS))} (e.g. --map text=body)"
-            )
-
-    def connectors(self, name: str | None = None) -> list[Connector]:
-        found = registry.all_connectors(
-            self.columns, agent_roles=self.agent_roles, score_thresholds=self.score_thresholds
-        )
-        if name is None:
-            return found
-        registry.get_connector(name)  # the "no connector named …" error
-        return [c for c in found if c.name == name]
-
-
 def plan(
     path: Path,
     *,
     connector: str | None = None,
     columns: dict[str, str] | None = None,
-    options: Options | None = None,
+    options: registry.Options | None = None,
 ) -> Plan:
     """Decide which connector reads ``path`` (or say why none can)."""
     if not path.exists():
         raise InputError(f"{path} does not exist; give a file, a folder or an http(s) URL")
-    options = options or Options(columns)
+    options = options or registry.Options(columns)
     options.check()
     candidates = options.connectors(connector)
     if path.is_file():
@@ -168,7 +133,9 @@ def ingest(
     started = time.monotonic()
     cfg = settings.ingest
     uri, path = resolve_source(settings, source)
-    the_plan = plan(path, connector=connector, options=Options(columns, agent_roles, score_thresholds))
+    the_plan = plan(
+        path, connector=connector, options=registry.Options(columns, agent_roles, score_thresholds)
+    )
     name = corpus or default_name(str(source), path, the_plan)
     digest = content_hash(the_plan)
     engine = get_engine(settings)
@@ -312,52 +279,6 @@ def resolve_source(settings: Settings, source: str | Path) -> tuple[str, Path]:
         return str(source), fetch_to_cache(settings, str(source))
     path = Path(source).expanduser().resolve()
     return str(path), path
-
-
-#: File stems that name a split of a dataset, not the dataset: ``train.csv`` of BANKING77
-#: and ``test.txt`` of ECD must not both become corpus ``test``.
-SPLIT_STEMS = frozenset({"train", "test", "valid", "validation", "val", "dev", "data"})
-
-
-def default_name(source: str, path: Path, the_plan: Plan) -> str:
-    """The corpus name when ``--corpus`` is not given: the dataset folder's name, a file's
-    stem, or the connector's name for a split file (``train``/``test``/``valid``/``dev``/``data``)."""
-    from infinstruct.connectors.fetch import is_url
-
-    if is_url(source):
-        from urllib.parse import urlparse
-
-        parsed = urlparse(source)
-        return (parsed.netloc + parsed.path).strip("/").replace("/", "_")[:200] or "feed"
-    if path.is_dir():
-        return path.name
-    stem = path.name.split(".")[0]
-    return the_plan.connector_name if stem.lower() in SPLIT_STEMS else path.stem
-
-
-#: Connectors whose records are the same kind of thing and may share a corpus: a news drop
-#: folder mixes feeds and news files (``fetch.load_feed``).
-FAMILIES = {"feed": "news", "seeking-alpha": "news"}
-
-
-def incompatible(corpus: Corpus, the_plan: Plan, domain: str | None) -> str | None:
-    """Why this load may not add a version to ``corpus`` (None when it may)."""
-
-    def families(names: str) -> set[str]:
-        return {FAMILIES.get(n, n) for n in names.split("+") if n}
-
-    new = families(the_plan.connector_name)
-    if not new <= families(corpus.connector):
-        what = f"connector {the_plan.connector_name}"
-    elif domain is not None and domain != corpus.domain:
-        what = f"domain {domain}"
-    else:
-        return None
-    return (
-        f"corpus {corpus.name!r} holds {corpus.connector} data (domain {corpus.domain}); this load is "
-        f"{what}, and adding it as a new version would mix unrelated data (a rollback would act on both). "
-        f"Load it into its own corpus with --corpus NAME"
-    )
 
 
 def _open_version(

@@ -18,15 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from infinstruct.connectors import registry
-from infinstruct.connectors.ingest import (
-    Options,
-    default_name,
-    field_too_long,
-    incompatible,
-    plan,
-    resolve_source,
-)
+from infinstruct.connectors.ingest import field_too_long, plan, resolve_source
+from infinstruct.connectors.naming import default_name, incompatible
 from infinstruct.connectors.records import Connector, DocumentRecord, InteractionRecord, Quarantined
+from infinstruct.connectors.registry import Options
 from infinstruct.connectors.safeio import TruncatedInput
 from infinstruct.connectors.store import DOCUMENT, _aware, document_row, reason_key
 from infinstruct.platform.settings import Settings

@@ -26,7 +26,7 @@ from infinstruct.connectors.labelled import (
 from infinstruct.connectors.news import FeedConnector, GenericNewsConnector, SeekingAlphaConnector
 from infinstruct.connectors.records import Connector
 from infinstruct.connectors.twcs import TwcsConnector
-from infinstruct.platform.errors import ConnectorError
+from infinstruct.platform.errors import ConnectorError, InputError
 
 #: Below this, a detection is a guess, not a match.
 MIN_CONFIDENCE = 0.3
@@ -80,6 +80,42 @@ def get_connector(
         if connector.name == name:
             return connector
     raise ConnectorError(f"no connector named {name!r}; choose one of {', '.join(names())}")
+
+
+#: Every key a generic connector maps: conversation (conversation, role, text, time, author),
+#: labelled (text, label), news (title, text, date, link, guid, tickers, label), catalogue
+#: (id, title, text, genres).
+MAP_KEYS = frozenset(
+    {"conversation", "role", "text", "time", "author", "label", "title", "date", "link", "guid", "tickers"}
+    | {"id", "genres"}
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the generic connectors read: ``--map``, ``--agent-roles``, ``--score-thresholds``."""
+
+    columns: dict[str, str] | None = None
+    agent_roles: list[str] | None = None
+    score_thresholds: tuple[float, float] | None = None
+
+    def check(self) -> None:
+        """A misspelt ``--map`` key would be ignored silently; name it instead."""
+        unknown = sorted(set(self.columns or {}) - MAP_KEYS)
+        if unknown:
+            raise InputError(
+                f"--map key {unknown[0]!r} is not one the generic connectors read; use one of "
+                f"{', '.join(sorted(MAP_KEYS))} (e.g. --map text=body)"
+            )
+
+    def connectors(self, name: str | None = None) -> list[Connector]:
+        found = all_connectors(
+            self.columns, agent_roles=self.agent_roles, score_thresholds=self.score_thresholds
+        )
+        if name is None:
+            return found
+        get_connector(name)  # the "no connector named …" error
+        return [c for c in found if c.name == name]
 
 
 @dataclass(frozen=True)
