@@ -99,9 +99,40 @@ def build_api(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, settings=settings)  # added last: the outermost
     app.include_router(build_login_router(settings))
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
+    @app.get("/healthz", response_model=None)
+    def healthz() -> Any:
         check_connection(settings)
+        if not getattr(app.state, "ready", True):  # models still loading (warm_up_on_start)
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse({"status": "loading", "version": __version__}, status_code=503)
         return {"status": "ok", "version": __version__}
 
+    return app
+
+
+def warm_up_on_start(app: FastAPI, warm: Callable[[], None]) -> FastAPI:
+    """Run ``warm`` (load the dialogue model, embedder, index) in a thread when the app starts;
+    ``/healthz`` answers 503 until it is done, so "ready" means the first reply is fast."""
+    import contextlib
+    import logging
+    import threading
+
+    outer = app.router.lifespan_context
+    app.state.ready = False
+
+    def run() -> None:
+        try:
+            warm()
+        except Exception:  # a failed warm-up still serves: the first request loads instead
+            logging.getLogger(__name__).exception("warm-up failed; models load on first use")
+        app.state.ready = True
+
+    @contextlib.asynccontextmanager
+    async def lifespan(parent: Any) -> Any:
+        async with outer(parent) as state:
+            threading.Thread(target=run, name="warm-up", daemon=True).start()
+            yield state
+
+    app.router.lifespan_context = lifespan
     return app

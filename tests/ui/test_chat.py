@@ -48,6 +48,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -
     old = Path.cwd()
     os.chdir(REPO)
     settings = load_settings(data_dir=data_dir, chat={"rate_limit_per_minute": 8})
+    from infinstruct.platform.corpus_visibility import set_visibility
+
+    set_visibility(settings, "shop", "public")  # customers may see the shop's passages, not banking77's
     backend = ScriptedBackend()
     router = make_router(settings, backend)
     app = FastAPI()
@@ -75,7 +78,9 @@ def test_api_chat_returns_the_tagged_answer_and_takes_feedback(server: dict[str,
     first = httpx.post(f"{url}/api/chat", json={"message": SHOP}, timeout=60).json()
     assert first["route"] == "retrieval"
     assert set(first) >= {"answer", "route", "sources", "model_version", "latency_ms", "conversation_id"}
-    assert first["sources"][0]["corpus"] == "shop"
+    # A customer's view: title and excerpt of public sources only; no corpus, task or score.
+    assert first["sources"] and all(set(src) == {"title", "excerpt"} for src in first["sources"])
+    assert "intent_confidence" not in first and "scores" not in first
     again = httpx.post(
         f"{url}/api/chat",
         json={"message": IN_TRAINING, "conversation_id": first["conversation_id"]},
@@ -174,9 +179,9 @@ def test_browser_sees_streamed_answer_and_sources(server: dict[str, Any]) -> Non
             page.locator("#chat-input textarea").fill(SHOP)
             page.locator("#chat-input textarea").press("Enter")
             page.get_by_text("Scripted reply from dialogue-v1").first.wait_for(timeout=60_000)
-            page.get_by_text("Sources · 来源").first.wait_for(timeout=30_000)
-            assert "retrieval" in page.locator("#route-badge").inner_text()
-            page.get_by_text("Sources · 来源").first.click()
+            page.get_by_text("Sources").first.wait_for(timeout=30_000)
+            assert "help centre" in page.locator("#route-badge").inner_text()
+            page.get_by_text("Sources").first.click()
             page.get_by_text("7 to 10 working days", exact=False).first.wait_for(timeout=30_000)
             page.screenshot(path=str(shots / "chat.png"), full_page=True)
         finally:

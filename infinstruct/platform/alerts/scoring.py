@@ -25,7 +25,7 @@ from infinstruct.platform.db import session_scope
 from infinstruct.platform.errors import InputError, ModelLoadError
 from infinstruct.platform.protocols import SENTIMENT_LABELS, SentimentScorer
 from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Document, ModelVersion, SentimentScore
+from infinstruct.platform.tables import Corpus, Document, ModelVersion, SentimentScore
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,14 @@ def score_new_items(settings: Settings, scorer: SentimentScorer) -> ScoreReport:
         col(SentimentScore.document_id) == col(Document.id),
         col(SentimentScore.model_version_id) == version_id,
     )
-    base = select(Document).where(Document.kind == "news", col(Document.stale).is_(False), unscored)
+    # Finance news only: a help centre loaded as title/text articles is news-shaped, not news.
+    finance = select(Corpus.id).where(Corpus.domain == "finance")
+    base = select(Document).where(
+        Document.kind == "news",
+        col(Document.stale).is_(False),
+        col(Document.corpus_id).in_(finance),
+        unscored,
+    )
     with session_scope(settings) as session:
         total = session.exec(select(func.count()).select_from(base.subquery())).one()
         docs = session.exec(

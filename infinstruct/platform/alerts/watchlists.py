@@ -20,6 +20,8 @@ from infinstruct.platform.tables import AlertChannel, User, Watchlist
 from infinstruct.platform.tables._columns import utcnow
 
 CHANNEL_KINDS = ("inapp", "webhook", "email")
+#: The user whose watchlist every analyst sees until they save a topic of their own.
+DEFAULT_WATCHLIST_USER = "default-watchlist"
 RULE_KEYS = frozenset(DetectorParams.__dataclass_fields__) | {"cooldown_hours"}
 
 
