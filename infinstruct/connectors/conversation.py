@@ -28,7 +28,7 @@ from infinstruct.connectors.dialogues import dialogue
 from infinstruct.connectors.news import clean_html, parse_time
 from infinstruct.connectors.records import Item, Quarantined
 from infinstruct.connectors.safeio import TruncatedInput
-from infinstruct.connectors.tabular import Row, cell_text, table_fields, table_rows
+from infinstruct.connectors.tabular import Row, cell_text, field_key, table_fields, table_rows
 from infinstruct.platform.errors import ConnectorError
 
 CUSTOMER_ROLES = frozenset(
@@ -172,7 +172,11 @@ class ConversationConnector:
     def profile(self, fields: list[str]) -> Profile | None:
         """The export profile for these field names, with ``--map`` applied on top."""
         present = set(fields)
-        found = next((p for p in (f(present) for f in PROFILES) if p is not None), None)
+        # Profiles name fields the way the tools' APIs spell them; CSV exports often say
+        # "Ticket ID" or "Author-Role": compare by field_key, then use the file's spelling.
+        spelt = {field_key(f): f for f in reversed(fields)}
+        found = next((p for p in (f(set(spelt)) for f in PROFILES) if p is not None), None)
+        found = _respell(found, spelt) if found else None
         mapped = {
             k: v for k, v in self.columns.items() if k in ("conversation", "role", "text", "time", "author")
         }
@@ -315,6 +319,23 @@ class ConversationConnector:
         if value in AGENT_ROLES:
             return "agent"
         return "customer" if value in CUSTOMER_ROLES else None
+
+
+def _respell(profile: Profile, spelt: dict[str, str]) -> Profile:
+    """The profile with each field as the file spells it (``ticket_id`` → ``Ticket ID``)."""
+
+    def own(name: str | None) -> str | None:
+        return spelt.get(name, name) if name else name
+
+    return replace(
+        profile,
+        conversation=spelt.get(profile.conversation, profile.conversation),
+        text=spelt.get(profile.text, profile.text),
+        role=own(profile.role),
+        time=own(profile.time),
+        author=own(profile.author),
+        note_field=own(profile.note_field),
+    )
 
 
 def _time_value(value: Any) -> str | datetime:

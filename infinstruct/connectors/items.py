@@ -20,7 +20,7 @@ from infinstruct.connectors.safeio import (
     open_binary,
     peek,
 )
-from infinstruct.connectors.tabular import cell_text, table_fields, table_rows
+from infinstruct.connectors.tabular import cell_text, find_field, table_fields, table_rows
 
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 _MOVIELENS = {
@@ -215,7 +215,7 @@ class GenericCatalogueConnector:
     def _col(self, key: str, header: list[str], *guesses: str) -> str | None:
         if key in self.columns:
             return self.columns[key] if self.columns[key] in header else None
-        return next((g for g in (key, *guesses) if g in header), None)
+        return find_field(header, key, *guesses)
 
     def mapping(self, path: Path) -> dict[str, str]:
         header = table_fields(path)

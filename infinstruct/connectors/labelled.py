@@ -13,7 +13,7 @@ from typing import Any
 from infinstruct.connectors import sentiment
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
 from infinstruct.connectors.safeio import csv_header, csv_rows, load_json, looks_binary, peek, text_lines
-from infinstruct.connectors.tabular import cell_text, table_fields, table_rows
+from infinstruct.connectors.tabular import cell_text, find_field, table_fields, table_rows
 from infinstruct.connectors.textnorm import sentence_key
 
 
@@ -305,8 +305,8 @@ class GenericLabelledConnector:
         self.score_thresholds = score_thresholds
 
     def _cols(self, header: list[str]) -> tuple[str, str] | None:
-        text = self.columns.get("text") or next((c for c in TEXT_FIELDS if c in header), None)
-        label = self.columns.get("label") or next((c for c in LABEL_FIELDS if c in header), None)
+        text = self.columns.get("text") or find_field(header, *TEXT_FIELDS)
+        label = self.columns.get("label") or find_field(header, *LABEL_FIELDS)
         return (text, label) if text in header and label in header else None
 
     def mapping(self, path: Path) -> dict[str, str]:

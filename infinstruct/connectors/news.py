@@ -16,7 +16,7 @@ from typing import Any
 from infinstruct.connectors.labelled import raise_columns
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
 from infinstruct.connectors.safeio import csv_header, csv_rows, looks_binary, open_binary, peek
-from infinstruct.connectors.tabular import cell_text, table_fields, table_rows
+from infinstruct.connectors.tabular import cell_text, find_field, table_fields, table_rows
 from infinstruct.platform.errors import ConnectorError, LimitError
 
 _TAG = re.compile(r"<[^>]+>")
@@ -217,7 +217,7 @@ class GenericNewsConnector:
     def _col(self, key: str, header: list[str], *guesses: str) -> str | None:
         if key in self.columns:
             return self.columns[key] if self.columns[key] in header else None
-        return next((g for g in (key, *guesses) if g in header), None)
+        return find_field(header, key, *guesses)
 
     def mapping(self, path: Path) -> dict[str, str]:
         header = table_fields(path)
@@ -226,8 +226,8 @@ class GenericNewsConnector:
 
     def detect(self, path: Path) -> float:
         header = table_fields(path)
-        has = {c.lower() for c in header}
-        if {"title", "date"} <= has or {"headline", "date"} <= has or {"title", "published"} <= has:
+        found = self.mapping(path)
+        if "title" in found and "date" in found:
             return 0.6
         return 0.3 if self.columns.get("text") in header or self.columns.get("title") in header else 0.0
 

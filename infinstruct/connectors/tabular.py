@@ -207,6 +207,17 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Row | str]]:
         raise TruncatedInput(f"{path} is a damaged Parquet file ({exc}) after {number} rows") from exc
 
 
+def field_key(name: str) -> str:
+    """How field names are compared: ``Ticket ID``, ``ticket-id`` and ``ticket_id`` are one."""
+    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff")).lower()
+
+
+def find_field(fields: list[str], *names: str) -> str | None:
+    """The first of ``names`` present in ``fields`` (compared by :func:`field_key`), as spelt there."""
+    spelt = {field_key(f): f for f in reversed(fields)}
+    return next((spelt[field_key(n)] for n in names if field_key(n) in spelt), None)
+
+
 def table_fields(path: Path) -> list[str]:
     """The field names of a table file (dotted for nested JSON), for ``detect``; cheap."""
     try:

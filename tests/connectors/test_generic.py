@@ -366,3 +366,23 @@ def test_without_a_role_field_the_first_author_is_the_customer(settings: Setting
     report = ingest(settings, export, show_progress=False)
     assert report["connector"] == "conversation" and report["kinds"] == {"dialogue": 1}
     assert _roles(_docs(settings)["3"]) == ["customer", "agent", "customer", "agent"]
+
+
+def test_field_names_are_recognised_whatever_their_spelling(settings: Settings, tmp_path: Path) -> None:
+    tickets = tmp_path / "Tickets Export.csv"
+    tickets.write_text(
+        "Ticket ID,Author Role,Body,Created At\n"
+        "A-1,End-user,The app crashes on start.,2024-06-01 10:00\n"
+        "A-1,Agent,Please reinstall version 3.2.,2024-06-01 10:10\n",
+        encoding="utf-8",
+    )
+    dry = preview(settings, tickets)
+    assert dry["connector"] == "conversation" and dry["mapping"]["conversation"] == "Ticket ID"
+    assert dry["records"][0]["meta"]["turns"][1]["role"] == "agent"
+    heads = tmp_path / "heads.csv"
+    heads.write_text("Headline,Sentiment\nShares soar,0.7\nShares sink,-0.4\n", encoding="utf-8")
+    labels = preview(settings, heads)
+    assert labels["connector"] == "labelled" and [r["label"] for r in labels["records"]] == [
+        "positive",
+        "negative",
+    ]
