@@ -79,7 +79,7 @@ def load_checkpoint(path: Path, *, model: Any, optimizer: Any, scheduler: Any) -
             f"checkpoint {path} lacks {len(missing)} trainable tensors (e.g. {sorted(missing)[0]})"
         )
     model.load_state_dict(weights, strict=False)
-    state = torch.load(path / "optim.pt", map_location="cpu", weights_only=False)
+    state = torch.load(path / "optim.pt", map_location="cpu", weights_only=True)  # never unpickle code
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["rng"])
