@@ -124,7 +124,7 @@ def test_a_fetch_refuses_loopback_unless_the_intranet_is_allowed(settings: Setti
     from infinstruct.platform.errors import ConnectorError
 
     class Feed(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802  (the stdlib's name)
+        def do_GET(self) -> None:
             body = b"<rss><channel></channel></rss>"
             self.send_response(200)
             self.send_header("content-length", str(len(body)))
