@@ -58,8 +58,12 @@ def _config(settings: Settings, recipe: str, method: str, overrides: dict[str, A
     )
 
 
-def _second(config: FinetuneConfig) -> FinetuneConfig:
-    """The second domain continues the first's model: no fresh pretraining."""
+def _second(
+    settings: Settings, recipe: str, first: FinetuneConfig, overrides: dict[str, Any]
+) -> FinetuneConfig:
+    """RECIPE2's data and schedule, continuing the first's model (its model section, no pretraining)."""
+    same_model = {"model": first.model.model_dump(mode="json"), "pretrain.steps": first.pretrain.steps}
+    config = _config(settings, recipe, first.method.name, {**overrides, **same_model})
     return config.model_copy(update={"pretrain": config.pretrain.model_copy(update={"steps": 0})})
 
 
@@ -80,7 +84,7 @@ def run_compare(
     """
     overrides = overrides or {}
     configs = {m: _config(settings, recipe, m, overrides) for m in methods}
-    then = {m: _second(_config(settings, continual, m, overrides)) for m in methods} if continual else {}
+    then = {m: _second(settings, continual, configs[m], overrides) for m in methods} if continual else {}
     first = configs[methods[0]]
     from infinstruct.finetune.training.build import build_splits
 
