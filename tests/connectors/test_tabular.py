@@ -121,3 +121,21 @@ def test_any_bytes_give_records_or_a_named_error(data: bytes, suffix: str) -> No
             assert "upload" in str(exc)  # names the file
             return
     assert all(isinstance(i, DocumentRecord | Quarantined) for i in items)
+
+
+@FAST
+@given(
+    score=st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+    low=st.floats(min_value=-1, max_value=1, allow_nan=False),
+    width=st.floats(min_value=0, max_value=1, allow_nan=False),
+)
+def test_a_score_becomes_one_scheme_label_by_the_thresholds(score: float, low: float, width: float) -> None:
+    from infinstruct.connectors import sentiment
+
+    high = low + width
+    label, kept = sentiment.to_label(score, column="sentiment", thresholds=(low, high))
+    assert kept == score
+    assert label == ("negative" if score < low else "positive" if score > high else "neutral")
+    # Whole numbers written as text stay codes unless thresholds say they are scores.
+    assert sentiment.to_label("1", column="label") == ("positive", None)
+    assert sentiment.to_label(str(int(score)), column="label", thresholds=(low, high))[1] == int(score)
