@@ -28,7 +28,7 @@ from infinstruct.connectors.dialogues import dialogue
 from infinstruct.connectors.news import clean_html, parse_time
 from infinstruct.connectors.records import Item, Quarantined
 from infinstruct.connectors.safeio import TruncatedInput
-from infinstruct.connectors.tabular import Row, cell_text, field_key, table_fields, table_rows
+from infinstruct.connectors.tabular import Row, cell_text, field_key, fields_with, table_fields, table_rows
 from infinstruct.platform.errors import ConnectorError
 
 CUSTOMER_ROLES = frozenset(
@@ -203,6 +203,7 @@ class ConversationConnector:
     def read(self, path: Path) -> Iterator[Item]:
         profile: Profile | None = None
         groups: dict[str, list[tuple[int, Row]]] = {}
+        known = table_fields(path)
         try:
             for number, row in table_rows(path):
                 if isinstance(row, str):
@@ -210,7 +211,7 @@ class ConversationConnector:
                         str(path), "wrong number of columns or not a JSON object", raw=row, line=number
                     )
                     continue
-                profile = profile or self._profile_or_raise(path, list(row))
+                profile = profile or self._profile_or_raise(path, fields_with(known, row))
                 key = cell_text(row.get(profile.conversation)).strip()
                 if not key:
                     yield Quarantined(str(path), "empty conversation id", raw=_raw(row), line=number)

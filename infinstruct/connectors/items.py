@@ -20,7 +20,7 @@ from infinstruct.connectors.safeio import (
     open_binary,
     peek,
 )
-from infinstruct.connectors.tabular import cell_text, find_field, table_fields, table_rows
+from infinstruct.connectors.tabular import cell_text, fields_with, find_field, table_fields, table_rows
 
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 _MOVIELENS = {
@@ -229,13 +229,14 @@ class GenericCatalogueConnector:
         return 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
+        known = table_fields(path)
         for number, row in table_rows(path):
             if isinstance(row, str):
                 yield Quarantined(
                     str(path), "wrong number of columns or not a JSON object", raw=row, line=number
                 )
                 continue
-            header = list(row)
+            header = fields_with(known, row)
             cols = {key: self._col(key, header, *guesses) for key, guesses in _CATALOGUE_FIELDS}
             id_col, title_col = cols["id"], cols["title"]
             if id_col is None or title_col is None:

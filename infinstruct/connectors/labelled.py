@@ -13,7 +13,7 @@ from typing import Any
 from infinstruct.connectors import sentiment
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
 from infinstruct.connectors.safeio import csv_header, csv_rows, load_json, looks_binary, peek, text_lines
-from infinstruct.connectors.tabular import cell_text, find_field, table_fields, table_rows
+from infinstruct.connectors.tabular import cell_text, fields_with, find_field, table_fields, table_rows
 from infinstruct.connectors.textnorm import sentence_key
 
 
@@ -323,15 +323,16 @@ class GenericLabelledConnector:
 
     def read(self, path: Path) -> Iterator[Item]:
         cols: tuple[str, str] | None = None
+        known = table_fields(path)
         for number, row in table_rows(path):
             if isinstance(row, str):
                 yield Quarantined(
                     str(path), "wrong number of columns or not a JSON object", raw=row, line=number
                 )
                 continue
-            cols = cols or self._cols(list(row))
+            cols = cols or self._cols(fields_with(known, row))
             if cols is None:
-                raise_columns(path, list(row), "text and label", self.columns)
+                raise_columns(path, fields_with(known, row), "text and label", self.columns)
             assert cols is not None
             text = cell_text(row.get(cols[0]))
             label, score = sentiment.to_label(

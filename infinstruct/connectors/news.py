@@ -16,7 +16,7 @@ from typing import Any
 from infinstruct.connectors.labelled import raise_columns
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
 from infinstruct.connectors.safeio import csv_header, csv_rows, looks_binary, open_binary, peek
-from infinstruct.connectors.tabular import cell_text, find_field, table_fields, table_rows
+from infinstruct.connectors.tabular import cell_text, fields_with, find_field, table_fields, table_rows
 from infinstruct.platform.errors import ConnectorError, LimitError
 
 _TAG = re.compile(r"<[^>]+>")
@@ -232,13 +232,14 @@ class GenericNewsConnector:
         return 0.3 if self.columns.get("text") in header or self.columns.get("title") in header else 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
+        known = table_fields(path)
         for number, row in table_rows(path):
             if isinstance(row, str):
                 yield Quarantined(
                     str(path), "wrong number of columns or not a JSON object", raw=row, line=number
                 )
                 continue
-            header = list(row)
+            header = fields_with(known, row)
             cols = {key: self._col(key, header, *guesses) for key, guesses in _NEWS_FIELDS}
             if cols["text"] is None and cols["title"] is None:
                 raise_columns(path, header, "title/text", self.columns)

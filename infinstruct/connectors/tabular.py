@@ -218,6 +218,13 @@ def find_field(fields: list[str], *names: str) -> str | None:
     return next((spelt[field_key(n)] for n in names if field_key(n) in spelt), None)
 
 
+def fields_with(known: list[str], row: Row) -> list[str]:
+    """The file's fields (from its head) plus any this row adds: a JSON record that lacks a
+    field still maps (its value is empty, so it is quarantined, not the whole file refused)."""
+    seen = set(known)
+    return known + [k for k in row if k not in seen]
+
+
 def table_fields(path: Path) -> list[str]:
     """The field names of a table file (dotted for nested JSON), for ``detect``; cheap."""
     try:

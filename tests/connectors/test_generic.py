@@ -386,3 +386,29 @@ def test_field_names_are_recognised_whatever_their_spelling(settings: Settings, 
         "positive",
         "negative",
     ]
+
+
+def test_a_record_missing_a_field_is_quarantined_not_the_file(settings: Settings, tmp_path: Path) -> None:
+    heads = tmp_path / "scores.json"
+    heads.write_text(
+        json.dumps(
+            [
+                {"title": "No score on this one"},
+                {"title": "Up", "score": 0.3},
+                {"title": "Down", "score": -0.3},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    report = preview(settings, heads)
+    assert report["connector"] == "labelled" and report["would_load"] == 2
+    assert report["quarantine_reasons"] == {"empty text or label": 1}
+    chats = tmp_path / "chats.jsonl"
+    chats.write_text(
+        '{"conversation_id": "x", "role": "user", "text": "hi"}\n'
+        '{"conversation_id": "x", "role": "agent", "text": "hello", "timestamp": "2024-01-01T00:00:00Z"}\n',
+        encoding="utf-8",
+    )
+    conversation = preview(settings, chats)
+    assert conversation["mapping"]["time"] == "timestamp" and conversation["would_load"] == 1
+    assert conversation["records"][0]["meta"]["order"] == "row"  # one message has no time
