@@ -45,6 +45,21 @@ def last_method_comparison(settings: Settings) -> dict[str, Any] | None:
     return load_last_comparison(settings)
 
 
+def method_comparison_markdown(settings: Settings) -> str:
+    """The last comparison as the console shows it ('' before the first)."""
+    from infinstruct.finetune.training.compare import render_table
+
+    last = last_method_comparison(settings)
+    if last is None:
+        return ""
+    head = (
+        f"**{last['recipe']}**, {last['steps']} steps, seed {last['seed']}, "
+        f"{last['examples']['train']} training / {last['examples']['validation']} validation examples "
+        f"({last['created_at']})"
+    )
+    return head + "\n\n" + render_table(last)
+
+
 def build_gate(settings: Settings) -> Gate | None:
     """The registry gate (re-evaluates the active model on the candidate's test split)."""
     from infinstruct.finetune.training.gate import build_gate as build_training_gate
@@ -311,6 +326,7 @@ def build_operator_backend(settings: Settings, chat_router: ChatRouter | None = 
         recipe_summary=lambda name: recipe_summary(settings, name),
         preview_ingest=lambda path, **kw: preview_ingest(settings, path, **kw),
         trial=build_trial(settings, chat_router) if chat_router is not None else None,
+        method_comparison=lambda: method_comparison_markdown(settings),
     )
 
 

@@ -57,6 +57,8 @@ class OperatorBackend:
     recipe_summary: Callable[[str], dict[str, Any]] | None = None
     preview_ingest: Callable[..., dict[str, Any]] | None = None
     trial: Callable[[str, str], dict[str, Any]] | None = None
+    #: The last ``infinstruct train compare`` as a Markdown table ('' before the first).
+    method_comparison: Callable[[], str] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+from infinstruct.ui.operator import methods
 from infinstruct.ui.operator.backend import OperatorBackend
 from infinstruct.ui.operator.common import FINISHED, frame, guarded, progress_html
 
@@ -87,13 +88,14 @@ def build(backend: OperatorBackend) -> TrainingTab:
         train_btn = gr.Button("Train", variant="primary", scale=1)
         cancel_btn = gr.Button("Cancel", scale=1)
     summary = gr.Markdown(recipe_summary(backend, ""), elem_id="recipe-summary")
+    with gr.Accordion("Training methods compared on this data", open=True):
+        methods.build(backend)
     job, seen, points = gr.State(None), gr.State(None), gr.State([])
     status = gr.HTML(progress_html(None, "training"), elem_id="train-status")
     plot = gr.LinePlot(
         frame([], LOSS_COLUMNS), x="step", y="loss", color="series", title="Loss by step", elem_id="loss-plot"
     )
     jobs = gr.Dataframe(jobs_frame(backend), label="Recent jobs", interactive=False, elem_id="jobs")
-    # H23: the method-comparison table goes here (a small builder in its own module).
     recipe.change(guarded(on(recipe_summary, backend)), recipe, summary)
     train_btn.click(guarded(on(train, backend)), recipe, [job, status, points, plot])
     cancel_btn.click(guarded(on(cancel, backend)), job, status)

@@ -11,6 +11,7 @@ from infinstruct import services
 from infinstruct.cli import app
 from infinstruct.finetune.training.compare import ROW_KEYS, run_compare
 from infinstruct.platform.settings import Settings
+from infinstruct.ui.operator.methods import comparison_markdown
 from tests.finetune.training.conftest import FAST
 
 QUICK: dict[str, Any] = {
@@ -49,6 +50,9 @@ def test_compare_reports_every_method_and_forgetting(tiny_store: Settings) -> No
     assert adapters["val_loss_before"] == full["val_loss_before"]
     assert result["continual"] == "tiny-continual" and result["examples"]["validation"] > 0
     assert services.last_method_comparison(tiny_store) == result
+    # The console's Training tab shows it beside the recipe picker.
+    shown = comparison_markdown(services.build_operator_backend(tiny_store))
+    assert "| bottleneck |" in shown and "tiny-scratch" in shown
 
 
 def test_compare_refuses_an_unknown_method(tiny_store: Settings) -> None:
