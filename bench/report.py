@@ -262,9 +262,20 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
 }
 
 
-def render(results: Path = RESULTS) -> str:
+def _tracked(files: list[Path]) -> list[Path]:
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "--", str(RESULTS)], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout.split()
+    return [f for f in files if f.relative_to(REPO).as_posix() in set(listed)]
+
+
+def render(results: Path = RESULTS, *, tracked_only: bool = False) -> str:
     lines = [HEADER]
     files = sorted(results.glob("*.json")) if results.exists() else []
+    if tracked_only:  # what a clean clone holds: leave out result files not committed yet
+        files = _tracked(files)
     known = [f for f in files if f.stem in SECTIONS]
     others = [f for f in files if f.stem not in SECTIONS]
     for path in sorted(known, key=lambda f: list(SECTIONS).index(f.stem)) + others:
@@ -279,8 +290,11 @@ def render(results: Path = RESULTS) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="Compare instead of writing.")
+    parser.add_argument(
+        "--tracked-only", action="store_true", help="Only result files git tracks (what a clone holds)."
+    )
     args = parser.parse_args(argv)
-    text = render()
+    text = render(tracked_only=args.tracked_only)
     if args.check:
         same = DOC.exists() and DOC.read_text(encoding="utf-8") == text
         print(
