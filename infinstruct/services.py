@@ -55,7 +55,7 @@ def method_comparison_markdown(settings: Settings) -> str:
     head = (
         f"**{last['recipe']}**, {last['steps']} steps, seed {last['seed']}, "
         f"{last['examples']['train']} training / {last['examples']['validation']} validation examples "
-        f"({last['created_at']})"
+        f"({last['created_at']}{'' if last.get('finished', True) else ', still running'})"
     )
     return head + "\n\n" + render_table(last)
 

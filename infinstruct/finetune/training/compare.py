@@ -93,23 +93,7 @@ def run_compare(
     if not splits["validation"]:
         raise ConfigError(f"recipe {first.name} has no validation examples to compare methods on")
     work = settings.models_dir / "compare" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    load_before = os.getloadavg()
-    rows = []
-    for method in methods:
-        log.info("compare %s: training %s", first.name, method)
-        rows.append(
-            _in_child(
-                settings,
-                configs[method],
-                splits,
-                work=work / method,
-                second=(then[method], second_splits) if continual else None,
-                show_progress=show_progress,
-                isolate=isolate,
-            )
-        )
-    shutil.rmtree(work, ignore_errors=True)
-    result = {
+    result: dict[str, Any] = {
         "recipe": first.name,
         "continual": then[methods[0]].name if continual else None,
         "steps": first.optim.max_steps,
@@ -121,9 +105,26 @@ def run_compare(
         "isolated": isolate,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         # The CPU is shared with other work: timings are comparable within one comparison only.
-        "load_avg": {"before": list(load_before), "after": list(os.getloadavg())},
-        "methods": rows,
+        "load_avg": {"before": list(os.getloadavg()), "after": None},
+        "finished": False,
+        "methods": [],
     }
+    for method in methods:
+        log.info("compare %s: training %s", first.name, method)
+        row = _in_child(
+            settings,
+            configs[method],
+            splits,
+            work=work / method,
+            second=(then[method], second_splits) if continual else None,
+            show_progress=show_progress,
+            isolate=isolate,
+        )
+        result["methods"].append(row)
+        save_comparison(settings, result)  # rows so far: a long comparison shows (and keeps) progress
+    shutil.rmtree(work, ignore_errors=True)
+    result["load_avg"]["after"] = list(os.getloadavg())
+    result["finished"] = True
     save_comparison(settings, result)
     return result
 
