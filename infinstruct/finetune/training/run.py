@@ -248,7 +248,15 @@ def _register(
     for key in ("val_loss_drop", "forgetting", "train"):
         if key in report:
             metrics[key] = report[key]
-    method = "lora" if parent is not None and config.continual.strategy == "adapter" else config.method.name
+    method: str = (
+        "lora" if parent is not None and config.continual.strategy == "adapter" else config.method.name
+    )
+    from infinstruct.finetune.training.bottleneck import is_bottleneck_folder
+
+    if is_bottleneck_folder(final):  # a continued bottleneck parent stays bottleneck whatever the recipe says
+        method = "bottleneck"
+    elif method == "bottleneck" and parent is not None:  # ... and a continued peft parent stays its method
+        method = parent.method
     set_ids = sorted({e.set_id for e in examples})
     resolved = config.model_dump(mode="json")
     if set_ids:  # pin the set version so re-evaluation and the gate read the same examples
