@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infinstruct.platform.auth import users
-from infinstruct.platform.auth.web import required_roles
+from infinstruct.platform.auth.web import refused_everyone, required_roles
 from infinstruct.platform.settings import Settings
 from infinstruct.services import build_app
 
@@ -49,6 +49,12 @@ def test_every_protected_route_refuses_anonymous_and_wrong_role(app_and_tokens) 
     checked = 0
     for raw_path, method in _routes(app.routes):
         path = re.sub(r"\{[^}]+\}", "1", raw_path)
+        blocked = refused_everyone(path)
+        if blocked is not None:  # no identity may use it (deep links, public uploads)
+            for headers in ({}, *({"authorization": f"Bearer {t}"} for t in tokens.values())):
+                refused = client.request(method, path, headers=headers, follow_redirects=False)
+                assert refused.status_code == blocked[0], (method, path, refused.status_code)
+            continue
         roles = required_roles(path)
         if roles is None:
             continue
