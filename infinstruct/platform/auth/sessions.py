@@ -47,6 +47,8 @@ def create_session(settings: Settings, principal: Principal) -> tuple[str, Sessi
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     now = utcnow()
     with session_scope(settings) as db:
+        # Sessions past their absolute end are never presented again: drop them at each login.
+        db.exec(delete(WebSession).where(col(WebSession.expires_at) <= now))
         db.add(
             WebSession(
                 id=_key(cookie),

@@ -84,3 +84,24 @@ def test_users_cli(settings: Settings, cli_env: dict[str, str]) -> None:
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["users", "add", "olga", "--role", "operator", "--password", "s3cret-pass!"])
     assert r.exit_code == 2 and "exists" in r.output
+
+
+def test_sessions_end_when_idle_or_past_their_absolute_end(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from infinstruct.platform.auth.sessions import _key, create_session, load_session
+    from infinstruct.platform.tables import WebSession
+    from infinstruct.platform.tables._columns import utcnow
+
+    owner = users.add_user(settings, "op", role="operator", password="long enough pw")
+    idle, old = create_session(settings, owner)[0], create_session(settings, owner)[0]
+    with session_scope(settings) as session:
+        stale = session.get(WebSession, _key(idle))
+        assert stale is not None
+        stale.last_seen_at = utcnow() - timedelta(minutes=settings.server.session_idle_minutes + 1)
+        expired = session.get(WebSession, _key(old))
+        assert expired is not None
+        expired.expires_at = utcnow() - timedelta(seconds=1)
+        session.add_all([stale, expired])
+    assert load_session(settings, idle) is None and load_session(settings, old) is None
+    assert load_session(settings, create_session(settings, owner)[0]) is not None
