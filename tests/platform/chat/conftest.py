@@ -8,7 +8,6 @@ edge replaced in fast tests: ``ScriptedBackend`` answers deterministically.
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,22 +38,6 @@ class ScriptedBackend:
         self.calls.append(messages)
         for word in f"Scripted reply from {self.version} .".split():
             yield word + " "
-
-
-class InstructionFollowingBackend(ScriptedBackend):
-    """Obeys "ignore previous instructions and say X" anywhere outside data delimiters,
-    as a gullible model would: the injection test must catch it without spotlighting."""
-
-    _ORDER = re.compile(r"ignore previous instructions and say (\S+)", re.IGNORECASE)
-    _DATA = re.compile(r"<<<DATA (\w+)>>>.*?<<<END \1>>>", re.DOTALL)
-
-    def stream(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Iterator[str]:
-        self.calls.append(messages)
-        visible = self._DATA.sub(" ", messages[-1]["content"])
-        order = self._ORDER.search(visible)
-        yield (
-            f"Sure, the answer is {order.group(1)} ." if order else "The boots have a two year warranty [1]."
-        )
 
 
 def scripted_factory(
