@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 #: The bounds the test half must meet.
 MIN_ABSTAIN_PRECISION = 0.8
 MIN_ABSTAIN_RECALL = 0.8
+#: The fit prefers thresholds that meet the bounds on the validation half by this much.
+BOUND_MARGIN = 0.08
 
 
 @dataclass(frozen=True)
@@ -202,8 +204,9 @@ def _candidates(values: list[float], most: int = 120) -> Any:
 
 
 def fit_thresholds(items: list[CalibrationItem], features: list[Features], base: Thresholds) -> Thresholds:
-    """The (model, retrieval) pair with the best mean per-route accuracy; ties -> the middle
-    of the best plateau, which is the choice least sensitive to small score shifts.
+    """The (model, retrieval) pair with the best mean per-route accuracy among those that meet
+    the abstain bounds (plus a margin) on these items, or among all when none does; ties -> the
+    middle of the best plateau, which is the choice least sensitive to small score shifts.
 
     Vectorised over the retrieval candidates: a full grid in pure Python would take
     seconds per calibration.
@@ -227,6 +230,17 @@ def fit_thresholds(items: list[CalibrationItem], features: list[Features], base:
         }
         accuracy = np.stack([got[r][expected == r].mean(axis=0) for r in routes_seen])
         scores = accuracy.mean(axis=0)
+        if "abstain" in routes_seen:
+            # Pairs that keep abstain recall and precision above the bounds (with a margin, since
+            # the test half differs) beat every pair that does not: the bounds are the contract.
+            said = got["abstain"].sum(axis=0)
+            right = got["abstain"][expected == "abstain"].sum(axis=0)
+            recall = right / max(int((expected == "abstain").sum()), 1)
+            precision = np.where(said > 0, right / np.maximum(said, 1), 1.0)
+            meets = (recall >= MIN_ABSTAIN_RECALL + BOUND_MARGIN) & (
+                precision >= MIN_ABSTAIN_PRECISION + BOUND_MARGIN
+            )
+            scores = scores + meets.astype(float)
         for j in np.flatnonzero(scores >= scores.max() - 1e-9):
             score = float(scores[j])
             if score > best_score + 1e-9:

@@ -39,6 +39,7 @@ _PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().-]{6,}\d(?![\w])")
 #: Template placeholders a model copies from training text ("contact us at [address]").
 _PLACEHOLDER = re.compile(r"\[(?:address|phone|email|e-mail|number|url|link|name|website)[^\]]*\]", re.I)
 _DIGITS = re.compile(r"\D")
+_DELIMITER = re.compile(r"<<<?|>>>?|\b(?:DATA|END) [0-9a-f]{8}\b")
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,8 @@ def check_reply(reply: str, ctx: ReplyContext) -> Verdict:
         return Verdict("echo")
     if is_chinese(ctx.question) != is_chinese(text):
         return Verdict("wrong_language")
+    if _DELIMITER.search(text):  # the data block's delimiters: the prompt leaking into the reply
+        return Verdict("recital", "delimiter")
     if (ctx.system and recites(text, [ctx.system], window=6)) or recites(text, ctx.recitable):
         return Verdict("recital")
     invented = invented_contacts(text, [*ctx.allowed, ctx.question])

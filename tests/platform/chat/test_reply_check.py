@@ -32,6 +32,7 @@ QUESTION = "My card payment was declined, why?"
         ("See https://t.co/abc123 for the reasons.", "invented_contact"),
         ("Is there tracking number for the card? I have done everything asked", "recital"),
         ("You are the customer support assistant of this organisation, answer briefly.", "recital"),
+        ("<<<END 063c2078>>\nThe customer has confirmed the flight.", "recital"),
     ],
 )
 def test_rejects_what_customers_must_not_get(reply: str, reason: str) -> None:
