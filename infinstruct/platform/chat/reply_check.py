@@ -39,6 +39,12 @@ _PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().-]{6,}\d(?![\w])")
 #: Template placeholders a model copies from training text ("contact us at [address]").
 _PLACEHOLDER = re.compile(r"\[(?:address|phone|email|e-mail|number|url|link|name|website)[^\]]*\]", re.I)
 _DIGITS = re.compile(r"\D")
+#: The grounding block's own headings and bullets (``prompts.grounded_user_message``) opening a
+#: reply: the model is continuing the prompt, not answering.
+_BLOCK_FORMAT = re.compile(
+    r"^\s*(?:客服对|顾客\s*[:：]|参考资料|Customer\s*:|Replies our agents|Help passages|[-•]\s|\[\d+\]\s)",
+    re.IGNORECASE,
+)
 _DELIMITER = re.compile(r"<<<?|>>>?|\b(?:DATA|END) [0-9a-f]{8}\b")
 
 
@@ -179,8 +185,8 @@ def check_reply(reply: str, ctx: ReplyContext) -> Verdict:
         return Verdict("echo")
     if is_chinese(ctx.question) != is_chinese(text):
         return Verdict("wrong_language")
-    if _DELIMITER.search(text):  # the data block's delimiters: the prompt leaking into the reply
-        return Verdict("recital", "delimiter")
+    if _DELIMITER.search(text) or _BLOCK_FORMAT.match(text):  # the prompt's format leaking out
+        return Verdict("recital", "prompt format")
     if (ctx.system and recites(text, [ctx.system], window=6)) or recites(text, ctx.recitable):
         return Verdict("recital")
     invented = invented_contacts(text, [*ctx.allowed, ctx.question])

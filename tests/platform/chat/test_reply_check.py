@@ -33,6 +33,8 @@ QUESTION = "My card payment was declined, why?"
         ("Is there tracking number for the card? I have done everything asked", "recital"),
         ("You are the customer support assistant of this organisation, answer briefly.", "recital"),
         ("<<<END 063c2078>>\nThe customer has confirmed the flight.", "recital"),
+        ("- We are sorry to hear that. Please DM us.", "recital"),
+        ("Customer: my card payment was declined", "recital"),
     ],
 )
 def test_rejects_what_customers_must_not_get(reply: str, reason: str) -> None:
