@@ -67,3 +67,40 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[dic
     """Environment that points the CLI (in-process or a subprocess) at ``settings``."""
     monkeypatch.setenv("INFINSTRUCT_DATA_DIR", str(settings.data_dir))
     yield {**os.environ, "INFINSTRUCT_DATA_DIR": str(settings.data_dir)}
+
+
+def subprocess_env(data_dir: Path, home: Path) -> dict[str, str]:
+    """A clean environment for a CLI subprocess over ``data_dir`` (offline, no INFINSTRUCT_*)."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", str(home)),  # shares the converted-model cache
+        "INFINSTRUCT_DATA_DIR": str(data_dir),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data dir of one `infinstruct demo --smoke` run, started outside the checkout
+    (as anyone who installed the package would); shared by the demo and the UI tests."""
+    import subprocess
+    import sys
+
+    elsewhere = tmp_path_factory.mktemp("not-the-checkout")
+    data_dir = elsewhere / "var"
+    prepared = os.environ.get("INFINSTRUCT_TEST_DEMO_STORE")  # a store made by an earlier run
+    if prepared:
+        shutil.copytree(prepared, data_dir)
+        return data_dir
+    result = subprocess.run(
+        [sys.executable, "-m", "infinstruct", "demo", "--smoke"],
+        cwd=elsewhere,
+        env=subprocess_env(data_dir, elsewhere),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return data_dir

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 EN: dict[str, str] = {
-    "title": "Ask us anything",
+    "title": "## Ask us anything",
     "tab_chat": "Chat",
     "tab_rec": "Recommendations",
     "placeholder": "Ask a question…",
@@ -33,7 +33,7 @@ EN: dict[str, str] = {
 }
 
 ZH: dict[str, str] = {
-    "title": "有问必答",
+    "title": "## 有问必答",
     "tab_chat": "对话",
     "tab_rec": "推荐",
     "placeholder": "请输入您的问题…",

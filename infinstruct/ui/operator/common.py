@@ -67,7 +67,8 @@ def progress_html(job: JobRun | None, what: str = "job") -> str:
         else f"{job.done:.0f} {html.escape(job.unit)}"
     )
     rate = f" · {job.rate:.1f} {html.escape(job.unit)}/s" if job.rate else ""
-    head = f"{html.escape(what)} (job {job.id}) {job.status}: {counts}{rate}{_eta(job)}"
+    counts = f": {counts}" if job.done or job.total else ""
+    head = f"{html.escape(what)} (job {job.id}) {job.status}{counts}{rate}{_eta(job)}"
     colour = {"failed": "#c62828", "cancelled": "#757575", "succeeded": "#2e7d32"}.get(job.status, "#1565c0")
     bar = (
         f"<div style='background:#e0e0e0;border-radius:4px;height:12px;margin:4px 0'>"

@@ -22,10 +22,11 @@ def stats(backend: OperatorBackend) -> tuple[str, Any]:
         " (stale: rebuild it)" if latest.get("stale") else ""
     )
     head += f" · {report.get('examples', 0)} examples"
-    rows = []
-    for key, count in (report.get("by_task_lang") or {}).items():
-        task, _, lang = str(key).rpartition("/") if "/" in str(key) else (str(key), "", "")
-        rows.append({"task": task, "lang": lang, "examples": count})
+    rows = [
+        {"task": task, "lang": lang, "examples": count}
+        for task, by_lang in (report.get("by_task_lang") or {}).items()
+        for lang, count in (by_lang.items() if isinstance(by_lang, dict) else [("", by_lang)])
+    ]
     return head, frame(rows, STAT_COLUMNS)
 
 
