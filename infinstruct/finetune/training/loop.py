@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,22 @@ class Phase:
     def batch(self, step_in_phase: int, micro: int, *, accum: int, rank: int, world: int) -> Features:
         slot = (step_in_phase * accum + micro) * world + rank
         return [f for stream, count in self.mix for f in stream.take(slot * count, count)]
+
+
+def split_over_processes(phases: Sequence[Phase], world: int) -> list[Phase]:
+    """Under ``accelerate launch`` each of ``world`` processes takes 1/world of every
+    micro-batch, so a step sees the same examples, and the same global batch, as one process."""
+    if world == 1:
+        return list(phases)
+    uneven = sorted({count for phase in phases for _, count in phase.mix if count % world})
+    if uneven:
+        from infinstruct.platform.errors import ConfigError
+
+        raise ConfigError(
+            f"batch sizes {uneven} do not split evenly over {world} processes; "
+            f"use batch sizes that are multiples of {world}"
+        )
+    return [replace(phase, mix=[(stream, count // world) for stream, count in phase.mix]) for phase in phases]
 
 
 @dataclass
@@ -156,6 +172,7 @@ def run_loop(
         step, tokens, resumed_from = state.step, state.tokens, state.step
     writer = _tensorboard(run_dir) if accelerator.is_main_process else None
     accum, rank, world = config.optim.grad_accum, accelerator.process_index, accelerator.num_processes
+    phases = split_over_processes(phases, world)
     losses: list[float] = []
     started = time.monotonic()
     new_tokens = 0

@@ -275,7 +275,7 @@ def _register(
         recipe_resolved=config.model_dump(mode="json"),
         instruction_set_id=set_ids[-1] if set_ids else None,
         parent_id=parent.id if parent else None,
-        metrics=json.loads(json.dumps(metrics, default=str)),
+        metrics=json.loads(json.dumps({**metrics, "world_size": _world_size()}, default=str)),
         artefact_path=str(final.resolve()),
     )
     return register_version(settings, version)
@@ -295,3 +295,10 @@ def _cuda() -> bool:
     import torch
 
     return bool(torch.cuda.is_available())
+
+
+def _world_size() -> int:
+    """Processes that trained together (``accelerate launch --num_processes``); 1 without it."""
+    from accelerate import PartialState
+
+    return int(PartialState().num_processes)
