@@ -174,7 +174,11 @@ def test_operator_runs_the_loop_by_clicking(served: dict[str, Any]) -> None:
 
         page.get_by_role("tab", name="Try").click()
         page.get_by_role("combobox", name="Version", exact=True).click()
-        expect(page.get_by_role("option", name="dialogue-v2")).to_be_visible()
+        page.get_by_role("option", name="dialogue-v2").click()
+        page.get_by_label("Question", exact=True).fill("How do I change my PIN?")
+        page.get_by_role("button", name="Ask", exact=True).click()
+        expect(page.locator("#try-tried")).to_contain_text("Route", timeout=120_000)
+        expect(page.locator("#try-active")).to_contain_text("Route")
 
         cookies = page.context.cookies()
         page.get_by_role("button", name="Log out").click()

@@ -50,7 +50,10 @@ def test_operator_loads_a_real_file_trains_and_activates(settings: Settings, cli
         assert trained[0].status != "active"
 
         page.get_by_role("tab", name="Models").click()
-        page.get_by_label("Version to activate").fill(trained[0].name)
+        page.locator("#models span.text").filter(has_text=trained[0].name).first.click()  # select the row
+        from playwright.sync_api import expect
+
+        expect(page.locator("#selected-model textarea")).to_have_value(trained[0].name, timeout=30_000)
         page.get_by_role("button", name="Activate", exact=True).click()
         page.wait_for_selector(f"#model-msg :text('{trained[0].name} is active')", timeout=60_000)
         screenshot(page, "operator-activated")

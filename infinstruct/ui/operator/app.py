@@ -44,7 +44,7 @@ def _wire_timer(backend: OperatorBackend, tabs: dict[str, Any]) -> None:
     timer.tick(
         guarded(on(training.watch_training, backend)),
         [t.job, t.seen, t.points],
-        [t.status, t.plot, t.points, t.seen, tabs["models"]],
+        [t.status, t.plot, t.points, t.seen, tabs["models"], tabs["try_version"]],
         show_progress="hidden",
     )
     timer.tick(
@@ -74,6 +74,7 @@ def build_operator_app(settings: Settings, backend: OperatorBackend) -> gr.Block
             tabs["models"] = models.build(backend)
         with gr.Tab("Try"):
             try_version, try_choices = try_tab.build(backend)
+            tabs["try_version"] = try_version
         with gr.Tab("Hand-offs"):
             handoff_table, handoff_rows, handoff_empty = handoffs.build(backend)
         with gr.Tab("Feedback"):

@@ -53,17 +53,18 @@ def watch_training(
 ) -> tuple[Any, ...]:
     """Each tick: progress, the loss curve so far; once the job ends, the models table refreshes."""
     if not job_id:
-        return gr.skip(), gr.skip(), points, seen, gr.skip()
+        return gr.skip(), gr.skip(), points, seen, gr.skip(), gr.skip()
     job = backend.job(int(job_id))
     if seen == job.id:
-        return progress_html(job, "training"), gr.skip(), points, seen, gr.skip()
+        return progress_html(job, "training"), gr.skip(), points, seen, gr.skip(), gr.skip()
     points = _with_point(backend, job, points or [])
     plot = frame(points, LOSS_COLUMNS)
-    if job.status in FINISHED:
+    if job.status in FINISHED:  # the new version appears in the Models table and on the Try tab
         from infinstruct.ui.operator.models import models_frame
 
-        return progress_html(job, "training"), plot, points, job.id, models_frame(backend)
-    return progress_html(job, "training"), plot, points, seen, gr.skip()
+        versions = gr.Dropdown(choices=backend.dialogue_versions())
+        return progress_html(job, "training"), plot, points, job.id, models_frame(backend), versions
+    return progress_html(job, "training"), plot, points, seen, gr.skip(), gr.skip()
 
 
 def jobs_frame(backend: OperatorBackend) -> Any:

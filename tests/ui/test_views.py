@@ -1,0 +1,66 @@
+"""The customer's view of an answer and the console's pure pieces, without a browser."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from infinstruct.platform.chat.answers import Answer, Source
+from infinstruct.platform.chat.customer_view import customer_answer
+from infinstruct.ui.chat.texts import lang_of, say
+from infinstruct.ui.operator.common import progress_html
+
+
+def test_customer_sees_public_and_curated_sources_only_as_title_and_excerpt() -> None:
+    leaked = "Why is my payment declined? It looked like everything worked ok and my account was fine."
+    answer = Answer(
+        answer="Your card may be frozen.",
+        route="retrieval",
+        sources=[
+            Source(
+                "d1", "help", "Why was my card payment declined?", "A card payment can be declined " * 20, 0.9
+            ),
+            Source("e1", "sample-banking77", "intent_classification", leaked, 0.8),
+            Source("curated:3", "curated", "", "a customer's own question", 0.7),
+        ],
+        intent="declined_card_payment",
+        intent_confidence=0.9,
+    )
+    view = customer_answer(answer, {"help"})
+    assert [s["title"] for s in view["sources"]] == [
+        "Why was my card payment declined?",
+        "Answer reviewed by our support team",
+    ]
+    assert all(set(s) == {"title", "excerpt"} for s in view["sources"])
+    assert len(view["sources"][0]["excerpt"]) <= 181 and view["sources"][0]["excerpt"].endswith("…")
+    text = repr(view)
+    for internal in (leaked, "sample-banking77", "intent_classification", "a customer's own question", "0.9"):
+        assert internal not in text, internal
+    assert view["topic"] == "Declined card payment"
+
+
+def test_messages_follow_the_browser_language() -> None:
+    zh = SimpleNamespace(headers={"accept-language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    en = SimpleNamespace(headers={"accept-language": "en-GB,en;q=0.9"})
+    assert lang_of(zh) == "zh" and lang_of(en) == "en" and lang_of(None) == "en"
+    assert say("err_rate", "zh") != say("err_rate", "en")
+    assert "infinstruct" not in say("rec_unavailable", "en")
+
+
+def test_a_failed_job_shows_the_clis_message() -> None:
+    job = SimpleNamespace(
+        id=7,
+        status="failed",
+        done=0,
+        total=None,
+        unit="",
+        rate=None,
+        message="",
+        error="no connector recognises x.csv; Pick one with --connector NAME",
+    )
+    html = progress_html(job, "load")  # type: ignore[arg-type]
+    assert "Pick one with --connector NAME" in html and "failed: 0" not in html
+    running = SimpleNamespace(
+        id=8, status="running", done=30, total=120, unit="step", rate=2.0, message="", error=""
+    )
+    shown = progress_html(running, "training")  # type: ignore[arg-type]
+    assert "30/120 step" in shown and "ETA 45s" in shown and "width:25%" in shown
