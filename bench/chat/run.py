@@ -217,7 +217,9 @@ def main() -> None:
         )
     out = REPO / "bench" / "results" / "chat.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"rounds": rounds, "max_new_tokens": 32, "rows": rows}, indent=2))
+    kept = json.loads(out.read_text()) if out.exists() else {}
+    serving = {"serving": kept["serving"]} if "serving" in kept else {}  # bench/chat/serving.py's
+    out.write_text(json.dumps({"rounds": rounds, "max_new_tokens": 32, "rows": rows, **serving}, indent=2))
     print(f"wrote {out}")
 
 

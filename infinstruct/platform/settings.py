@@ -161,6 +161,12 @@ class DialogueSettings(BaseModel):
         description="How long an idle local backend waits after a request for others to start "
         "with it in one batch (requests arriving later join the running batch anyway).",
     )
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        default="auto",
+        description="Weights of the local chat backend: 'auto' is bfloat16 where the hardware "
+        "computes it natively (a CPU with AVX512-BF16/AMX, or a bf16 GPU), else float32. "
+        "Training is not affected.",
+    )
     max_loaded_models: int = Field(
         default=2,
         ge=1,

@@ -36,6 +36,23 @@ def stop_all_generation() -> None:
     _SHUTDOWN.set()
 
 
+def serving_dtype(setting: str, device: str = "auto") -> str:
+    """``dialogue.dtype`` resolved: 'auto' is bfloat16 where the hardware computes it natively
+    (a bf16 GPU, or a CPU with AVX512-BF16/AMX), else float32. bench/chat/serving.py measured
+    bf16 decoding faster than fp32 here with the reply loss unchanged (int8 was rejected)."""
+    if setting != "auto":
+        return setting
+    from infinstruct.platform.dialogue.loading import resolve_device
+
+    if resolve_device(device).startswith("cuda"):
+        return "auto"  # resolve_dtype picks bf16 on GPUs that support it
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return "float32"
+    return "bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
+
+
 def generation_options(cfg: DialogueSettings) -> dict[str, Any]:
     """The backend keyword arguments that ``settings.dialogue`` decides."""
     return {
@@ -88,7 +105,8 @@ class LocalDialogueBackend:
     ) -> LocalDialogueBackend:
         """The base model of ``settings.dialogue.base_model`` (or ``base``), + an adapter."""
         name = base or settings.dialogue.base_model
-        model, tokenizer = load_causal_lm(settings, name, adapter_path, device=device)
+        dtype = serving_dtype(settings.dialogue.dtype, device)
+        model, tokenizer = load_causal_lm(settings, name, adapter_path, device=device, dtype=dtype)
         return cls(model, tokenizer, version=version or name, **generation_options(settings.dialogue))
 
     @classmethod
@@ -102,7 +120,8 @@ class LocalDialogueBackend:
             version = get_version(settings, version)
         if version.kind != "dialogue":
             raise InputError(f"{version.name} is a {version.kind} model, not a dialogue model")
-        model, tokenizer = load_version(settings, version, device=device)
+        dtype = serving_dtype(settings.dialogue.dtype, device)
+        model, tokenizer = load_version(settings, version, device=device, dtype=dtype)
         return cls(model, tokenizer, version=version.name, **generation_options(settings.dialogue))
 
     # -- generation --------------------------------------------------------------------
