@@ -191,15 +191,24 @@ class IntentGuess:
     similarity: float
 
 
+#: Softmax temperature of the vote: a neighbour 0.05 less similar counts e (2.7) times less, so
+#: the closest labelled questions decide, as with few examples per intent (a sample store).
+VOTE_TEMPERATURE = 0.05
+
+
 def vote_intent(neighbours: Sequence[tuple[float, dict[str, Any]]]) -> IntentGuess | None:
     """Similarity-weighted vote of the nearest intent-labelled questions (None without any)."""
+    import math
+
+    if not neighbours:
+        return None
+    best = max(score for score, _ in neighbours)
     weights: dict[str, float] = {}
     for score, payload in neighbours:
         label = str(payload.get("answer", "")).strip()
         if label:
-            weights[label] = weights.get(label, 0.0) + max(score, 0.0)
+            weights[label] = weights.get(label, 0.0) + math.exp((score - best) / VOTE_TEMPERATURE)
     if not weights:
         return None
     label = max(weights, key=lambda k: weights[k])
-    total = sum(weights.values()) or 1.0
-    return IntentGuess(label, weights[label] / total, float(neighbours[0][0]))
+    return IntentGuess(label, weights[label] / sum(weights.values()), float(best))
