@@ -100,28 +100,44 @@ class DialoguePool:
         self.capacity = capacity
         self._lock = threading.Lock()
         self._loaded: OrderedDict[tuple[Any, ...], tuple[Any, DialogueBackend]] = OrderedDict()
+        self._loading: dict[tuple[Any, ...], threading.Event] = {}
 
     def get(
         self, key: tuple[Any, ...], load: Callable[[], DialogueBackend], *, keep: Any = None
     ) -> DialogueBackend:
         """The backend under ``key``, loading it with ``load`` (and evicting) when absent.
 
-        ``keep`` is held with the entry (the settings whose ``id`` is part of the key)."""
-        with self._lock:  # loads are serialised: two big models never load at once
-            if key in self._loaded:
-                self._loaded.move_to_end(key)
-                return self._loaded[key][1]
-            while self._loaded and len(self._loaded) >= self.capacity:
-                _, (_, old) = self._loaded.popitem(last=False)
-                log.info("dialogue backend %s unloaded (at most %d loaded)", old.version, self.capacity)
-                close = getattr(old, "close", None)
-                if close is not None:
-                    close()  # its running replies finish first
+        ``keep`` is held with the entry (the settings whose ``id`` is part of the key). A
+        load runs outside the lock: answers on loaded models go on while a new one loads."""
+        while True:
+            with self._lock:
+                if key in self._loaded:
+                    self._loaded.move_to_end(key)
+                    return self._loaded[key][1]
+                waiting = self._loading.get(key)
+                if waiting is None:
+                    self._loading[key] = threading.Event()
+                    # room first, so the new model never joins `capacity` others in memory
+                    evicted: list[DialogueBackend] = []
+                    while self._loaded and len(self._loaded) + len(self._loading) > self.capacity:
+                        evicted.append(self._loaded.popitem(last=False)[1][1])
+                    break
+            waiting.wait()  # another thread loads the same model; then look again
+        for old in evicted:
+            log.info("dialogue backend %s unloaded (at most %d loaded)", old.version, self.capacity)
+            close = getattr(old, "close", None)
+            if close is not None:
+                close()  # its running replies finish first
+        try:
             started = time.monotonic()
             backend = load()
             log.info("dialogue backend %s loaded in %.1fs", backend.version, time.monotonic() - started)
-            self._loaded[key] = (keep, backend)
-            return backend
+            with self._lock:
+                self._loaded[key] = (keep, backend)
+        finally:
+            with self._lock:
+                self._loading.pop(key).set()
+        return backend
 
     def loaded(self) -> list[str]:
         """Versions of the loaded backends, least recently used first."""
