@@ -38,8 +38,6 @@ ABSTAIN_EN = (
     "question to a colleague, who will get back to you."
 )
 ABSTAIN_ZH = "抱歉，这个问题我不知道答案，也不想乱猜。我已把您的问题转给同事，他们会尽快回复您。"
-REFUSAL_EN = "Sorry, I can't share that."
-REFUSAL_ZH = "抱歉，这部分内容无法提供。"
 
 
 def is_chinese(text: str) -> bool:
@@ -196,10 +194,3 @@ def leaks_prompt(answer: str, prompt: str, *, window: int = 6) -> bool:
     if len(words) < window:
         return bool(words) and " ".join(words) in said
     return any(" ".join(words[i : i + window]) in said for i in range(len(words) - window + 1))
-
-
-def guard_output(answer: str, *, system: str, question: str) -> str:
-    """The reply as sent: a reply that recites the system prompt is replaced by a refusal."""
-    if leaks_prompt(answer, system):
-        return REFUSAL_ZH if is_chinese(question) else REFUSAL_EN
-    return answer
