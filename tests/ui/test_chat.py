@@ -105,7 +105,7 @@ def test_openai_client_works_against_v1(server: dict[str, Any]) -> None:
 
     client = OpenAI(base_url=f"{server['url']}/v1", api_key="anything")
     done = client.chat.completions.create(
-        model="infinstruct", messages=[{"role": "user", "content": IN_TRAINING}], max_tokens=32
+        model="infinstruct", messages=[{"role": "user", "content": SHOP}], max_tokens=32
     )
     assert done.choices[0].message.content == "Scripted reply from dialogue-v1 ."
     assert done.model == "dialogue-v1"
