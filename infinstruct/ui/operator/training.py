@@ -42,9 +42,11 @@ def _with_point(backend: OperatorBackend, job: Any, points: list[dict[str, Any]]
     if loss is not None and job.done and (not points or points[-1]["step"] != job.done):
         points = [*points, {"step": job.done, "loss": loss, "series": "training"}]
     result = job.result or {}
-    if job.status == "succeeded" and result.get("validation_loss") is not None:
-        step = result.get("steps") or job.done
-        points = [*points, {"step": step, "loss": result["validation_loss"], "series": "validation"}]
+    if job.status == "succeeded" and result.get("validation_loss") is not None and points:
+        # Validation runs once, at the end: drawn as a level line over the run (one point
+        # alone would draw no line).
+        loss, first, last = result["validation_loss"], points[0]["step"], points[-1]["step"]
+        points = [*points, *({"step": s, "loss": loss, "series": "validation (end)"} for s in (first, last))]
     return points
 
 
