@@ -85,13 +85,14 @@ def _retrieval(data: dict[str, Any]) -> list[str]:
         )
     out += [
         "",
-        "| chunks | real / composite | build LC/ours | p50 LC/ours | batch QPS ours/LC | top-10 overlap |",
+        "| chunks | distinct texts / repeated copies | build LC/ours | p50 LC/ours | batch QPS ours/LC "
+        "| top-10 overlap |",
     ]
     out.append("|---:|---|---:|---:|---:|---:|")
     for size in data["sizes"]:
         r = size["ratios"]
         out.append(
-            f"| {size['n']:,} | {size['n_real_chunks']:,} / {size['n_composite_chunks']:,} | "
+            f"| {size['n']:,} | {size['n_distinct_texts']:,} / {size['n_repeated_copies']:,} | "
             f"{r['build_langchain_over_ours']} | {r['single_p50_langchain_over_ours_dense']} | "
             f"{r['batch_qps_ours_dense_over_langchain']} | {size['top10_overlap_ours_dense_vs_langchain']} |"
         )
