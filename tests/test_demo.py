@@ -22,3 +22,18 @@ def test_demo_smoke(demo_store: Path) -> None:
     }
     shown = visibility_by_corpus(settings)
     assert shown["sample-help_centre"] == "public" and shown["sample-banking77"] == "internal"
+
+
+@pytest.mark.slow
+def test_demo_answers_the_card_question_with_a_sentence(demo_store: Path) -> None:
+    from infinstruct.platform.chat.answers import humanize_intent
+    from infinstruct.platform.chat.service import build_chat_router
+
+    settings = load_settings(data_dir=demo_store)
+    answer = build_chat_router(settings).ask(
+        "My card payment was declined, why?", persist=False, handoff=False
+    )
+    # the sample intent answers were loaded: the intent decides, its curated answer is sent
+    assert answer.route == "curated" and answer.intent == "declined_card_payment", answer
+    assert answer.answer.startswith("Sorry your payment didn't go through.")
+    assert humanize_intent(answer.intent) == "Declined card payment"
