@@ -100,7 +100,7 @@ def engine(exported: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=3)
         except subprocess.TimeoutExpired:  # uvicorn waits on the clients' keep-alive connections
             proc.kill()
             proc.wait(timeout=10)
