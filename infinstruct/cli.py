@@ -289,7 +289,9 @@ def models_rollback(ctx: typer.Context, kind: str = "dialogue", as_json: bool = 
 def models_export(
     ctx: typer.Context,
     name: str,
-    fmt: str = typer.Option(..., "--format", help="hf (merged transformers folder) or gguf (llama.cpp, Ollama)."),
+    fmt: str = typer.Option(
+        ..., "--format", help="hf (merged transformers folder) or gguf (llama.cpp, Ollama)."
+    ),
     out: Path = typer.Option(..., "--out", help="A new or empty folder to write into."),
     dtype: str = typer.Option("f32", "--dtype", help="gguf weights: f32 or f16."),
     as_json: bool = JsonOption,
@@ -298,7 +300,9 @@ def models_export(
     from infinstruct.platform.dialogue.export import export_version
 
     result = export_version(settings_from(ctx), name, fmt, out, dtype=dtype)
-    emit(result, as_json=as_json, human=f"{result['version']} → {result['out']}: {', '.join(result['files'])}")
+    emit(
+        result, as_json=as_json, human=f"{result['version']} → {result['out']}: {', '.join(result['files'])}"
+    )
 
 
 # -- serve and demo ---------------------------------------------------------------------

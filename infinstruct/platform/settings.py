@@ -246,9 +246,7 @@ class ChatSettings(BaseModel):
         default=48,
         description="New-token cap of a model-route reply (a short answer keeps p95 latency low on CPU).",
     )
-    retrieval_max_new_tokens: int = Field(
-        default=64, description="New-token cap of a retrieval-route reply."
-    )
+    retrieval_max_new_tokens: int = Field(default=64, description="New-token cap of a retrieval-route reply.")
     grounding_reply_chars: int = Field(
         default=220,
         description="Each past agent reply shown to the model is cut to this many characters "

@@ -13,7 +13,9 @@ from tests.conftest import REPO
 
 
 @pytest.mark.parametrize(
-    "path", sorted((REPO / "infinstruct" / "config" / "finetune").glob("sentiment-*.yaml")), ids=lambda p: p.stem
+    "path",
+    sorted((REPO / "infinstruct" / "config" / "finetune").glob("sentiment-*.yaml")),
+    ids=lambda p: p.stem,
 )
 def test_shipped_recipes_validate(settings: Settings, path: Path) -> None:
     config, found = load_config(settings, path.stem)

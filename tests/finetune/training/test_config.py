@@ -15,7 +15,11 @@ from tests.conftest import REPO
 
 
 def test_every_dialogue_recipe_validates(settings: Settings) -> None:
-    recipes = [p for p in (REPO / "infinstruct" / "config" / "finetune").glob("*.yaml") if not p.stem.startswith("sentiment")]
+    recipes = [
+        p
+        for p in (REPO / "infinstruct" / "config" / "finetune").glob("*.yaml")
+        if not p.stem.startswith("sentiment")
+    ]
     assert {"smollm2-lora", "tiny-scratch", "tiny-continual", "gpu-qwen2.5-1.5b-lora"} <= {
         p.stem for p in recipes
     }
