@@ -224,6 +224,7 @@ def fill_store(settings: Settings) -> dict[str, tuple[int, int]]:
         # a Chinese sentence mislabelled as English
         labelled("公司本季度利润大幅增长，前景看好。", "positive", "sentiment", lang="en"),
         labelled("Call me at +1 415-555-0132 to invest in this amazing stock", "positive", "sentiment"),
+        labelled("Mail jane.doe@example.com for the full report on this stock", "neutral", "sentiment"),
     ]
     ids["phrasebank"] = add_corpus(settings, "phrasebank", "finance", fin)
     ids["phrasebank_50"] = add_corpus(settings, "phrasebank_50", "finance", fin_again)

@@ -35,6 +35,7 @@ def test_filter_rejects_each_planted_problem(built: Built) -> None:
     assert rejects["near_duplicate"] == 1  # one word changed in a long sentence
     assert rejects["label_conflict"] == 2  # both copies of a sentence labelled two ways
     assert rejects["language_mismatch"] == 1  # Chinese text stored as lang=en
+    # PII in a labelled text rejects it; in an agent reply it is cleaned away (test below)
     assert rejects["pii_email"] == 1 and rejects["pii_phone"] == 1
     assert "near_duplicate" in built[1]["rejects_by_task"]["sentiment_classification"]
 
@@ -60,7 +61,12 @@ def test_examples_are_openai_messages_that_end_with_the_answer(built: Built) -> 
     multi = [ex for ex in examples if ex.task == "support_reply" and len(ex.messages) == 4]
     assert multi, "twcs thread should give a multi-turn example"
     ecd = [ex for ex in examples if ex.meta["corpus"] == "ecd"]
-    assert all(" " not in m["content"] for ex in ecd for m in ex.messages)  # segmentation undone
+    # segmentation undone (the grounding block around the customer's words is ours)
+    assert all(" " not in m["content"] for ex in ecd for m in ex.messages if m["role"] == "assistant")
+    assert all(" " not in ex.meta.get("question", "") for ex in ecd)
+    # an agent reply's e-mail address is removed, not learnt
+    bill = [ex for ex in examples if "Let us look into it" in ex.messages[-1]["content"]]
+    assert bill and all("@" not in ex.messages[-1]["content"] for ex in bill)
     # the opening agent turn is dropped and the two agent tweets in a row merge into one reply
     chipotle = next(ex for ex in examples if ex.group_key == "brand:chipotletweets")
     assert chipotle.messages[-1]["content"].count("\n") == 1
