@@ -20,10 +20,12 @@ with the next request: nothing can leave a caller waiting forever.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +61,28 @@ class _Batch:
     mask: Any
     cache: Any
     next_tokens: Any  # (B, 1): sampled, not yet fed to the model
+
+
+#: Schedulers whose thread may be running (for the exit hook below).
+_RUNNING: weakref.WeakSet[BatchScheduler] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_schedulers_at_exit() -> None:
+    """End running replies and join their threads before the interpreter finalises.
+
+    A daemon thread still inside a torch kernel when Python tears down aborts the process
+    ("terminate called without an active exception", exit 134): a CLI whose reply was
+    rejected mid-stream would print its JSON and then crash.
+    """
+    schedulers = list(_RUNNING)
+    for scheduler in schedulers:
+        scheduler.shutdown.set()
+        scheduler.close()
+    for scheduler in schedulers:
+        thread = scheduler._thread
+        if thread is not None:
+            thread.join(timeout=10)
 
 
 class BatchScheduler:
@@ -102,6 +126,7 @@ class BatchScheduler:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, daemon=True, name="dialogue-batch")
                 self._thread.start()
+                _RUNNING.add(self)
         return request
 
     def close(self) -> None:

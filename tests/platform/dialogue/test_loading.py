@@ -141,3 +141,33 @@ def test_reply_repetition_controls_count_the_reply_only() -> None:
     out = apply_reply_repetition(reply, scores.clone(), penalty=2.0, ngram_size=3)
     assert out[0, 7] == float("-inf")  # "5 6" was followed by 7 once: 7 cannot follow again
     assert out[0, 5] == 1.0 and out[0, 9] == 2.0  # seen tokens halved, unseen untouched
+
+
+_LEAVE_MID_REPLY = """
+import sys
+from infinstruct.platform.settings import load_settings
+from infinstruct.platform.dialogue import smollm2_hf_folder
+from infinstruct.platform.dialogue.backend import LocalDialogueBackend
+settings = load_settings(data_dir=sys.argv[1])
+backend = LocalDialogueBackend.load(settings, base=str(smollm2_hf_folder(settings)), device="cpu")
+reply = backend.stream([{"role": "user", "content": "Tell me a long story."}], max_new_tokens=200)
+print(next(reply), flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_process_that_exits_mid_reply_exits_cleanly(tmp_path: Path) -> None:
+    # The CLI prints its answer and exits while a rejected reply may still be decoding; a
+    # daemon thread inside torch at interpreter teardown used to abort the process (134).
+    import subprocess
+    import sys
+
+    (tmp_path / "var").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", _LEAVE_MID_REPLY, str(tmp_path / "var")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip()
