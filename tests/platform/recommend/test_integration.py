@@ -65,7 +65,9 @@ def test_http_api_serves_items_and_400s_bad_requests(items_settings: Settings) -
     assert len(items) == 3 and set(items[0]) == {"item_id", "title", "score", "why"}
     bad = client.get("/api/recommend", params={"likes": "Emma (1996)"})
     assert bad.status_code == 400 and "ambiguous" in bad.json()["detail"]
-    assert client.get("/api/recommend", params={"user": "no-such-user"}).status_code == 400
+    # a user's picks need that user's login or an operator: asked anonymously, even an
+    # unknown id is a 401 (never a 400 that would tell which ids exist)
+    assert client.get("/api/recommend", params={"user": "no-such-user"}).status_code == 401
     assert client.get("/api/recommend", params={"text": "x", "k": 0}).status_code == 400
 
 
