@@ -64,3 +64,27 @@ def test_a_failed_job_shows_the_clis_message() -> None:
     )
     shown = progress_html(running, "training")  # type: ignore[arg-type]
     assert "30/120 step" in shown and "ETA 45s" in shown and "width:25%" in shown
+
+
+def test_a_run_that_ends_between_two_polls_still_draws_its_whole_loss_curve() -> None:
+    from infinstruct.finetune.training.run import loss_curve
+    from infinstruct.platform.tables import JobRun
+    from infinstruct.ui.operator.backend import OperatorBackend
+    from infinstruct.ui.operator.training import _with_point
+
+    curve = loss_curve([3.0 - 0.1 * i for i in range(450)], start=0)
+    assert len(curve) <= 200 and curve[0] == [1, 3.0] and curve[-1][0] == 450
+    # the page never saw the job running: its first poll finds it finished
+    job = JobRun(
+        kind="train",
+        command=["train"],
+        status="succeeded",
+        done=450,
+        total=450,
+        message="",
+        result={"validation_loss": 1.5, "train": {"loss_curve": curve}},
+    )
+    points = _with_point(SimpleNamespace(loss_point=OperatorBackend.loss_point), job, [])  # type: ignore[arg-type]
+    series = {p["series"] for p in points}
+    assert series == {"training", "validation (end)"}
+    assert [p["step"] for p in points if p["series"] == "training"] == [step for step, _ in curve]

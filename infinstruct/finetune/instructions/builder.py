@@ -278,8 +278,8 @@ def build_instruction_set(
     grounded = ground_rows(
         rows, replies=settings.chat.grounding_examples, reply_chars=settings.chat.grounding_reply_chars
     )
-    for row in rows:  # the id names the example as stored (grounded), as an import recomputes it
-        row["id_hash"] = example_hash(row["task"], row["lang"], row["system"], row["messages"])
+    for ex in rows:  # the id names the example as stored (grounded), as an import recomputes it
+        ex["id_hash"] = example_hash(ex["task"], ex["lang"], ex["system"], ex["messages"])
     if repeats:
         result.rejects["exact_duplicate"] += repeats
     report = make_report(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -209,6 +210,7 @@ def _train(
     report["train"] = {
         **loop,
         "first_loss": result.losses[0] if result.losses else None,
+        "loss_curve": loss_curve(result.losses, start=result.steps - len(result.losses)),
         "wall_s": round(time.monotonic() - started, 1),
         "parameters": parameter_counts(model),
     }
@@ -279,6 +281,17 @@ def _register(
         artefact_path=str(final.resolve()),
     )
     return register_version(settings, version)
+
+
+def loss_curve(losses: list[float], *, start: int = 0, points: int = 200) -> list[list[float]]:
+    """``[step, loss]`` pairs of this run's training loss, at most ``points`` of them.
+
+    The console draws the curve from the job's result, so it is whole however rarely the page
+    polled (a fast run can finish between two polls).
+    """
+    every = max(1, math.ceil(len(losses) / points))
+    picked = [i for i in range(len(losses)) if i % every == 0 or i == len(losses) - 1]
+    return [[start + i + 1, round(losses[i], 4)] for i in picked]
 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:

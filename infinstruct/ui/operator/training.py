@@ -42,6 +42,9 @@ def _with_point(backend: OperatorBackend, job: Any, points: list[dict[str, Any]]
     if loss is not None and job.done and (not points or points[-1]["step"] != job.done):
         points = [*points, {"step": job.done, "loss": loss, "series": "training"}]
     result = job.result or {}
+    curve = (result.get("train") or {}).get("loss_curve")
+    if job.status == "succeeded" and curve:  # the run's own record beats what the polls caught
+        points = [{"step": step, "loss": value, "series": "training"} for step, value in curve]
     if job.status == "succeeded" and result.get("validation_loss") is not None and points:
         # Validation runs once, at the end: drawn as a level line over the run (one point
         # alone would draw no line).
