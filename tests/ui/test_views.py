@@ -88,3 +88,45 @@ def test_a_run_that_ends_between_two_polls_still_draws_its_whole_loss_curve() ->
     series = {p["series"] for p in points}
     assert series == {"training", "validation (end)"}
     assert [p["step"] for p in points if p["series"] == "training"] == [step for step, _ in curve]
+
+
+def test_the_console_maps_a_generic_file_and_previews_it_as_the_cli_would(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from infinstruct.platform.errors import InputError
+    from infinstruct.services import build_operator_backend
+    from infinstruct.ui.operator.backend import LoadMapping
+    from infinstruct.ui.operator.corpora import preview
+    from tests.conftest import REPO
+
+    mapping = LoadMapping("conversation=ticket_id, role=author_role text=body", "agent,admin", "-0.05,0.05")
+    assert mapping.cli_args() == [
+        "--map",
+        "conversation=ticket_id",
+        "--map",
+        "role=author_role",
+        "--map",
+        "text=body",
+        "--agent-roles",
+        "agent,admin",
+        "--score-thresholds=-0.05,0.05",
+    ]
+    for bad in (LoadMapping("text"), LoadMapping(score_thresholds="low,high")):
+        with pytest.raises(InputError):
+            bad.cli_args()
+
+    # A helpdesk export renamed so no detection rule knows it: the mapping makes it load.
+    upload = tmp_path / "tickets.csv"
+    text = (REPO / "tests/data/connectors/zendesk_comments.csv").read_text(encoding="utf-8")
+    upload.write_text(text.replace("ticket_id", "case").replace("author_role", "who"), encoding="utf-8")
+    backend = build_operator_backend(settings)
+    shown = preview(
+        backend,
+        str(upload),
+        "",
+        "conversation",
+        "conversation=case role=who text=body time=created_at",
+        "agent",
+    )
+    assert "connector **conversation**" in shown and "`conversation` ← `case`" in shown, shown
+    assert "First records" in shown and "charged twice" in shown, shown

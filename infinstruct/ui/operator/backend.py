@@ -42,6 +42,58 @@ def _dig(data: Any, path: tuple[str, ...]) -> Any:
     return round(data, 4) if isinstance(data, float) else data
 
 
+@dataclass(frozen=True)
+class LoadMapping:
+    """The console's mapping fields for a generic file, as ``ingest`` takes them.
+
+    ``columns`` are ``KEY=FIELD`` pairs (``conversation=ticket_id role=author_role``),
+    ``agent_roles`` a comma list and ``score_thresholds`` ``LOW,HIGH``; ``ingest`` checks the
+    keys and values again, so this only splits the text and refuses what cannot be split.
+    """
+
+    columns: str = ""
+    agent_roles: str = ""
+    score_thresholds: str = ""
+
+    def pairs(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for item in self.columns.replace(",", " ").split():
+            key, sep, field = item.partition("=")
+            if not sep or not key or not field:
+                raise InputError(f"mapping {item!r} is not KEY=FIELD (e.g. text=body role=author_role)")
+            found[key.strip()] = field.strip()
+        return found
+
+    def roles(self) -> list[str]:
+        return [r.strip() for r in self.agent_roles.split(",") if r.strip()]
+
+    def thresholds(self) -> tuple[float, float] | None:
+        if not self.score_thresholds.strip():
+            return None
+        try:
+            low, high = (float(v) for v in self.score_thresholds.split(","))
+        except ValueError:
+            raise InputError(
+                f"score thresholds {self.score_thresholds!r} are not LOW,HIGH (e.g. -0.05,0.05)"
+            ) from None
+        return low, high
+
+    def preview_kwargs(self) -> dict[str, Any]:
+        return {
+            "mapping": self.pairs() or None,
+            "agent_roles": self.roles() or None,
+            "score_thresholds": self.thresholds(),
+        }
+
+    def cli_args(self) -> list[str]:
+        args = [arg for key, field in self.pairs().items() for arg in ("--map", f"{key}={field}")]
+        if self.roles():
+            args += ["--agent-roles", ",".join(self.roles())]
+        if (bounds := self.thresholds()) is not None:
+            args.append(f"--score-thresholds={bounds[0]:g},{bounds[1]:g}")  # "=": a leading minus
+        return args
+
+
 @dataclass
 class OperatorBackend:
     """What the console needs from the parts; ``services.build_operator_backend`` fills it."""
@@ -104,22 +156,26 @@ class OperatorBackend:
             return str(check_operator_source(self.s, source))
         raise InputError("upload a file or give a path or URL")
 
-    def start_load(self, path: str, connector: str, corpus: str, domain: str) -> int:
+    def start_load(
+        self, path: str, connector: str, corpus: str, domain: str, mapping: LoadMapping | None = None
+    ) -> int:
         from infinstruct.platform import jobs
 
         args = ["ingest"]
         for flag, value in (("--connector", connector), ("--corpus", corpus), ("--domain", domain)):
             if value and value.strip() and value != "auto":
                 args += [flag, value.strip()]
+        args += (mapping or LoadMapping()).cli_args()
         # The source goes after "--": a name like "--help" stays a path, never an option.
         job = jobs.launch_cli_job(self.s, kind="ingest", args=args, positional=[path])
         assert job.id is not None
         return job.id
 
-    def preview(self, path: str, connector: str) -> dict[str, Any] | None:
+    def preview(self, path: str, connector: str, mapping: LoadMapping | None = None) -> dict[str, Any] | None:
         if self.preview_ingest is None:
             return None
-        return self.preview_ingest(path, connector=None if connector in ("", "auto") else connector)
+        chosen = None if connector in ("", "auto") else connector
+        return self.preview_ingest(path, connector=chosen, **(mapping or LoadMapping()).preview_kwargs())
 
     def quarantine_rows(self, corpus: str, version: int | None, limit: int = 5) -> list[dict[str, Any]]:
         """Per reason: how many records, and a sample of the raw text."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from infinstruct.ui.operator.backend import OperatorBackend
+from infinstruct.ui.operator.backend import LoadMapping, OperatorBackend
 from infinstruct.ui.operator.common import FINISHED, counts_markdown, frame, guarded, progress_html
 
 CORPUS_COLUMNS = ["name", "domain", "connector", "visibility", "versions", "latest", "status", "documents"]
@@ -26,20 +26,63 @@ def versions_frame(backend: OperatorBackend, name: str) -> Any:
 
 
 def load(
-    backend: OperatorBackend, upload: str | None, source: str, connector: str, corpus: str, domain: str
+    backend: OperatorBackend,
+    upload: str | None,
+    source: str,
+    connector: str,
+    corpus: str,
+    domain: str,
+    columns: str = "",
+    agent_roles: str = "",
+    thresholds: str = "",
 ) -> tuple[int, str]:
+    mapping = LoadMapping(columns, agent_roles, thresholds)
+    mapping.cli_args()  # a malformed mapping is refused here, before anything is staged
     path = backend.stage_source(upload, source)
-    job_id = backend.start_load(path, connector, corpus, domain)
+    job_id = backend.start_load(path, connector, corpus, domain, mapping)
     return job_id, progress_html(backend.job(job_id), "load")
 
 
-def preview(backend: OperatorBackend, upload: str | None, source: str, connector: str) -> str:
-    """What a load would do (``ingest --dry-run``), as counts; nothing is written."""
-    found = backend.preview(backend.stage_source(upload, source), connector)
+def preview(
+    backend: OperatorBackend,
+    upload: str | None,
+    source: str,
+    connector: str,
+    columns: str = "",
+    agent_roles: str = "",
+    thresholds: str = "",
+) -> str:
+    """What a load would do (``ingest --dry-run``): the plan, counts and the first records."""
+    mapping = LoadMapping(columns, agent_roles, thresholds)
+    mapping.cli_args()
+    found = backend.preview(backend.stage_source(upload, source), connector, mapping)
     if found is None:
         return "Preview is not available on this server; Load shows the same report."
-    plan = f"connector **{found.get('connector', '?')}**, corpus **{found.get('corpus', '?')}**"
-    return plan + "\n\n" + counts_markdown("Would load", found)
+    plan = f"connector **{found.get('connector', '?')}** ({found.get('confidence', 0):.2f}), "
+    plan += f"corpus **{found.get('corpus', '?')}**"
+    if found.get("mapping"):
+        plan += ", mapping " + ", ".join(f"`{k}` ← `{v}`" for k, v in dict(found["mapping"]).items())
+    parts = [plan, counts_markdown("Would load", found), _records_markdown(found.get("records") or [])]
+    if found.get("refused"):
+        parts.insert(1, f"**Refused:** {found['refused']}")
+    return "\n\n".join(p for p in parts if p)
+
+
+def _records_markdown(records: list[dict[str, Any]]) -> str:
+    """The first records as they would be stored, one short row each."""
+    if not records:
+        return ""
+
+    def cell(value: Any) -> str:
+        text = " ".join(str(value if value is not None else "").split()).replace("|", "\\|")
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    rows = ["**First records**", "", "| kind | title | text | label |", "|---|---|---|---|"]
+    rows += [
+        f"| {cell(r.get('kind'))} | {cell(r.get('title'))} | {cell(r.get('text'))} | {cell(r.get('label'))} |"
+        for r in records[:5]
+    ]
+    return "\n".join(rows)
 
 
 def load_report(backend: OperatorBackend, result: dict[str, Any]) -> tuple[str, Any]:
@@ -105,12 +148,20 @@ def _source_inputs(backend: OperatorBackend) -> tuple[Any, ...]:
             connector = gr.Dropdown(["auto", *backend.connector_names()], value="auto", label="Connector")
             corpus = gr.Textbox(label="Corpus name", placeholder="optional: a name for this corpus")
             domain = gr.Textbox(label="Domain", placeholder="optional: for a new kind of corpus")
-    return upload, source, connector, corpus, domain
+    with gr.Accordion("Mapping for a generic file (helpdesk export, JSON, Parquet)", open=False):
+        columns = gr.Textbox(
+            label="Field mapping",
+            placeholder="e.g. conversation=ticket_id role=author_role text=body time=created_at",
+        )
+        with gr.Row():
+            roles = gr.Textbox(label="Agent roles", placeholder="e.g. agent,admin")
+            thresholds = gr.Textbox(label="Score thresholds", placeholder="e.g. -0.05,0.05")
+    return upload, source, connector, corpus, domain, columns, roles, thresholds
 
 
 def build(backend: OperatorBackend) -> CorporaTab:
     on = functools.partial
-    upload, source, connector, corpus, domain = _source_inputs(backend)
+    upload, source, connector, corpus, domain, *mapping = _source_inputs(backend)
     with gr.Row():
         preview_btn = gr.Button("Preview")
         load_btn = gr.Button("Load", variant="primary")
@@ -130,8 +181,10 @@ def build(backend: OperatorBackend) -> CorporaTab:
     versions = gr.Dataframe(
         frame([], VERSION_COLUMNS), label="Versions", interactive=False, elem_id="versions"
     )
-    preview_btn.click(guarded(on(preview, backend)), [upload, source, connector], preview_md)
-    load_btn.click(guarded(on(load, backend)), [upload, source, connector, corpus, domain], [job, status])
+    preview_btn.click(guarded(on(preview, backend)), [upload, source, connector, *mapping], preview_md)
+    load_btn.click(
+        guarded(on(load, backend)), [upload, source, connector, corpus, domain, *mapping], [job, status]
+    )
     table.select(guarded(on(pick_corpus, backend)), None, [picked, versions, visibility])
     versions.select(guarded(pick_version), None, picked_version)
     visibility_btn.click(guarded(on(set_visibility, backend)), [picked, visibility], [note, table])
