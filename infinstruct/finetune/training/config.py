@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from infinstruct.platform.config_layers import read_yaml_mapping
 from infinstruct.platform.errors import ConfigError
 from infinstruct.platform.settings import Settings
 
@@ -319,13 +320,8 @@ def recipe_path(settings: Settings, recipe: str) -> Path:
 
 
 def read_recipe(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must hold a mapping at the top level")
-    return raw
+    """A recipe file's mapping (the settings layers' YAML rule: one home for it)."""
+    return read_yaml_mapping(path)
 
 
 def build_config(raw: dict[str, Any], *, name: str, source: str = "recipe") -> FinetuneConfig:
