@@ -130,3 +130,8 @@ def test_the_console_maps_a_generic_file_and_previews_it_as_the_cli_would(settin
     )
     assert "connector **conversation**" in shown and "`conversation` ← `case`" in shown, shown
     assert "First records" in shown and "charged twice" in shown, shown
+    # the mapping fields sit in a closed accordion: the browser then sends None for each
+    plain = preview(
+        backend, str(REPO / "tests/data/connectors/zendesk_comments.csv"), "", "auto", None, None, None
+    )
+    assert "connector **conversation**" in plain, plain

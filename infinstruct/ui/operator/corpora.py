@@ -32,11 +32,12 @@ def load(
     connector: str,
     corpus: str,
     domain: str,
-    columns: str = "",
-    agent_roles: str = "",
-    thresholds: str = "",
+    columns: str | None = "",
+    agent_roles: str | None = "",
+    thresholds: str | None = "",
 ) -> tuple[int, str]:
-    mapping = LoadMapping(columns, agent_roles, thresholds)
+    # A textbox in a closed accordion arrives as None, not "".
+    mapping = LoadMapping(columns or "", agent_roles or "", thresholds or "")
     mapping.cli_args()  # a malformed mapping is refused here, before anything is staged
     path = backend.stage_source(upload, source)
     job_id = backend.start_load(path, connector, corpus, domain, mapping)
@@ -48,12 +49,13 @@ def preview(
     upload: str | None,
     source: str,
     connector: str,
-    columns: str = "",
-    agent_roles: str = "",
-    thresholds: str = "",
+    columns: str | None = "",
+    agent_roles: str | None = "",
+    thresholds: str | None = "",
 ) -> str:
     """What a load would do (``ingest --dry-run``): the plan, counts and the first records."""
-    mapping = LoadMapping(columns, agent_roles, thresholds)
+    # A textbox in a closed accordion arrives as None, not "".
+    mapping = LoadMapping(columns or "", agent_roles or "", thresholds or "")
     mapping.cli_args()
     found = backend.preview(backend.stage_source(upload, source), connector, mapping)
     if found is None:
