@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,3 +106,34 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return data_dir
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str, **settings: object) -> Iterator[Settings]:
+    """Settings on a migrated PostgreSQL database of its own, dropped afterwards.
+
+    The server comes from ``INFINSTRUCT_TEST_POSTGRES_URL`` (``.ci/run`` starts one); without
+    it the test skips, except under ``CI=true``, where it fails.
+    """
+    from sqlalchemy import create_engine, text
+
+    from infinstruct.platform.db import get_engine, upgrade
+
+    url = os.environ.get("INFINSTRUCT_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("INFINSTRUCT_TEST_POSTGRES_URL is unset; .ci/run starts PostgreSQL (make services)")
+        pytest.skip("no PostgreSQL: run `bash .ci/postgres.sh` and set INFINSTRUCT_TEST_POSTGRES_URL")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db_settings = load_settings(database={"url": url.rsplit("/", 1)[0] + "/" + name}, **settings)
+    upgrade(db_settings)
+    try:
+        yield db_settings
+    finally:
+        get_engine(db_settings).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

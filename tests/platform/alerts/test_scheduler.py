@@ -7,9 +7,7 @@ recorded runs, and who ran them, is what these tests are about.
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,9 +17,10 @@ from sqlmodel import col, select
 
 from infinstruct.platform.alerts import lease
 from infinstruct.platform.alerts.scheduler import POLL_JOB, Worker
-from infinstruct.platform.db import get_engine, session_scope, upgrade
+from infinstruct.platform.db import get_engine, session_scope
 from infinstruct.platform.settings import Settings, load_settings
 from infinstruct.platform.tables import JobRun
+from tests.conftest import postgres_database
 
 
 def _fast(settings: Settings) -> Settings:
@@ -55,26 +54,8 @@ def _wait_for(predicate: Any, timeout: float = 20.0) -> None:
 @pytest.fixture(scope="module")
 def postgres_settings() -> Iterator[Settings]:
     """A migrated PostgreSQL database of its own (the server's URL from the environment)."""
-    url = os.environ.get("INFINSTRUCT_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("INFINSTRUCT_TEST_POSTGRES_URL is unset; .ci/run starts PostgreSQL (make services)")
-        pytest.skip("no PostgreSQL: run `bash .ci/postgres.sh` and set INFINSTRUCT_TEST_POSTGRES_URL")
-    from sqlalchemy import create_engine
-
-    name = f"alerts_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    settings = load_settings(database={"url": url.rsplit("/", 1)[0] + "/" + name})
-    upgrade(settings)
-    try:
+    with postgres_database("alerts") as settings:
         yield settings
-    finally:
-        get_engine(settings).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_lease_has_one_holder_until_it_expires_or_is_released(settings: Settings) -> None:
