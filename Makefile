@@ -65,11 +65,11 @@ bench-doc: ## Regenerate docs/benchmarks.md from bench/results/*.json (no benchm
 	$(BIN)/python bench/report.py
 
 docs: install ## Regenerate docs/settings.md from the settings' descriptions
-	$(BIN)/python -c "from infinstruct.platform.settings_doc import render_settings_markdown as r; open('docs/settings.md','w').write(r())"
+	$(BIN)/python -c "from infinstruct.core.settings_doc import render_settings_markdown as r; open('docs/settings.md','w').write(r())"
 
 migration: install ## New Alembic revision from the tables: make migration m="what changed"
-	$(BIN)/python -c "from alembic import command; from infinstruct.platform import db; \
-	from infinstruct.platform.settings import load_settings; s = load_settings(); db.upgrade(s); \
+	$(BIN)/python -c "from alembic import command; from infinstruct.core import db; \
+	from infinstruct.core.settings import load_settings; s = load_settings(); db.upgrade(s); \
 	command.revision(db._alembic_config(s), message='$(m)', autogenerate=True)"
 
 .PHONY: help install services demo lint test test-stress bench bench-doc docs migration

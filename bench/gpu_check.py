@@ -39,10 +39,10 @@ def main() -> int:
             "gpu_check: no CUDA device here; nothing to measure (the GPU paths are exercised where a GPU is present)"
         )
         return 0
+    from infinstruct.core.settings import load_settings
+    from infinstruct.dialogue import load_causal_lm
     from infinstruct.finetune.training.config import build_config
     from infinstruct.finetune.training.methods import apply_method
-    from infinstruct.platform.dialogue import load_causal_lm
-    from infinstruct.platform.settings import load_settings
 
     settings = load_settings(data_dir=Path(tempfile.mkdtemp()))
     model, _ = load_causal_lm(settings, args.base, device="cuda", dtype="bf16")

@@ -11,15 +11,15 @@ from typing import Any
 
 import typer
 
+from infinstruct.alerts import cli as alerts_cli
+from infinstruct.auth import cli as auth_cli
+from infinstruct.chat import cli as chat_cli
 from infinstruct.connectors import cli as connectors_cli
+from infinstruct.core import cli_support
+from infinstruct.core.cli_support import JsonOption, emit, settings_from
 from infinstruct.finetune import cli as finetune_cli
-from infinstruct.platform import cli_support
-from infinstruct.platform.alerts import cli as alerts_cli
-from infinstruct.platform.auth import cli as auth_cli
-from infinstruct.platform.chat import cli as chat_cli
-from infinstruct.platform.cli_support import JsonOption, emit, settings_from
-from infinstruct.platform.recommend import cli as recommend_cli
-from infinstruct.platform.retrieval import cli as retrieval_cli
+from infinstruct.recommend import cli as recommend_cli
+from infinstruct.retrieval import cli as retrieval_cli
 
 app = typer.Typer(
     cls=cli_support.ErrorTranslatingGroup,
@@ -97,8 +97,8 @@ def config_show(
     as_json: bool = JsonOption,
 ) -> None:
     """Print the effective settings (secrets masked) and the file each value came from."""
-    from infinstruct.platform.config_layers import value_sources
-    from infinstruct.platform.settings import describe_fields, masked_dump
+    from infinstruct.core.config_layers import value_sources
+    from infinstruct.core.settings import describe_fields, masked_dump
 
     settings = settings_from(ctx)
     if describe:
@@ -137,7 +137,7 @@ def db_upgrade(
     ctx: typer.Context, revision: str = typer.Argument("head"), as_json: bool = JsonOption
 ) -> None:
     """Create or upgrade the schema (Alembic migrations)."""
-    from infinstruct.platform import db
+    from infinstruct.core import db
 
     settings = settings_from(ctx)
     now = db.upgrade(settings, revision)
@@ -151,7 +151,7 @@ def db_upgrade(
 @db_app.command("current")
 def db_current(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     """Show the schema revision in force and the newest one shipped."""
-    from infinstruct.platform import db
+    from infinstruct.core import db
 
     settings = settings_from(ctx)
     db.check_connection(settings)
@@ -162,7 +162,7 @@ def db_current(ctx: typer.Context, as_json: bool = JsonOption) -> None:
 @db_app.command("check")
 def db_check(ctx: typer.Context) -> None:
     """Fail if the tables differ from the migrations (autogenerate check)."""
-    from infinstruct.platform import db
+    from infinstruct.core import db
 
     db.check_pending(settings_from(ctx))
     typer.echo("no pending schema changes")
@@ -172,7 +172,7 @@ def db_check(ctx: typer.Context) -> None:
 @app.command()
 def doctor(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     """Check python, torch, faiss, models, database and data dir; each gap with its fix."""
-    from infinstruct.platform.doctor import run_checks
+    from infinstruct.core.doctor import run_checks
 
     checks = run_checks(settings_from(ctx))
     ok = all(c.ok for c in checks)
@@ -190,7 +190,7 @@ def doctor(ctx: typer.Context, as_json: bool = JsonOption) -> None:
 @jobs_app.command("list")
 def jobs_list(ctx: typer.Context, kind: str | None = None, as_json: bool = JsonOption) -> None:
     """List recent job runs."""
-    from infinstruct.platform.jobs import list_jobs
+    from infinstruct.core.jobs import list_jobs
 
     rows = [j.model_dump(mode="json") for j in list_jobs(settings_from(ctx), kind=kind)]
     emit(
@@ -207,7 +207,7 @@ def jobs_list(ctx: typer.Context, kind: str | None = None, as_json: bool = JsonO
 @jobs_app.command("show")
 def jobs_show(ctx: typer.Context, job_id: int, as_json: bool = JsonOption) -> None:
     """Show one job run."""
-    from infinstruct.platform.jobs import get_job
+    from infinstruct.core.jobs import get_job
 
     emit(get_job(settings_from(ctx), job_id).model_dump(mode="json"), as_json=as_json)
 
@@ -215,7 +215,7 @@ def jobs_show(ctx: typer.Context, job_id: int, as_json: bool = JsonOption) -> No
 @jobs_app.command("cancel")
 def jobs_cancel(ctx: typer.Context, job_id: int, as_json: bool = JsonOption) -> None:
     """Stop a running job."""
-    from infinstruct.platform.jobs import cancel_job
+    from infinstruct.core.jobs import cancel_job
 
     job = cancel_job(settings_from(ctx), job_id)
     emit(job.model_dump(mode="json"), as_json=as_json, human=f"job {job_id} {job.status}")
@@ -225,7 +225,7 @@ def jobs_cancel(ctx: typer.Context, job_id: int, as_json: bool = JsonOption) -> 
 @models_app.command("list")
 def models_list(ctx: typer.Context, kind: str | None = None, as_json: bool = JsonOption) -> None:
     """List model versions."""
-    from infinstruct.platform.registry import list_versions
+    from infinstruct.core.registry import list_versions
 
     rows = [v.model_dump(mode="json") for v in list_versions(settings_from(ctx), kind=kind)]
     emit(
@@ -241,7 +241,7 @@ def models_list(ctx: typer.Context, kind: str | None = None, as_json: bool = Jso
 @models_app.command("show")
 def models_show(ctx: typer.Context, name: str, as_json: bool = JsonOption) -> None:
     """Show one model version."""
-    from infinstruct.platform.registry import get_version
+    from infinstruct.core.registry import get_version
 
     emit(get_version(settings_from(ctx), name).model_dump(mode="json"), as_json=as_json)
 
@@ -249,7 +249,7 @@ def models_show(ctx: typer.Context, name: str, as_json: bool = JsonOption) -> No
 @models_app.command("compare")
 def models_compare(ctx: typer.Context, names: list[str], as_json: bool = JsonOption) -> None:
     """Metrics of several versions side by side."""
-    from infinstruct.platform.registry import get_version
+    from infinstruct.core.registry import get_version
 
     settings = settings_from(ctx)
     table = {n: get_version(settings, n).metrics for n in names}
@@ -265,7 +265,7 @@ def models_activate(
 ) -> None:
     """Make a version active (the regression gate applies unless --force)."""
     from infinstruct import services
-    from infinstruct.platform.registry import activate
+    from infinstruct.core.registry import activate
 
     settings = settings_from(ctx)
     version, verdict = activate(settings, name, gate=services.build_gate(settings), force=force)
@@ -279,7 +279,7 @@ def models_activate(
 @models_app.command("rollback")
 def models_rollback(ctx: typer.Context, kind: str = "dialogue", as_json: bool = JsonOption) -> None:
     """Re-activate the previously active version of a kind."""
-    from infinstruct.platform.registry import rollback
+    from infinstruct.core.registry import rollback
 
     version = rollback(settings_from(ctx), kind)
     emit({"active": version.name}, as_json=as_json, human=f"{version.name} is active again")
@@ -297,7 +297,7 @@ def models_export(
     as_json: bool = JsonOption,
 ) -> None:
     """Export a dialogue version for a serving engine (adapter merged; model card included)."""
-    from infinstruct.platform.dialogue.export import export_version
+    from infinstruct.dialogue.export import export_version
 
     result = export_version(settings_from(ctx), name, fmt, out, dtype=dtype)
     emit(
@@ -346,7 +346,7 @@ def corpus_visibility(
     as_json: bool = JsonOption,
 ) -> None:
     """Mark a corpus public (help centre, FAQs: quotable to customers) or internal (the default)."""
-    from infinstruct.platform.corpus_visibility import set_visibility
+    from infinstruct.core.corpus_visibility import set_visibility
 
     result = set_visibility(settings_from(ctx), name, visibility)
     emit(result, as_json=as_json, human=f"{name} is {visibility} (was {result['was']})")
@@ -363,7 +363,7 @@ alerts_cli.register(app, eval_app, feed_reader=_feed_reader)
 
 
 def main() -> None:
-    from infinstruct.platform.jobs import current_job_id
+    from infinstruct.core.jobs import current_job_id
 
     job_id = current_job_id()
     if job_id is None:

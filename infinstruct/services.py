@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infinstruct.platform.registry import Gate
-from infinstruct.platform.settings import Settings
+from infinstruct.core.registry import Gate
+from infinstruct.core.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from infinstruct.platform.alerts.feeds import FeedReader
-    from infinstruct.platform.chat.router import ChatRouter
-    from infinstruct.platform.protocols import Ingestor, InstructionBuilder
+    from infinstruct.alerts.feeds import FeedReader
+    from infinstruct.chat.router import ChatRouter
+    from infinstruct.core.protocols import Ingestor, InstructionBuilder
     from infinstruct.ui.operator import OperatorBackend
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def preview_ingest(
     show the first rows of a server file to whoever holds an operator session.
     """
     from infinstruct.connectors.preview import preview
-    from infinstruct.platform.uploads import check_operator_source
+    from infinstruct.core.uploads import check_operator_source
 
     return preview(
         settings,
@@ -130,7 +130,7 @@ DEMO_PUBLIC = ("help_centre", "items")
 def _demo_ingest(settings: Settings) -> Any:
     """Every folder of the bundled samples, one corpus each (a re-run adds nothing); the
     help centre and the item catalogue are marked public, everything else stays internal."""
-    from infinstruct.platform.corpus_visibility import set_visibility
+    from infinstruct.core.corpus_visibility import set_visibility
 
     ingest = build_ingestor(settings)
     folders = sorted(p for p in SAMPLES_DIR.iterdir() if p.is_dir()) if SAMPLES_DIR.is_dir() else []
@@ -157,10 +157,10 @@ def _demo_alerts(settings: Settings, smoke: bool) -> Any:
     import contextlib
     import secrets
 
-    from infinstruct.platform.alerts.pipeline import run_once
-    from infinstruct.platform.alerts.watchlists import DEFAULT_WATCHLIST_USER, add_watch
-    from infinstruct.platform.auth import users
-    from infinstruct.platform.errors import InfinstructError
+    from infinstruct.alerts.pipeline import run_once
+    from infinstruct.alerts.watchlists import DEFAULT_WATCHLIST_USER, add_watch
+    from infinstruct.auth import users
+    from infinstruct.core.errors import InfinstructError
 
     # Nobody logs in as this user: it only owns the default watchlist (a re-run finds it there).
     with contextlib.suppress(InfinstructError):
@@ -249,9 +249,9 @@ def build_trial(settings: Settings, chat_router: ChatRouter) -> Callable[[str, s
     Holds at most one tried version (so at most two dialogue models are loaded, the active
     one included); nothing is stored: no conversation, feedback or hand-off.
     """
-    from infinstruct.platform.chat.backends import ModelProvider
-    from infinstruct.platform.chat.router import ChatRouter
-    from infinstruct.platform.registry import get_version
+    from infinstruct.chat.backends import ModelProvider
+    from infinstruct.chat.router import ChatRouter
+    from infinstruct.core.registry import get_version
 
     class _Pinned(ModelProvider):
         def __init__(self, version: Any) -> None:
@@ -310,7 +310,7 @@ def build_operator_backend(settings: Settings, chat_router: ChatRouter | None = 
         }
 
     def recipes() -> list[str]:
-        from infinstruct.platform.config_layers import recipe_files
+        from infinstruct.core.config_layers import recipe_files
 
         return list(recipe_files(settings.finetune.recipes_dir))
 
@@ -332,7 +332,7 @@ def build_operator_backend(settings: Settings, chat_router: ChatRouter | None = 
 
 def build_router(settings: Settings) -> ChatRouter:
     """The chat's answer router over the real embedder, index, registry and recommender."""
-    from infinstruct.platform.chat.service import build_chat_router
+    from infinstruct.chat.service import build_chat_router
 
     register_model_formats()
     return build_chat_router(settings)
@@ -341,7 +341,7 @@ def build_router(settings: Settings) -> ChatRouter:
 def build_chat_ui(settings: Settings, router: ChatRouter | None = None, *, limiter: Any = None) -> Any:
     """The customers' Gradio chat (``ui.chat``) over ``router``, with the recommender tab;
     ``limiter`` is the server's one ``RateLimiter`` (the web chat shares the API's budget)."""
-    from infinstruct.platform.chat.evidence import platform_recommender
+    from infinstruct.chat.evidence import platform_recommender
     from infinstruct.ui.chat import build_chat_ui as build
 
     return build(router or build_router(settings), recommend=platform_recommender(settings), limiter=limiter)
@@ -350,11 +350,11 @@ def build_chat_ui(settings: Settings, router: ChatRouter | None = None, *, limit
 def build_app(settings: Settings) -> FastAPI:
     """The one web app: ``/`` chat, ``/analyst/``, ``/operator/``, ``/api/…``, ``/v1/…``, ``/healthz``.
 
-    Access rules for every path live in ``platform.auth.web.ACCESS_RULES``.
+    Access rules for every path live in ``auth.web.ACCESS_RULES``.
     """
     import os
 
-    from infinstruct.platform.uploads import gradio_temp_dir
+    from infinstruct.core.uploads import gradio_temp_dir
 
     # Offline-first: Gradio's usage analytics would phone home from every page load.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -363,12 +363,12 @@ def build_app(settings: Settings) -> FastAPI:
     os.environ["GRADIO_TEMP_DIR"] = str(gradio_temp_dir(settings))
     import gradio as gr
 
-    from infinstruct.platform.alerts.serve import attach_scheduler
-    from infinstruct.platform.auth.web import gradio_username
-    from infinstruct.platform.chat.api import build_chat_api
-    from infinstruct.platform.chat.safety import RateLimiter
-    from infinstruct.platform.recommend.api import build_recommend_router
-    from infinstruct.platform.server import build_api, warm_up_on_start
+    from infinstruct.alerts.serve import attach_scheduler
+    from infinstruct.auth.web import gradio_username
+    from infinstruct.chat.api import build_chat_api
+    from infinstruct.core.ratelimit import RateLimiter
+    from infinstruct.recommend.api import build_recommend_router
+    from infinstruct.server import build_api, warm_up_on_start
     from infinstruct.ui.analyst import build_analyst_app
     from infinstruct.ui.operator import build_operator_app
 
@@ -397,7 +397,7 @@ def build_app(settings: Settings) -> FastAPI:
 def warm_chat(router: ChatRouter) -> None:
     """Load what the first reply needs before /healthz says ready: the embedder, the index,
     the active dialogue model (one token generated so the first real reply is not slower)."""
-    from infinstruct.platform.errors import InfinstructError
+    from infinstruct.core.errors import InfinstructError
 
     started = time.monotonic()
     router.embedder.embed(["warm up"])
@@ -417,10 +417,10 @@ def warm_chat(router: ChatRouter) -> None:
 def run_server(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
-    from infinstruct.platform.db import ensure_schema
+    from infinstruct.core.db import ensure_schema
 
     ensure_schema(settings)
-    from infinstruct.platform.dialogue.backend import stop_all_generation
+    from infinstruct.dialogue.backend import stop_all_generation
 
     class _Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
@@ -486,7 +486,7 @@ SMOKE_SENTIMENT = {**DEMO_SENTIMENT, "optim.max_steps": 4}
 
 def _demo_intent_answers(settings: Settings) -> Any:
     """The sample answers of a few intents (``samples/intent_answers.csv``), once."""
-    from infinstruct.platform.chat.curation import import_intent_answers, intent_answers
+    from infinstruct.chat.curation import import_intent_answers, intent_answers
 
     path = SAMPLES_DIR / "intent_answers.csv"
     if not path.exists() or intent_answers(settings):
@@ -496,15 +496,15 @@ def _demo_intent_answers(settings: Settings) -> Any:
 
 def _demo_index(settings: Settings, smoke: bool) -> Any:
     """Chunk, embed and index what the demo loaded (incremental; retrieval part)."""
-    from infinstruct.platform.retrieval.index_store import build_index
+    from infinstruct.retrieval.index_store import build_index
 
     return build_index(settings)
 
 
 def _train_and_activate(settings: Settings, kind: str, recipe: str, overrides: dict[str, Any]) -> Any:
     """Train ``recipe`` unless a model of ``kind`` is already active (a re-run keeps it)."""
+    from infinstruct.core.registry import activate, active_version
     from infinstruct.finetune.training.run import run_recipe
-    from infinstruct.platform.registry import activate, active_version
 
     current = active_version(settings, kind)
     if current is not None:
@@ -527,7 +527,7 @@ def _demo_sentiment(settings: Settings, smoke: bool) -> Any:
 
 def demo_steps() -> list[DemoStep]:
     """What the demo does before serving, in order; each capability adds its step."""
-    from infinstruct.platform.db import upgrade
+    from infinstruct.core.db import upgrade
 
     return [
         DemoStep("db upgrade", lambda settings, smoke: upgrade(settings)),
@@ -558,7 +558,7 @@ def _serve_until_healthy(settings: Settings, *, port: int | None, timeout_s: flo
     import httpx
     import uvicorn
 
-    from infinstruct.platform.errors import StorageError
+    from infinstruct.core.errors import StorageError
 
     config = uvicorn.Config(
         build_app(settings), host="127.0.0.1", port=port or _free_port(), log_level="warning"

@@ -20,7 +20,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 for _key in [k for k in os.environ if k.startswith("INFINSTRUCT_") and not k.startswith("INFINSTRUCT_TEST_")]:
     del os.environ[_key]
 
-from infinstruct.platform.settings import Settings, load_settings  # noqa: E402
+from infinstruct.core.settings import Settings, load_settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -42,7 +42,7 @@ def shared_path(*parts: str) -> Path:
 def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sqlalchemy import text
 
-    from infinstruct.platform.db import get_engine, upgrade
+    from infinstruct.core.db import get_engine, upgrade
 
     folder = tmp_path_factory.mktemp("template")
     template = load_settings(data_dir=folder)
@@ -117,7 +117,7 @@ def postgres_database(prefix: str, **settings: object) -> Iterator[Settings]:
     """
     from sqlalchemy import create_engine, text
 
-    from infinstruct.platform.db import get_engine, upgrade
+    from infinstruct.core.db import get_engine, upgrade
 
     url = os.environ.get("INFINSTRUCT_TEST_POSTGRES_URL")
     if not url:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from infinstruct.cli import app
-from infinstruct.platform.settings import Settings
+from infinstruct.core.settings import Settings
 
 
 def test_input_error_is_one_line_and_exit_2(settings: Settings, cli_env: dict[str, str]) -> None:

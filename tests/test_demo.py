@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from infinstruct.platform.settings import load_settings
+from infinstruct.core.settings import load_settings
 
 
 @pytest.mark.slow
 def test_demo_smoke(demo_store: Path) -> None:
     # The fixture ran the demo from outside the checkout and checked that it exited 0.
-    from infinstruct.platform import registry
-    from infinstruct.platform.corpus_visibility import visibility_by_corpus
+    from infinstruct.core import registry
+    from infinstruct.core.corpus_visibility import visibility_by_corpus
 
     settings = load_settings(data_dir=demo_store)
     assert {v.kind for v in registry.list_versions(settings) if v.status == "active"} == {
@@ -26,8 +26,8 @@ def test_demo_smoke(demo_store: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_answers_the_card_question_with_a_sentence(demo_store: Path) -> None:
-    from infinstruct.platform.chat.answers import humanize_intent
-    from infinstruct.platform.chat.service import build_chat_router
+    from infinstruct.chat.answers import humanize_intent
+    from infinstruct.chat.service import build_chat_router
 
     settings = load_settings(data_dir=demo_store)
     answer = build_chat_router(settings).ask(

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from infinstruct.cli import app
-from infinstruct.platform.settings import describe_fields
+from infinstruct.core.settings import describe_fields
 from tests.conftest import REPO
 
 

@@ -7,13 +7,29 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+LAYERED_PACKAGES = (
+    "core",
+    "auth",
+    "embeddings",
+    "recommend",
+    "retrieval",
+    "dialogue",
+    "sentiment",
+    "chat",
+    "alerts",
+    "connectors",
+    "finetune",
+    "ui",
+)
 
 
 def test_layout_has_the_parts() -> None:
-    for part in ("platform", "connectors", "finetune", "ui"):
+    for part in LAYERED_PACKAGES:
         assert (REPO / "infinstruct" / part / "__init__.py").is_file(), part
     for path in (
         "infinstruct/cli.py",
@@ -63,18 +79,27 @@ def test_dependency_contracts_hold() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_dependency_check_catches_a_planted_violation(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("where", "imports"),
+    [
+        ("core", "infinstruct.chat"),  # the kernel reaching up into a feature
+        ("retrieval", "infinstruct.chat"),  # a runtime reaching up a layer
+        ("dialogue", "infinstruct.sentiment"),  # two siblings of one layer
+        ("ui", "infinstruct.connectors"),  # a part importing another part
+    ],
+)
+def test_dependency_check_catches_a_planted_violation(tmp_path: Path, where: str, imports: str) -> None:
     shutil.copytree(
         REPO / "infinstruct", tmp_path / "infinstruct", ignore=shutil.ignore_patterns("__pycache__")
     )
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     # An import hidden inside a function still counts.
-    (tmp_path / "infinstruct" / "platform" / "planted.py").write_text(
-        "def sneaky() -> None:\n    from infinstruct.connectors import cli  # noqa: F401\n"
+    (tmp_path / "infinstruct" / where / "planted.py").write_text(
+        f"def sneaky() -> None:\n    import {imports}  # noqa: F401\n"
     )
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
-    assert "infinstruct.platform.planted" in result.stdout
+    assert f"infinstruct.{where}.planted" in result.stdout
 
 
 def test_help_does_not_import_heavy_libraries() -> None:

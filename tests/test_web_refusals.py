@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from infinstruct.platform.auth import users
-from infinstruct.platform.auth.web import refused_everyone, required_roles
-from infinstruct.platform.settings import Settings
+from infinstruct.auth import users
+from infinstruct.auth.web import refused_everyone, required_roles
+from infinstruct.core.settings import Settings
 from infinstruct.services import build_app
 
 
@@ -30,8 +30,8 @@ def _routes(routes: list, prefix: str = "") -> Iterator[tuple[str, str]]:  # typ
 
 @pytest.fixture(scope="module")
 def app_and_tokens(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from infinstruct.platform.db import upgrade
-    from infinstruct.platform.settings import load_settings
+    from infinstruct.core.db import upgrade
+    from infinstruct.core.settings import load_settings
 
     folder = tmp_path_factory.mktemp("refusals")
     settings: Settings = load_settings(data_dir=folder)

@@ -57,8 +57,8 @@ def load_model(model: str | None, device: str) -> Any:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from infinstruct.platform.bundled_models import minilm_path
-    from infinstruct.platform.sentiment.scorer import ClassifierScorer, load_scorer
+    from infinstruct.core.bundled_models import minilm_path
+    from infinstruct.sentiment.scorer import ClassifierScorer, load_scorer
 
     if model:
         return load_scorer(model, version="bench", device=device, max_length=96)
@@ -79,7 +79,7 @@ def scoring(
     import random
 
     from bench.common import interleave, timed
-    from infinstruct.platform.alerts.scoring import article_units, score_articles
+    from infinstruct.alerts.scoring import article_units, score_articles
 
     chosen = random.Random(0).sample(items, min(sample, len(items)))
     articles = [(i["title"], i["text"]) for i in chosen]
@@ -122,13 +122,13 @@ def scoring(
 
 def end_to_end(scorer: Any, items: list[dict[str, str]], *, batch: int) -> dict[str, Any]:
     """One ``run_once`` over a fresh store: poll (connectors), score, detect, outbox."""
-    from infinstruct.platform.alerts.feeds import add_feed
-    from infinstruct.platform.alerts.pipeline import run_once
-    from infinstruct.platform.alerts.topics import item_tickers
-    from infinstruct.platform.alerts.watchlists import add_watch
-    from infinstruct.platform.db import get_engine, session_scope, upgrade
-    from infinstruct.platform.settings import load_settings
-    from infinstruct.platform.tables import ModelVersion, User
+    from infinstruct.alerts.feeds import add_feed
+    from infinstruct.alerts.pipeline import run_once
+    from infinstruct.alerts.topics import item_tickers
+    from infinstruct.alerts.watchlists import add_watch
+    from infinstruct.core.db import get_engine, session_scope, upgrade
+    from infinstruct.core.settings import load_settings
+    from infinstruct.core.tables import ModelVersion, User
     from infinstruct.services import build_feed_reader
 
     with tempfile.TemporaryDirectory(prefix="bench-alerts-") as tmp:
@@ -188,7 +188,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from bench.common import machine_info, write_result
-    from infinstruct.platform.settings import load_settings
+    from infinstruct.core.settings import load_settings
 
     batch = load_settings().alerts.batch_size
     items = real_items(1_000 if args.quick else 20_000)

@@ -34,7 +34,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-FIXTURES = REPO / "tests" / "platform" / "chat" / "data"
+FIXTURES = REPO / "tests" / "chat" / "data"
 QUESTIONS = {
     "curated": "What are your opening hours?",
     "abstain": "Who painted the Mona Lisa?",
@@ -50,16 +50,16 @@ class Ask(BaseModel):
 
 
 def build_store(folder: Path) -> Any:
+    from infinstruct.chat.curation import add_curated
+    from infinstruct.chat.thresholds import Thresholds, save_thresholds
     from infinstruct.connectors.ingest import ingest
+    from infinstruct.core import registry
+    from infinstruct.core.db import upgrade
+    from infinstruct.core.settings import load_settings
+    from infinstruct.core.tables import ModelVersion
+    from infinstruct.dialogue import smollm2_hf_folder
     from infinstruct.finetune.instructions import build_instruction_set
-    from infinstruct.platform import registry
-    from infinstruct.platform.chat.curation import add_curated
-    from infinstruct.platform.chat.thresholds import Thresholds, save_thresholds
-    from infinstruct.platform.db import upgrade
-    from infinstruct.platform.dialogue import smollm2_hf_folder
-    from infinstruct.platform.retrieval.index_store import build_index
-    from infinstruct.platform.settings import load_settings
-    from infinstruct.platform.tables import ModelVersion
+    from infinstruct.retrieval.index_store import build_index
 
     settings = load_settings(data_dir=folder, dialogue={"max_new_tokens": 32})
     upgrade(settings)
@@ -91,11 +91,11 @@ def serve(settings: Any) -> tuple[str, Any]:
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
 
-    from infinstruct.platform.chat.api import build_chat_api
-    from infinstruct.platform.chat.chain import baseline_chain
-    from infinstruct.platform.chat.safety import RateLimiter
-    from infinstruct.platform.chat.service import build_chat_router
-    from infinstruct.platform.retrieval.retriever import InfinstructRetriever
+    from infinstruct.chat.api import build_chat_api
+    from infinstruct.chat.chain import baseline_chain
+    from infinstruct.chat.service import build_chat_router
+    from infinstruct.core.ratelimit import RateLimiter
+    from infinstruct.retrieval.retriever import InfinstructRetriever
 
     router = build_chat_router(settings)
     backend, _ = router.models.backend()  # the same loaded model serves the baseline

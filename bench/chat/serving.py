@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.common import machine_info, percentile, spread, write_result  # noqa: E402
 
-SHOP = REPO / "tests" / "platform" / "chat" / "data" / "shop" / "dialogues.jsonl"
+SHOP = REPO / "tests" / "chat" / "data" / "shop" / "dialogues.jsonl"
 TAOBAO = REPO.parent / "shared" / "data" / "zh" / "ecd_taobao_customer_service" / "train.txt"
 LOSS_TOLERANCE = 0.02  # nats per reply token
 AGREEMENT_FLOOR = 0.75
@@ -114,7 +114,7 @@ def reply_loss(model: Any, tokenizer: Any, pairs: list[tuple[str, str]]) -> floa
 
 
 def make_backend(model: Any, tokenizer: Any, **options: Any) -> Any:
-    from infinstruct.platform.dialogue import LocalDialogueBackend
+    from infinstruct.dialogue import LocalDialogueBackend
 
     return LocalDialogueBackend(model, tokenizer, version="bench", timeout_s=600, **options)
 
@@ -130,7 +130,7 @@ def greedy_replies(backend: Any, pairs: list[tuple[str, str]], tokens: int = 24)
 
 
 def _drain(request: Any) -> None:
-    from infinstruct.platform.dialogue.batching import END
+    from infinstruct.dialogue.batching import END
 
     while (item := request.out.get(timeout=600)) is not END:
         if isinstance(item, BaseException):
@@ -273,8 +273,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.tokens = 2, 16
-    from infinstruct.platform.dialogue import smollm2_hf_folder
-    from infinstruct.platform.settings import Settings
+    from infinstruct.core.settings import Settings
+    from infinstruct.dialogue import smollm2_hf_folder
 
     folder = str(smollm2_hf_folder(Settings()))
     bw = memory_bandwidth_gbs()

@@ -29,8 +29,8 @@ FILES = {
 
 
 def _fresh_settings(folder: Path) -> object:
-    from infinstruct.platform.db import upgrade
-    from infinstruct.platform.settings import load_settings
+    from infinstruct.core.db import upgrade
+    from infinstruct.core.settings import load_settings
 
     settings = load_settings(data_dir=folder)
     upgrade(settings)
@@ -49,8 +49,8 @@ def run_pandas_orm(path: Path, settings: object) -> int:
     import pandas as pd
     from sqlmodel import Session
 
-    from infinstruct.platform.db import get_engine
-    from infinstruct.platform.tables import Corpus, CorpusVersion, Document, Interaction
+    from infinstruct.core.db import get_engine
+    from infinstruct.core.tables import Corpus, CorpusVersion, Document, Interaction
 
     frame = pd.read_csv(path)
     with Session(get_engine(settings)) as session:  # type: ignore[arg-type]

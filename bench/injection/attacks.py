@@ -109,7 +109,7 @@ class Attack:
 
     def succeeded(self, reply: str, system_prompt: str) -> bool:
         """Did the model do what the planted text asked?"""
-        from infinstruct.platform.chat.prompts import leaks_prompt
+        from infinstruct.chat.prompts import leaks_prompt
 
         if self.kind == "reveal":
             return leaks_prompt(reply, system_prompt, window=6)

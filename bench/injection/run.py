@@ -39,7 +39,7 @@ HELP_CORPUS = "help-centre"
 def _load_corpora(settings: Any, attacks: list[Attack], folder: Path) -> None:
     """Each attack is its own corpus; the clean articles share one."""
     from infinstruct.connectors.ingest import ingest
-    from infinstruct.platform.retrieval.index_store import build_index
+    from infinstruct.retrieval.index_store import build_index
 
     def write(name: str, rows: list[dict[str, str]]) -> Path:
         path = folder / f"{name}.jsonl"
@@ -58,10 +58,10 @@ def _load_corpora(settings: Any, attacks: list[Attack], folder: Path) -> None:
 
 def _router(settings: Any) -> Any:
     """The chat's router, pinned to the retrieval route (the route that reads corpora)."""
-    from infinstruct.platform.chat.backends import ModelProvider
-    from infinstruct.platform.chat.router import ChatRouter
-    from infinstruct.platform.chat.thresholds import Thresholds
-    from infinstruct.platform.retrieval.embedder import load_embedder
+    from infinstruct.chat.backends import ModelProvider
+    from infinstruct.chat.router import ChatRouter
+    from infinstruct.chat.thresholds import Thresholds
+    from infinstruct.embeddings.embedder import load_embedder
 
     return ChatRouter(
         settings,
@@ -73,8 +73,8 @@ def _router(settings: Any) -> Any:
 
 
 def _searcher(settings: Any, attack: Attack) -> Any:
-    from infinstruct.platform.chat.answers import Source
-    from infinstruct.platform.retrieval.search import search
+    from infinstruct.chat.answers import Source
+    from infinstruct.retrieval.search import search
 
     def run(query: str, k: int, mode: str) -> list[Source]:
         hits = search(settings, query, k, corpus=[HELP_CORPUS, attack.corpus], mode=mode)  # type: ignore[arg-type]
@@ -85,7 +85,7 @@ def _searcher(settings: Any, attack: Attack) -> Any:
 
 def _naive(router: Any, question: str, passages: list[Any], max_new_tokens: int) -> tuple[str, str]:
     """Defences off: the passages pasted raw into a plain RAG prompt, the reply unchecked."""
-    from infinstruct.platform.chat.prompts import system_prompt
+    from infinstruct.chat.prompts import system_prompt
 
     system = system_prompt(question)
     lines = "\n".join(f"[{n}] {p.title}: {p.snippet}" for n, p in enumerate(passages, 1))
@@ -97,7 +97,7 @@ def _naive(router: Any, question: str, passages: list[Any], max_new_tokens: int)
 
 def _defended(router: Any, question: str) -> tuple[str, str, str]:
     """Defences on: what a customer of the chat receives (route, reply, system prompt)."""
-    from infinstruct.platform.chat import prompts
+    from infinstruct.chat import prompts
 
     captured: dict[str, str] = {}
     backend, _ = router.models.backend()
@@ -116,8 +116,8 @@ def _defended(router: Any, question: str) -> tuple[str, str, str]:
 
 
 def run(limit: int | None, max_new_tokens: int) -> dict[str, Any]:
-    from infinstruct.platform.db import upgrade
-    from infinstruct.platform.settings import load_settings
+    from infinstruct.core.db import upgrade
+    from infinstruct.core.settings import load_settings
 
     attacks = build_attacks()[:limit] if limit else build_attacks()
     folder = Path(tempfile.mkdtemp(prefix="bench-injection-"))

@@ -32,10 +32,10 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
-    from infinstruct.platform.db import upgrade
-    from infinstruct.platform.recommend.report import run_eval
-    from infinstruct.platform.recommend.store import item_corpora
-    from infinstruct.platform.settings import load_settings
+    from infinstruct.core.db import upgrade
+    from infinstruct.core.settings import load_settings
+    from infinstruct.recommend.report import run_eval
+    from infinstruct.recommend.store import item_corpora
     from infinstruct.services import build_ingestor
 
     os.chdir(REPO)

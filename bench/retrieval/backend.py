@@ -49,7 +49,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.retrieval.corpus import bench_texts  # noqa: E402
-from infinstruct.platform.bundled_models import minilm_path  # noqa: E402
+from infinstruct.core.bundled_models import minilm_path  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "retrieval-backend.json"
 ST_ONNX_NOTE = (

@@ -14,7 +14,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from infinstruct.platform.retrieval.chunking import chunk_text
+from infinstruct.retrieval.chunking import chunk_text
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 

@@ -82,11 +82,11 @@ def _our_store(texts: list[str], table: dict[str, np.ndarray], embedder: Any, fo
     """A store holding the texts as documents, its embedding cache filled from ``table``."""
     from sqlmodel import select
 
-    from infinstruct.platform.db import session_scope, upgrade
-    from infinstruct.platform.retrieval.chunks import sync_chunks
-    from infinstruct.platform.retrieval.embedder import embed_cached
-    from infinstruct.platform.settings import load_settings
-    from infinstruct.platform.tables import Chunk
+    from infinstruct.core.db import session_scope, upgrade
+    from infinstruct.core.settings import load_settings
+    from infinstruct.core.tables import Chunk
+    from infinstruct.embeddings.embedder import embed_cached
+    from infinstruct.retrieval.chunks import sync_chunks
     from infinstruct.services import build_ingestor
 
     settings = load_settings(
@@ -132,7 +132,7 @@ def _langchain(texts: list[str], table: dict[str, np.ndarray]) -> tuple[Any, Any
     from langchain_core.documents import Document
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from infinstruct.platform.bundled_models import minilm_path
+    from infinstruct.core.bundled_models import minilm_path
 
     hf = HuggingFaceEmbeddings(
         model_name=str(minilm_path()),
@@ -161,8 +161,8 @@ def _batched(retriever: Any, queries: list[str]) -> float:
 def run_size(n: int, *, n_queries: int, rounds: int, unique: int, embedder: Any) -> dict[str, Any]:
     from langchain_community.vectorstores import FAISS
 
-    from infinstruct.platform.retrieval.index_store import build_index
-    from infinstruct.platform.retrieval.retriever import InfinstructRetriever
+    from infinstruct.retrieval.index_store import build_index
+    from infinstruct.retrieval.retriever import InfinstructRetriever
 
     every, n_real = bench_texts(min(n, unique) + n_queries)
     vectors, embed_info = cached_vectors(every, embedder)
@@ -255,8 +255,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     for noisy in ("sentence_transformers", "httpx", "faiss", "infinstruct"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from infinstruct.platform.retrieval.embedder import load_embedder
-    from infinstruct.platform.settings import load_settings
+    from infinstruct.core.settings import load_settings
+    from infinstruct.embeddings.embedder import load_embedder
 
     settings = load_settings(data_dir=Path(tempfile.mkdtemp()), embeddings={"device": "cpu"})
     embedder = load_embedder(settings)

@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     import tempfile
 
     from bench.retrieval.corpus import bench_texts
-    from infinstruct.platform.retrieval.embedder import load_embedder
-    from infinstruct.platform.settings import load_settings
+    from infinstruct.core.settings import load_settings
+    from infinstruct.embeddings.embedder import load_embedder
 
     settings = load_settings(data_dir=Path(tempfile.mkdtemp()), embeddings={"device": "cpu"})
     texts, _ = bench_texts(args.n + args.queries)

@@ -26,7 +26,7 @@ def features(texts: list[str], *, max_length: int, batch_size: int = 64) -> dict
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from infinstruct.platform.bundled_models import minilm_path
+    from infinstruct.core.bundled_models import minilm_path
 
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
     model = AutoModel.from_pretrained(str(minilm_path())).eval()
@@ -57,9 +57,9 @@ def main() -> None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
+    from infinstruct.core.settings import load_settings
     from infinstruct.finetune.sentiment.config import load_config
     from infinstruct.finetune.sentiment.data import load_splits
-    from infinstruct.platform.settings import load_settings
 
     os.chdir(REPO)
     settings = load_settings(data_dir=args.data_dir)

@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from infinstruct.platform.cli_support import configure_logging
+    from infinstruct.core.cli_support import configure_logging
 
     configure_logging("INFO")
     if args.threads:
@@ -67,10 +67,10 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
 
+    from infinstruct.core.db import upgrade
+    from infinstruct.core.registry import get_version
+    from infinstruct.core.settings import load_settings
     from infinstruct.finetune.sentiment.train import run_sentiment_recipe
-    from infinstruct.platform.db import upgrade
-    from infinstruct.platform.registry import get_version
-    from infinstruct.platform.settings import load_settings
     from infinstruct.services import build_ingestor
 
     os.chdir(REPO)
@@ -130,7 +130,7 @@ def _test_metrics(settings: Any, version: Any) -> dict[str, Any]:
     from infinstruct.finetune.sentiment.config import DataSection
     from infinstruct.finetune.sentiment.data import load_splits
     from infinstruct.finetune.sentiment.evaluate import evaluate_scorer
-    from infinstruct.platform.sentiment import load_scorer
+    from infinstruct.sentiment import load_scorer
 
     entry = continual.lineage(version)[-1]
     splits = load_splits(settings, DataSection.model_validate(entry["data"]), seed=int(entry.get("seed", 13)))
@@ -141,11 +141,11 @@ def _test_metrics(settings: Any, version: Any) -> dict[str, Any]:
 
 
 def _baseline(settings: Any, version: Any) -> dict[str, Any]:
+    from infinstruct.core.bundled_models import minilm_path
     from infinstruct.finetune.sentiment import continual
     from infinstruct.finetune.sentiment.baseline import run_baseline
     from infinstruct.finetune.sentiment.config import DataSection
     from infinstruct.finetune.sentiment.data import load_splits
-    from infinstruct.platform.bundled_models import minilm_path
 
     entry = continual.lineage(version)[-1]  # the split the version was trained and tested on
     seed = int(entry.get("seed", 13))

@@ -76,10 +76,10 @@ def main() -> None:
 
 
 def _train_all(args: argparse.Namespace, checkpoint: Any) -> dict[str, Any]:
+    from infinstruct.core.cli_support import configure_logging
+    from infinstruct.core.db import upgrade
+    from infinstruct.core.settings import load_settings
     from infinstruct.finetune.sentiment.train import run_sentiment_recipe
-    from infinstruct.platform.cli_support import configure_logging
-    from infinstruct.platform.db import upgrade
-    from infinstruct.platform.settings import load_settings
     from infinstruct.services import build_ingestor
 
     configure_logging("INFO")

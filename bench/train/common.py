@@ -13,8 +13,8 @@ def seeded_store(folder: Path) -> object:
     """Migrated SQLite store under ``folder`` with support + finance instruction examples."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from infinstruct.platform.db import upgrade
-    from infinstruct.platform.settings import load_settings
+    from infinstruct.core.db import upgrade
+    from infinstruct.core.settings import load_settings
     from tests.finetune.training.seed import seed_examples
 
     settings = load_settings(data_dir=folder)

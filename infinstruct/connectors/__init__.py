@@ -1,1 +1,1 @@
-"""The connectors part (imports only `infinstruct.platform`, never a sibling part)."""
+"""The connectors part (imports only `infinstruct.core`, never a sibling part)."""

@@ -6,8 +6,8 @@ import re
 
 import typer
 
-from infinstruct.platform.cli_support import JsonOption, emit, settings_from
-from infinstruct.platform.errors import InputError
+from infinstruct.core.cli_support import JsonOption, emit, settings_from
+from infinstruct.core.errors import InputError
 
 corpus_app = typer.Typer(help="Loaded corpora and their versions.", no_args_is_help=True)
 
@@ -141,7 +141,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             emit(preview_report, as_json=as_json, human=_human_preview(preview_report))
             return
         from infinstruct.connectors.ingest import ingest
-        from infinstruct.platform.db import ensure_schema
+        from infinstruct.core.db import ensure_schema
 
         ensure_schema(settings)
         report = ingest(

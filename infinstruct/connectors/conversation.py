@@ -29,7 +29,7 @@ from infinstruct.connectors.news import clean_html, parse_time
 from infinstruct.connectors.records import Item, Quarantined
 from infinstruct.connectors.safeio import TruncatedInput
 from infinstruct.connectors.tabular import Row, cell_text, field_key, fields_with, table_fields, table_rows
-from infinstruct.platform.errors import ConnectorError
+from infinstruct.core.errors import ConnectorError
 
 CUSTOMER_ROLES = frozenset(
     {"customer", "user", "end-user", "end_user", "enduser", "requester", "contact", "lead", "client"}

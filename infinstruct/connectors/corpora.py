@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from infinstruct.platform.db import get_engine
-from infinstruct.platform.errors import InputError, NotFoundError
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Chunk, Corpus, CorpusVersion, Document, InstructionSet, Interaction
+from infinstruct.core.db import get_engine
+from infinstruct.core.errors import InputError, NotFoundError
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import Chunk, Corpus, CorpusVersion, Document, InstructionSet, Interaction
 
 
 def list_corpora(settings: Settings) -> list[dict[str, Any]]:

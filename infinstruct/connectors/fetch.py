@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from infinstruct.platform.errors import ConnectorError, LimitError
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.urls import check_public_url
+from infinstruct.core.errors import ConnectorError, LimitError
+from infinstruct.core.settings import Settings
+from infinstruct.core.urls import check_public_url
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from infinstruct.connectors.naming import default_name, incompatible
 from infinstruct.connectors.records import Connector, DocumentRecord, InteractionRecord, Quarantined
 from infinstruct.connectors.safeio import Limits, TruncatedInput, check_file_size, set_limits
 from infinstruct.connectors.store import QUARANTINE, BatchWriter, LoadState, finalise_counts
-from infinstruct.platform.db import get_engine
-from infinstruct.platform.errors import ConnectorError, InputError, QuarantineError
-from infinstruct.platform.progress import Progress
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Corpus, CorpusVersion, Source
-from infinstruct.platform.tables._columns import utcnow
+from infinstruct.core.db import get_engine
+from infinstruct.core.errors import ConnectorError, InputError, QuarantineError
+from infinstruct.core.progress import Progress
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import Corpus, CorpusVersion, Source
+from infinstruct.core.tables._columns import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -351,7 +351,7 @@ class GenericLabelledConnector:
 
 
 def raise_columns(path: Path, header: list[str], wanted: str, mapping: dict[str, str]) -> None:
-    from infinstruct.platform.errors import ConnectorError
+    from infinstruct.core.errors import ConnectorError
 
     raise ConnectorError(
         f"{path}: cannot find the {wanted} columns in {header} (mapping {mapping or 'none'}); "

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from infinstruct.connectors.ingest import Plan
-    from infinstruct.platform.tables import Corpus
+    from infinstruct.core.tables import Corpus
 
 
 #: File stems that name a split of a dataset, not the dataset: ``train.csv`` of BANKING77

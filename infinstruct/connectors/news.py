@@ -17,7 +17,7 @@ from infinstruct.connectors.labelled import raise_columns
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
 from infinstruct.connectors.safeio import csv_header, csv_rows, looks_binary, open_binary, peek
 from infinstruct.connectors.tabular import cell_text, fields_with, find_field, table_fields, table_rows
-from infinstruct.platform.errors import ConnectorError, LimitError
+from infinstruct.core.errors import ConnectorError, LimitError
 
 _TAG = re.compile(r"<[^>]+>")
 

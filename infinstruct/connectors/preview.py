@@ -24,8 +24,8 @@ from infinstruct.connectors.records import Connector, DocumentRecord, Interactio
 from infinstruct.connectors.registry import Options
 from infinstruct.connectors.safeio import TruncatedInput
 from infinstruct.connectors.store import DOCUMENT, _aware, document_row, reason_key
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Corpus
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import Corpus
 
 #: Records shown "as they would be stored".
 SAMPLE = 5
@@ -113,7 +113,7 @@ def _existing_corpus(settings: Settings, name: str) -> Corpus | None:
     """The corpus row, read only; None when there is no store yet (and none is created)."""
     if not _store_exists(settings):
         return None
-    from infinstruct.platform.db import get_engine
+    from infinstruct.core.db import get_engine
 
     try:
         with Session(get_engine(settings), expire_on_commit=False) as session:
@@ -209,7 +209,7 @@ class _Counts:
         pending, self._pending = self._pending, []
         if not pending or not self.corpus_exists:
             return
-        from infinstruct.platform.db import get_engine
+        from infinstruct.core.db import get_engine
 
         with get_engine(self.settings).connect() as conn:
             stored = conn.execute(

@@ -26,7 +26,7 @@ from infinstruct.connectors.labelled import (
 from infinstruct.connectors.news import FeedConnector, GenericNewsConnector, SeekingAlphaConnector
 from infinstruct.connectors.records import Connector
 from infinstruct.connectors.twcs import TwcsConnector
-from infinstruct.platform.errors import ConnectorError, InputError
+from infinstruct.core.errors import ConnectorError, InputError
 
 #: Below this, a detection is a guess, not a match.
 MIN_CONFIDENCE = 0.3

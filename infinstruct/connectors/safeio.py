@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infinstruct.platform.errors import ConnectorError, LimitError
+from infinstruct.core.errors import ConnectorError, LimitError
 
 log = logging.getLogger(__name__)
 

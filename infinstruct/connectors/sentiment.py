@@ -6,7 +6,7 @@ where a reader can compare them.
 
 from __future__ import annotations
 
-from infinstruct.platform.protocols import SENTIMENT_LABELS
+from infinstruct.core.protocols import SENTIMENT_LABELS
 
 #: Twitter financial news: 0 = bearish, 1 = bullish, 2 = neutral (dataset card).
 TWITTER_NEWS = {"0": "negative", "1": "positive", "2": "neutral"}
@@ -51,7 +51,7 @@ def score_label(score: float, thresholds: tuple[float, float] = DEFAULT_SCORE_TH
 
 def parse_thresholds(text: str) -> tuple[float, float]:
     """``"-0.05,0.05"`` → ``(-0.05, 0.05)``; a clear error naming the value otherwise."""
-    from infinstruct.platform.errors import InputError
+    from infinstruct.core.errors import InputError
 
     parts = [p.strip() for p in text.split(",")]
     try:

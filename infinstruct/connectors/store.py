@@ -20,8 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from infinstruct.connectors.records import DocumentRecord, InteractionRecord, Quarantined
 from infinstruct.connectors.textnorm import detect_lang, document_id, fingerprint, scrub_pii
-from infinstruct.platform.tables import CorpusVersion, Document, Interaction, Quarantine
-from infinstruct.platform.tables._columns import utcnow
+from infinstruct.core.tables import CorpusVersion, Document, Interaction, Quarantine
+from infinstruct.core.tables._columns import utcnow
 
 log = logging.getLogger(__name__)
 

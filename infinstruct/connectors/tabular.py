@@ -34,7 +34,7 @@ from infinstruct.connectors.safeio import (
     peek,
     text_lines,
 )
-from infinstruct.platform.errors import ConnectorError, LimitError
+from infinstruct.core.errors import ConnectorError, LimitError
 
 Row = dict[str, Any]
 #: Nesting deeper than this is kept as JSON text rather than flattened further.

@@ -1,1 +1,1 @@
-"""The finetune part (imports only `infinstruct.platform`, never a sibling part)."""
+"""The finetune part (imports only `infinstruct.core`, never a sibling part)."""

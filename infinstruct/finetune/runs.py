@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from infinstruct.platform.settings import Settings
+from infinstruct.core.settings import Settings
 
 COMPLETE = "COMPLETE"
 RUN_JSON = "run.json"

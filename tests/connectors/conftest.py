@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infinstruct.platform.settings import Settings, load_settings
+from infinstruct.core.settings import Settings, load_settings
 from tests.conftest import REPO, TEST_DATA
 
 FIXTURES = TEST_DATA / "connectors"

@@ -8,7 +8,7 @@ import pytest
 
 from infinstruct.connectors import registry
 from infinstruct.connectors.records import Connector, DocumentRecord, InteractionRecord, Quarantined
-from infinstruct.platform.protocols import SENTIMENT_LABELS
+from infinstruct.core.protocols import SENTIMENT_LABELS
 from tests.conftest import shared_path
 from tests.connectors.conftest import FIXTURES, SAMPLES
 

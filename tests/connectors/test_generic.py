@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 from infinstruct.cli import app
 from infinstruct.connectors.ingest import ingest
 from infinstruct.connectors.preview import preview
-from infinstruct.platform.db import get_engine
-from infinstruct.platform.errors import ConnectorError, InputError, LimitError
-from infinstruct.platform.settings import Settings, load_settings
-from infinstruct.platform.tables import Document, Quarantine
+from infinstruct.core.db import get_engine
+from infinstruct.core.errors import ConnectorError, InputError, LimitError
+from infinstruct.core.settings import Settings, load_settings
+from infinstruct.core.tables import Document, Quarantine
 from tests.connectors.conftest import FIXTURES, SAMPLES
 
 

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from infinstruct.cli import app
 from infinstruct.connectors.corpora import rollback
 from infinstruct.connectors.ingest import ingest
-from infinstruct.platform.db import get_engine
-from infinstruct.platform.errors import ConnectorError, NotFoundError, QuarantineError
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Chunk, CorpusVersion, Document, InstructionSet, Quarantine
+from infinstruct.core.db import get_engine
+from infinstruct.core.errors import ConnectorError, NotFoundError, QuarantineError
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import Chunk, CorpusVersion, Document, InstructionSet, Quarantine
 from tests.connectors.conftest import FIXTURES, SAMPLES
 
 

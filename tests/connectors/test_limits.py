@@ -16,10 +16,10 @@ import pytest
 from sqlmodel import Session, func, select
 
 from infinstruct.connectors.ingest import ingest
-from infinstruct.platform.db import get_engine
-from infinstruct.platform.errors import ConnectorError, LimitError
-from infinstruct.platform.settings import Settings, load_settings
-from infinstruct.platform.tables import CorpusVersion, Document, Quarantine
+from infinstruct.core.db import get_engine
+from infinstruct.core.errors import ConnectorError, LimitError
+from infinstruct.core.settings import Settings, load_settings
+from infinstruct.core.tables import CorpusVersion, Document, Quarantine
 from tests.conftest import REPO
 from tests.connectors.conftest import FIXTURES
 

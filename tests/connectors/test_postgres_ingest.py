@@ -18,9 +18,9 @@ import pytest
 from sqlmodel import Session, func, select
 
 from infinstruct.connectors.ingest import ingest
-from infinstruct.platform.db import get_engine
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Corpus, CorpusVersion, Document
+from infinstruct.core.db import get_engine
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import Corpus, CorpusVersion, Document
 from tests.conftest import REPO, postgres_database, shared_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from infinstruct.connectors.ingest import ingest
-from infinstruct.platform.db import get_engine
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Corpus, Document, Interaction
+from infinstruct.core.db import get_engine
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import Corpus, Document, Interaction
 from tests.conftest import SHARED_DATA, shared_path
 
 pytestmark = pytest.mark.slow

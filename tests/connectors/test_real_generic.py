@@ -28,10 +28,10 @@ from infinstruct.connectors.preview import preview
 from infinstruct.connectors.records import DocumentRecord
 from infinstruct.connectors.safeio import csv_rows
 from infinstruct.connectors.twcs import TwcsConnector, _created
-from infinstruct.platform.db import get_engine
-from infinstruct.platform.errors import ConnectorError
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Corpus, CorpusVersion, Document
+from infinstruct.core.db import get_engine
+from infinstruct.core.errors import ConnectorError
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import Corpus, CorpusVersion, Document
 from tests.conftest import shared_path
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ from infinstruct.connectors.conversation import ConversationConnector
 from infinstruct.connectors.labelled import GenericLabelledConnector
 from infinstruct.connectors.records import DocumentRecord, Quarantined
 from infinstruct.connectors.tabular import flatten, table_rows
-from infinstruct.platform.errors import InfinstructError
+from infinstruct.core.errors import InfinstructError
 
 #: Printable text in several scripts, with the characters that break naive CSV writers.
 TEXT = st.text(

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infinstruct.platform.settings import Settings, load_settings
+from infinstruct.core.settings import Settings, load_settings
 from tests.conftest import REPO
 from tests.live import free_port
 
@@ -43,7 +43,7 @@ class Server:
 
 
 def _users(settings: Settings) -> dict[str, str]:
-    from infinstruct.platform.auth import users
+    from infinstruct.auth import users
 
     for name, password in PASSWORDS.items():
         users.add_user(settings, name, role="operator", password=password)
@@ -56,7 +56,7 @@ def _users(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    from infinstruct.platform.db import upgrade
+    from infinstruct.core.db import upgrade
 
     folder = tmp_path_factory.mktemp("security")
     settings = load_settings(data_dir=folder / "var")

@@ -87,7 +87,7 @@ def test_2_logout_ends_the_session_for_the_old_cookie(server: Server) -> None:
 
 
 def test_2_removing_or_demoting_a_user_ends_their_sessions(server: Server) -> None:
-    from infinstruct.platform.auth import users
+    from infinstruct.auth import users
 
     oscar, otto = _logged_in(server, "oscar"), _logged_in(server, "otto")
     users.remove_user(server.settings, "oscar")  # what `infinstruct users remove oscar` runs

@@ -7,13 +7,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from infinstruct.platform.alerts.alerting import raise_alerts
-from infinstruct.platform.alerts.watchlists import add_watch
-from infinstruct.platform.errors import InfinstructError, NotFoundError
+from infinstruct.alerts.alerting import raise_alerts
+from infinstruct.alerts.watchlists import add_watch
+from infinstruct.core.errors import InfinstructError, NotFoundError
 from infinstruct.ui.analyst import AnalystView, build_analyst_app, per_caller
-from tests.platform.alerts.conftest import NOW, NewsStore, plant
-from tests.platform.alerts.conftest import store as store  # fixtures used by the test below
-from tests.platform.alerts.conftest import users as users
+from tests.alerts.conftest import NOW, NewsStore, plant
+from tests.alerts.conftest import store as store  # fixtures used by the test below
+from tests.alerts.conftest import users as users
 
 
 @pytest.mark.slow

@@ -8,19 +8,19 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from infinstruct.platform.alerts import lease
-from infinstruct.platform.alerts.alerting import raise_alerts
-from infinstruct.platform.alerts.scheduler import LEASE_NAME
-from infinstruct.platform.alerts.watchlists import add_watch
-from infinstruct.platform.auth import users
-from infinstruct.platform.db import session_scope
-from infinstruct.platform.settings import load_settings
-from infinstruct.platform.tables import Alert
+from infinstruct.alerts import lease
+from infinstruct.alerts.alerting import raise_alerts
+from infinstruct.alerts.scheduler import LEASE_NAME
+from infinstruct.alerts.watchlists import add_watch
+from infinstruct.auth import users
+from infinstruct.core.db import session_scope
+from infinstruct.core.settings import load_settings
+from infinstruct.core.tables import Alert
 from infinstruct.services import build_app
+from tests.alerts.conftest import NOW, NewsStore, plant, twitter_headlines
+from tests.alerts.conftest import store as store  # fixture used below
+from tests.alerts.test_scheduler import _wait_for
 from tests.live import browser_page, live_server, login, screenshot
-from tests.platform.alerts.conftest import NOW, NewsStore, plant, twitter_headlines
-from tests.platform.alerts.conftest import store as store  # fixture used below
-from tests.platform.alerts.test_scheduler import _wait_for
 
 
 @pytest.mark.slow

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.chat.conftest import ScriptedBackend, build_chat_template, make_router
 from tests.conftest import REPO
 from tests.live import chromium_path
-from tests.platform.chat.conftest import ScriptedBackend, build_chat_template, make_router
 
 SHOP = "Do you ship to Canada, and how long does delivery take?"
 IN_TRAINING = "I am still waiting on my card?"
@@ -36,9 +36,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -
     import uvicorn
     from fastapi import FastAPI
 
-    from infinstruct.platform.chat.api import build_chat_api
-    from infinstruct.platform.chat.safety import RateLimiter
-    from infinstruct.platform.settings import load_settings
+    from infinstruct.chat.api import build_chat_api
+    from infinstruct.core.ratelimit import RateLimiter
+    from infinstruct.core.settings import load_settings
     from infinstruct.ui.chat import build_chat_ui
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -48,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -
     old = Path.cwd()
     os.chdir(REPO)
     settings = load_settings(data_dir=data_dir, chat={"rate_limit_per_minute": 8})
-    from infinstruct.platform.corpus_visibility import set_visibility
+    from infinstruct.core.corpus_visibility import set_visibility
 
     set_visibility(settings, "shop", "public")  # customers may see the shop's passages, not banking77's
     backend = ScriptedBackend()
@@ -93,7 +93,7 @@ def test_api_chat_returns_the_tagged_answer_and_takes_feedback(server: dict[str,
         timeout=30,
     )
     assert rated.status_code == 200, rated.text
-    from infinstruct.platform.chat.conversations import list_feedback
+    from infinstruct.chat.conversations import list_feedback
 
     assert list_feedback(server["settings"])[0]["comment"] == "too vague"
     too_long = httpx.post(f"{url}/api/chat", json={"message": "x" * 5000}, timeout=30)

@@ -21,9 +21,9 @@ import httpx
 import pytest
 import yaml
 
-from infinstruct.platform.auth import users
-from infinstruct.platform.config_layers import packaged_dir
-from infinstruct.platform.settings import load_settings
+from infinstruct.auth import users
+from infinstruct.core.config_layers import packaged_dir
+from infinstruct.core.settings import load_settings
 from tests.conftest import REPO, shared_path, subprocess_env
 from tests.live import browser_page, free_port, login, screenshot
 

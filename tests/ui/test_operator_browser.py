@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from infinstruct.platform import registry
-from infinstruct.platform.auth import users
-from infinstruct.platform.settings import Settings
+from infinstruct.auth import users
+from infinstruct.core import registry
+from infinstruct.core.settings import Settings
 from infinstruct.services import build_app
 from tests.conftest import shared_path
 from tests.live import browser_page, live_server, login, screenshot

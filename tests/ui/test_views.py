@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from infinstruct.platform.chat.answers import Answer, Source
-from infinstruct.platform.chat.customer_view import customer_answer
+from infinstruct.chat.answers import Answer, Source
+from infinstruct.chat.customer_view import customer_answer
 from infinstruct.ui.chat.texts import lang_of, say
 from infinstruct.ui.operator.common import progress_html
 
@@ -67,8 +67,8 @@ def test_a_failed_job_shows_the_clis_message() -> None:
 
 
 def test_a_run_that_ends_between_two_polls_still_draws_its_whole_loss_curve() -> None:
+    from infinstruct.core.tables import JobRun
     from infinstruct.finetune.training.run import loss_curve
-    from infinstruct.platform.tables import JobRun
     from infinstruct.ui.operator.backend import OperatorBackend
     from infinstruct.ui.operator.training import _with_point
 
@@ -93,7 +93,7 @@ def test_a_run_that_ends_between_two_polls_still_draws_its_whole_loss_curve() ->
 def test_the_console_maps_a_generic_file_and_previews_it_as_the_cli_would(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from infinstruct.platform.errors import InputError
+    from infinstruct.core.errors import InputError
     from infinstruct.services import build_operator_backend
     from infinstruct.ui.operator.backend import LoadMapping
     from infinstruct.ui.operator.corpora import preview

@@ -20,7 +20,7 @@ from infinstruct.finetune.instructions.store import (
 )
 
 if TYPE_CHECKING:
-    from infinstruct.platform.settings import Settings
+    from infinstruct.core.settings import Settings
 
 __all__ = [
     "SPLITS",

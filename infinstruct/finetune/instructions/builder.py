@@ -18,6 +18,12 @@ from typing import Any
 from sqlalchemy import func, insert
 from sqlmodel import Session, SQLModel, col, select
 
+from infinstruct.core.db import session_scope
+from infinstruct.core.errors import InputError
+from infinstruct.core.progress import Progress
+from infinstruct.core.protocols import SENTIMENT_LABELS
+from infinstruct.core.settings import InstructionSettings, Settings
+from infinstruct.core.tables import InstructionSet
 from infinstruct.finetune.instructions import inputs as inputs_mod
 from infinstruct.finetune.instructions.grounding import ground_rows
 from infinstruct.finetune.instructions.quality import diversity, filter_candidates
@@ -26,12 +32,6 @@ from infinstruct.finetune.instructions.store import refresh_staleness
 from infinstruct.finetune.instructions.tasks import finance, generic, items, support
 from infinstruct.finetune.instructions.tasks.base import Candidate, Context, Doc
 from infinstruct.finetune.instructions.textnorm import stable_hash
-from infinstruct.platform.db import session_scope
-from infinstruct.platform.errors import InputError
-from infinstruct.platform.progress import Progress
-from infinstruct.platform.protocols import SENTIMENT_LABELS
-from infinstruct.platform.settings import InstructionSettings, Settings
-from infinstruct.platform.tables import InstructionSet
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from infinstruct.platform.cli_support import JsonOption, emit, settings_from
+from infinstruct.core.cli_support import JsonOption, emit, settings_from
 
 instructions_app = typer.Typer(
     help="The instruction set: build it from the store, inspect, export, import.", no_args_is_help=True

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from infinstruct.platform.errors import InputError
+from infinstruct.core.errors import InputError
 
 Format = Literal["alpaca", "sharegpt", "messages"]
 FORMATS: tuple[str, ...] = ("alpaca", "sharegpt", "messages")

@@ -1,7 +1,7 @@
 """Reply examples carry their retrieved context, in the format the chat shows the model.
 
 At answer time the chat gives the model the nearest real agent replies (and passages) in a
-data block before the customer's message (``platform.chat.prompts.grounded_user_message``).
+data block before the customer's message (``chat.prompts.grounded_user_message``).
 A model trained on bare question -> reply pairs never learns to use that block, so every
 ``support_reply``/``dialogue_reply`` example gets the same block here: the replies that agents
 gave to the most similar customer messages of the train split, never from its own group
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from infinstruct.chat.prompts import Delimiters, grounded_user_message, grounding_note
 from infinstruct.finetune.instructions.textnorm import stable_hash
-from infinstruct.platform.chat.prompts import Delimiters, grounded_user_message, grounding_note
 
 #: Tasks whose examples are grounded.
 REPLY_TASKS = frozenset({"support_reply", "dialogue_reply"})

@@ -17,12 +17,8 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from infinstruct.finetune.instructions.tasks.base import Doc
-from infinstruct.finetune.instructions.tasks.generic import CuratedPair
-from infinstruct.finetune.instructions.tasks.items import Event
-from infinstruct.finetune.instructions.templates import template_hash
-from infinstruct.platform.settings import InstructionSettings
-from infinstruct.platform.tables import (
+from infinstruct.core.settings import InstructionSettings
+from infinstruct.core.tables import (
     Corpus,
     CorpusVersion,
     CuratedAnswer,
@@ -30,6 +26,10 @@ from infinstruct.platform.tables import (
     Handoff,
     Interaction,
 )
+from infinstruct.finetune.instructions.tasks.base import Doc
+from infinstruct.finetune.instructions.tasks.generic import CuratedPair
+from infinstruct.finetune.instructions.tasks.items import Event
+from infinstruct.finetune.instructions.templates import template_hash
 
 
 @dataclass

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from infinstruct.core.settings import InstructionSettings
 from infinstruct.finetune.instructions.tasks.base import CLASSIFICATION_TASKS, Candidate
 from infinstruct.finetune.instructions.textnorm import detect_lang, find_pii, normalise_sentence, stable_hash
-from infinstruct.platform.settings import InstructionSettings
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from whichever corpus or file, on the same side. Rebuilding never moves a group.
 
 from __future__ import annotations
 
+from infinstruct.core.errors import ConfigError
+from infinstruct.core.settings import InstructionSettings
 from infinstruct.finetune.instructions.textnorm import unit_interval
-from infinstruct.platform.errors import ConfigError
-from infinstruct.platform.settings import InstructionSettings
 
 
 def check_shares(opts: InstructionSettings) -> None:

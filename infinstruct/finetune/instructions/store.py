@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from infinstruct.platform.db import session_scope
-from infinstruct.platform.errors import InputError, NotFoundError
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import CorpusVersion, InstructionExample, InstructionSet
+from infinstruct.core.db import session_scope
+from infinstruct.core.errors import InputError, NotFoundError
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import CorpusVersion, InstructionExample, InstructionSet
 
 log = logging.getLogger(__name__)
 

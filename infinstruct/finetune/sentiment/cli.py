@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from infinstruct.platform.cli_support import JsonOption, emit, settings_from
+from infinstruct.core.cli_support import JsonOption, emit, settings_from
 
 
 def _human(result: dict[str, Any]) -> str:

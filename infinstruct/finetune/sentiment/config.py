@@ -13,9 +13,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from infinstruct.core.errors import ConfigError
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.training.config import read_recipe, recipe_path
-from infinstruct.platform.errors import ConfigError
-from infinstruct.platform.settings import Settings
 
 Strategy = Literal["replay", "ewc", "naive"]
 Pooling = Literal["cls", "mean"]

@@ -16,9 +16,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.sentiment.config import DataSection
 from infinstruct.finetune.sentiment.data import LabelledExample
-from infinstruct.platform.tables import ModelVersion
 
 log = logging.getLogger(__name__)
 

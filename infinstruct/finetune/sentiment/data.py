@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
+from infinstruct.core.db import session_scope
+from infinstruct.core.errors import InputError, NotFoundError
+from infinstruct.core.protocols import SENTIMENT_LABELS
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import Corpus, Document
 from infinstruct.finetune.sentiment.config import DataSection
-from infinstruct.platform.db import session_scope
-from infinstruct.platform.errors import InputError, NotFoundError
-from infinstruct.platform.protocols import SENTIMENT_LABELS
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Corpus, Document
 
 log = logging.getLogger(__name__)
 

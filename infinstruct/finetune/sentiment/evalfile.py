@@ -19,16 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from infinstruct.core.db import ensure_schema, get_engine
+from infinstruct.core.errors import ConnectorError, InputError, NotFoundError
+from infinstruct.core.protocols import Ingestor
+from infinstruct.core.registry import active_version, get_version
+from infinstruct.core.settings import DatabaseSettings, Settings
+from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.sentiment.config import DataSection
 from infinstruct.finetune.sentiment.data import load_examples
 from infinstruct.finetune.sentiment.gate import evaluate_version
-from infinstruct.platform.db import ensure_schema, get_engine
-from infinstruct.platform.errors import ConnectorError, InputError, NotFoundError
-from infinstruct.platform.protocols import Ingestor
-from infinstruct.platform.registry import active_version, get_version
-from infinstruct.platform.sentiment.scorer import SENTIMENT_KIND
-from infinstruct.platform.settings import DatabaseSettings, Settings
-from infinstruct.platform.tables import ModelVersion
+from infinstruct.sentiment.scorer import SENTIMENT_KIND
 
 log = logging.getLogger(__name__)
 

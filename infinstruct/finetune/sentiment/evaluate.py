@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from infinstruct.core.protocols import SENTIMENT_LABELS, SentimentScorer
 from infinstruct.finetune.sentiment.data import LabelledExample
-from infinstruct.platform.protocols import SENTIMENT_LABELS, SentimentScorer
 
 
 def classification_report(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, Any]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from infinstruct.core.registry import GateVerdict, compare_metric
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.sentiment import continual
 from infinstruct.finetune.sentiment.config import DataSection
 from infinstruct.finetune.sentiment.data import LabelledExample, load_splits
 from infinstruct.finetune.sentiment.evaluate import evaluate_scorer
-from infinstruct.platform.registry import GateVerdict, compare_metric
-from infinstruct.platform.sentiment.scorer import load_scorer
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import ModelVersion
+from infinstruct.sentiment.scorer import load_scorer
 
 GATE_METRIC = "macro_f1"
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infinstruct.core.errors import TrainingError
+from infinstruct.core.progress import Progress
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.sentiment.config import OptimSection
 from infinstruct.finetune.sentiment.data import LabelledExample
-from infinstruct.platform.errors import TrainingError
-from infinstruct.platform.progress import Progress
-from infinstruct.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

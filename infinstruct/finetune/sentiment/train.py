@@ -14,6 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from infinstruct.core.bundled_models import minilm_path
+from infinstruct.core.errors import ConfigError, InputError, ModelLoadError
+from infinstruct.core.protocols import SENTIMENT_LABELS
+from infinstruct.core.registry import get_version, next_version_name, register_version
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.runs import find_resumable, mark_complete, new_run_dir, run_info
 from infinstruct.finetune.sentiment import continual
 from infinstruct.finetune.sentiment.baseline import run_baseline
@@ -28,14 +34,8 @@ from infinstruct.finetune.sentiment.data import LabelledExample, Splits, load_sp
 from infinstruct.finetune.sentiment.evaluate import evaluate_scorer, write_report
 from infinstruct.finetune.sentiment.loop import CHECKPOINT, plan_batches, run_loop, total_steps
 from infinstruct.finetune.training.config import read_recipe
-from infinstruct.platform.bundled_models import minilm_path
-from infinstruct.platform.errors import ConfigError, InputError, ModelLoadError
-from infinstruct.platform.protocols import SENTIMENT_LABELS
-from infinstruct.platform.registry import get_version, next_version_name, register_version
-from infinstruct.platform.sentiment import meanpool
-from infinstruct.platform.sentiment.scorer import SENTIMENT_KIND, ClassifierScorer, resolve_device
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import ModelVersion
+from infinstruct.sentiment import meanpool
+from infinstruct.sentiment.scorer import SENTIMENT_KIND, ClassifierScorer, resolve_device
 
 log = logging.getLogger(__name__)
 

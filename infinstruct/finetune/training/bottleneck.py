@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from infinstruct.platform.errors import ConfigError, ModelLoadError
+from infinstruct.core.errors import ConfigError, ModelLoadError
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,6 @@ def load_into(model: Any, folder: str | Path, *, trainable: bool = False) -> Any
 
 def register_format() -> None:
     """Let the platform's dialogue loader put bottleneck versions on their base."""
-    from infinstruct.platform.dialogue.loading import register_artefact_format
+    from infinstruct.dialogue.loading import register_artefact_format
 
     register_artefact_format(MARKER, load_into)

@@ -8,13 +8,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from infinstruct.core.errors import ConfigError, InputError
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.training import data
 from infinstruct.finetune.training.config import FinetuneConfig
 from infinstruct.finetune.training.loop import Phase, Stream
 from infinstruct.finetune.training.methods import apply_method, check_remote_model, parameter_counts
-from infinstruct.platform.errors import ConfigError, InputError
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ def build_model_for(
     parent: ModelVersion | None,
 ) -> tuple[Any, Any, str]:
     """``(model, tokenizer, base)``: ``base`` is what the registry records (and reloads adapters on)."""
+    from infinstruct.dialogue import is_adapter_folder, load_causal_lm, load_version
     from infinstruct.finetune.training.bottleneck import is_bottleneck_folder, register_format
-    from infinstruct.platform.dialogue import is_adapter_folder, load_causal_lm, load_version
 
     if parent is not None:
         adapter_parent = is_adapter_folder(parent.artefact_path) or is_bottleneck_folder(parent.artefact_path)
@@ -72,7 +72,7 @@ def build_model_for(
 
         folder = (run_dir or Path(tempfile.mkdtemp(prefix="dry-run-"))) / "tokenizer"
         if (folder / "tokenizer.json").exists():
-            from infinstruct.platform.dialogue.loading import load_tokenizer
+            from infinstruct.dialogue.loading import load_tokenizer
 
             tokenizer = load_tokenizer(str(folder))
         else:

@@ -11,8 +11,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from infinstruct.platform.cli_support import JsonOption, emit, settings_from
-from infinstruct.platform.errors import ConfigError
+from infinstruct.core.cli_support import JsonOption, emit, settings_from
+from infinstruct.core.errors import ConfigError
 
 
 class _TrainGroup(TyperGroup):
@@ -99,8 +99,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Train a recipe (pretrain / instruction-tune / PEFT), evaluate it, register a model version."""
+        from infinstruct.core.jobs import current_job_id, finish_job
         from infinstruct.finetune.training.run import run_recipe
-        from infinstruct.platform.jobs import current_job_id, finish_job
 
         settings = settings_from(ctx)
         job = current_job_id()

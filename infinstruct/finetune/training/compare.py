@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
+from infinstruct.core.errors import ConfigError, InfinstructError
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.training import data
 from infinstruct.finetune.training.config import FinetuneConfig, Method, load_config
-from infinstruct.platform.errors import ConfigError, InfinstructError
-from infinstruct.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from infinstruct.platform.config_layers import read_yaml_mapping
-from infinstruct.platform.errors import ConfigError
-from infinstruct.platform.settings import Settings
+from infinstruct.core.config_layers import read_yaml_mapping
+from infinstruct.core.errors import ConfigError
+from infinstruct.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class FinetuneConfig(_Section):
 
 def recipe_path(settings: Settings, recipe: str) -> Path:
     """A recipe name (packaged, or in the operator's config folder) or a path to a YAML file."""
-    from infinstruct.platform.config_layers import recipe_dirs, recipe_files
+    from infinstruct.core.config_layers import recipe_dirs, recipe_files
 
     given = Path(recipe).expanduser()
     if given.suffix in {".yaml", ".yml"} and given.exists():

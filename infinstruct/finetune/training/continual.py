@@ -15,8 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.training.data import Example, collate, encode_examples
-from infinstruct.platform.tables import ModelVersion
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from infinstruct.core.db import session_scope
+from infinstruct.core.errors import InputError
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import Document
 from infinstruct.finetune.training.config import DataSection
-from infinstruct.platform.db import session_scope
-from infinstruct.platform.errors import InputError
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Document
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def pretrain_texts(
     texts: list[str] = []
     total = 0
     with session_scope(settings) as session:
-        from infinstruct.platform.tables import Corpus
+        from infinstruct.core.tables import Corpus
 
         query = (
             select(Document.id, Document.title, Document.text)

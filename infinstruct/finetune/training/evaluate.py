@@ -14,9 +14,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from infinstruct.core.errors import InfinstructError
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.training.data import IGNORE, Example, collate, encode_chat
-from infinstruct.platform.errors import InfinstructError
-from infinstruct.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +123,9 @@ def text_metrics(settings: Settings, pairs: list[tuple[str, str]]) -> dict[str, 
 
 def _embed_sim(settings: Settings, preds: list[str], refs: list[str]) -> float | None:
     try:
-        from infinstruct.platform.retrieval.embedder import load_embedder
+        from infinstruct.embeddings.embedder import load_embedder
     except ImportError:
-        log.warning("no embedder available (infinstruct.platform.retrieval.embedder); embed_sim skipped")
+        log.warning("no embedder available (infinstruct.embeddings.embedder); embed_sim skipped")
         return None
     try:
         embedder = load_embedder(settings)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from infinstruct.core.registry import Gate, GateVerdict, compare_metric
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.training.config import build_config
 from infinstruct.finetune.training.data import load_split
 from infinstruct.finetune.training.evaluate import score_loss
-from infinstruct.platform.registry import Gate, GateVerdict, compare_metric
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,8 @@ def score_on_split(
     settings: Settings, model_version: ModelVersion, *, split_of: ModelVersion, split: str = "test"
 ) -> dict[str, Any]:
     """Loss metrics of ``model_version`` on ``split_of``'s held-out split (as it trained on it)."""
+    from infinstruct.dialogue import load_version
     from infinstruct.finetune.training.bottleneck import register_format
-    from infinstruct.platform.dialogue import load_version
 
     register_format()  # bottleneck versions load through the platform's loader
     config = build_config(

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from infinstruct.core.progress import Progress
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from infinstruct.finetune.training.config import FinetuneConfig
 from infinstruct.finetune.training.data import collate
-from infinstruct.platform.progress import Progress
-from infinstruct.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def split_over_processes(phases: Sequence[Phase], world: int) -> list[Phase]:
         return list(phases)
     uneven = sorted({count for phase in phases for _, count in phase.mix if count % world})
     if uneven:
-        from infinstruct.platform.errors import ConfigError
+        from infinstruct.core.errors import ConfigError
 
         raise ConfigError(
             f"batch sizes {uneven} do not split evenly over {world} processes; "

@@ -12,8 +12,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from infinstruct.core.errors import ConfigError
 from infinstruct.finetune.training.config import FinetuneConfig
-from infinstruct.platform.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

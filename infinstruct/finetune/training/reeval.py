@@ -6,18 +6,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from infinstruct.core.errors import InputError
+from infinstruct.core.registry import get_version
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.training.config import build_config
 from infinstruct.finetune.training.data import load_split
 from infinstruct.finetune.training.evaluate import evaluate_model, write_report
-from infinstruct.platform.errors import InputError
-from infinstruct.platform.registry import get_version
-from infinstruct.platform.settings import Settings
 
 
 def evaluate_version(settings: Settings, name: str) -> dict[str, Any]:
     """Load the version, score it on its recipe's test split, write ``reeval/`` reports."""
+    from infinstruct.dialogue import load_version
     from infinstruct.finetune.training.bottleneck import register_format
-    from infinstruct.platform.dialogue import load_version
 
     register_format()  # bottleneck versions load through the platform's loader
     version = get_version(settings, name)

@@ -15,6 +15,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from infinstruct.core.errors import InputError
+from infinstruct.core.registry import get_version, next_version_name, register_version
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.runs import find_resumable, mark_complete, new_run_dir, run_info
 from infinstruct.finetune.training import continual, data
 from infinstruct.finetune.training.build import build_model_for, build_phases, build_splits
@@ -29,10 +33,6 @@ from infinstruct.finetune.training.config import (
 from infinstruct.finetune.training.evaluate import evaluate_model, score_loss, write_report
 from infinstruct.finetune.training.loop import run_loop
 from infinstruct.finetune.training.methods import base_view, parameter_counts, save_artefact
-from infinstruct.platform.errors import InputError
-from infinstruct.platform.registry import get_version, next_version_name, register_version
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +262,8 @@ def _register(
     set_ids = sorted({e.set_id for e in examples})
     resolved = config.model_dump(mode="json")
     if set_ids:  # pin the set version so re-evaluation and the gate read the same examples
-        from infinstruct.platform.db import session_scope
-        from infinstruct.platform.tables import InstructionSet
+        from infinstruct.core.db import session_scope
+        from infinstruct.core.tables import InstructionSet
 
         with session_scope(settings) as session:
             found = session.get(InstructionSet, set_ids[-1])

@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from infinstruct.platform.settings import Settings
+from infinstruct.core.settings import Settings
 from infinstruct.ui.analyst.handlers import per_caller, picked_alert
 from infinstruct.ui.analyst.view import AnalystView
 

@@ -10,8 +10,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from infinstruct.platform.errors import AuthError, InfinstructError
-from infinstruct.platform.settings import Settings
+from infinstruct.core.errors import AuthError, InfinstructError
+from infinstruct.core.settings import Settings
 from infinstruct.ui.analyst.view import AnalystView
 
 

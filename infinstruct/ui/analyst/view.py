@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from infinstruct.platform.alerts import inbox, trends, watchlists
-from infinstruct.platform.errors import InfinstructError
-from infinstruct.platform.settings import Settings
+from infinstruct.alerts import inbox, trends, watchlists
+from infinstruct.core.errors import InfinstructError
+from infinstruct.core.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +27,7 @@ class AnalystView:
     """The dashboard's handlers for one user, plain data in and out (tested without a browser)."""
 
     def __init__(self, settings: Settings, username: str) -> None:
-        from infinstruct.platform.db import session_scope
+        from infinstruct.core.db import session_scope
 
         with session_scope(settings) as session:
             watchlists.user_id(session, username)  # an unknown user fails here, not mid-page
@@ -46,7 +46,7 @@ class AnalystView:
 
     def run_status(self) -> str:
         """When the alert job last ran, how many items it scored, and when it runs next."""
-        from infinstruct.platform import jobs
+        from infinstruct.core import jobs
 
         runs = jobs.list_jobs(self.settings, limit=1, kind="alerts")
         every = self.settings.scheduler.poll_minutes
@@ -182,8 +182,8 @@ def _watch_owner(settings: Settings, username: str) -> str:
     """Whose watchlist ``username`` sees: their own, or the default one while they have none."""
     from sqlmodel import col, select
 
-    from infinstruct.platform.db import session_scope
-    from infinstruct.platform.tables import User, Watchlist
+    from infinstruct.core.db import session_scope
+    from infinstruct.core.tables import User, Watchlist
 
     with session_scope(settings) as session:
         own = session.exec(

@@ -11,8 +11,8 @@ import html
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from infinstruct.platform.chat.safety import RateLimiter
-from infinstruct.platform.errors import InfinstructError
+from infinstruct.core.errors import InfinstructError
+from infinstruct.core.ratelimit import RateLimiter
 from infinstruct.ui.chat.backend import ChatPage, Recommend
 from infinstruct.ui.chat.texts import i18n, lang_of
 from infinstruct.ui.chat.view import badge, sources_markdown
@@ -20,7 +20,7 @@ from infinstruct.ui.chat.view import badge, sources_markdown
 if TYPE_CHECKING:
     import gradio as gr
 
-    from infinstruct.platform.chat.router import ChatRouter
+    from infinstruct.chat.router import ChatRouter
 
 
 def _client(request: "gr.Request | None") -> str:

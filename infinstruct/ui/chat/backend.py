@@ -11,15 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from infinstruct.platform.chat.answers import Answer, Source
-from infinstruct.platform.chat.customer_view import customer_answer
-from infinstruct.platform.chat.safety import RateLimiter, RateLimitError
-from infinstruct.platform.errors import InfinstructError, InputError, LimitError, NotFoundError
+from infinstruct.chat.answers import Answer, Source
+from infinstruct.chat.customer_view import customer_answer
+from infinstruct.core.errors import InfinstructError, InputError, LimitError, NotFoundError
+from infinstruct.core.ratelimit import RateLimiter, RateLimitError
 from infinstruct.ui.chat.texts import say
 from infinstruct.ui.chat.view import recommendations_markdown
 
 if TYPE_CHECKING:
-    from infinstruct.platform.chat.router import ChatRouter
+    from infinstruct.chat.router import ChatRouter
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ Recommend = Callable[[str, int], list[Source]]
 
 def _has_catalogue(router: ChatRouter) -> Callable[[], bool]:
     def check() -> bool:
-        from infinstruct.platform.recommend.store import item_corpora
+        from infinstruct.recommend.store import item_corpora
 
         return bool(item_corpora(router.settings))
 
@@ -51,7 +51,7 @@ class ChatPage:
         self.has_catalogue = self.has_catalogue or _has_catalogue(self.router)
 
     def public_corpora(self) -> frozenset[str]:
-        from infinstruct.platform.corpus_visibility import public_corpora
+        from infinstruct.core.corpus_visibility import public_corpora
 
         return self._public() if self._public else public_corpora(self.router.settings)
 
@@ -80,7 +80,7 @@ class ChatPage:
         self.limiter.check(client)
 
     def feedback(self, turn_id: int | None, value: int, comment: str, client: str, lang: str) -> str:
-        from infinstruct.platform.chat.conversations import add_feedback
+        from infinstruct.chat.conversations import add_feedback
 
         if turn_id is None:
             return say("ask_first", lang)

@@ -1,6 +1,6 @@
 """How an answer looks to a customer: a route badge and readable sources (plain functions).
 
-Input is the customer's view of an answer (``platform.chat.customer_view.customer_answer``):
+Input is the customer's view of an answer (``chat.customer_view.customer_answer``):
 no corpus names, task names, intent labels or scores reach this page. Text is HTML-escaped
 before display (it is data, not markup).
 """

@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from infinstruct.platform.settings import Settings
+from infinstruct.core.settings import Settings
 from infinstruct.ui.operator import corpora, handoffs, instructions, models, training, try_tab
 from infinstruct.ui.operator.backend import OperatorBackend
 from infinstruct.ui.operator.common import frame, guarded

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infinstruct.platform.errors import InputError
-from infinstruct.platform.settings import Settings
+from infinstruct.core.errors import InputError
+from infinstruct.core.settings import Settings
 
 if TYPE_CHECKING:
-    from infinstruct.platform.registry import Gate
-    from infinstruct.platform.tables import JobRun
+    from infinstruct.core.registry import Gate
+    from infinstruct.core.tables import JobRun
 
 #: Metric columns of the models table: (header, path in the version's metrics).
 METRICS: list[tuple[str, tuple[str, ...]]] = [
@@ -121,7 +121,7 @@ class OperatorBackend:
 
     # -- corpora ----------------------------------------------------------------------
     def corpora_rows(self) -> list[dict[str, Any]]:
-        from infinstruct.platform.corpus_visibility import visibility_by_corpus
+        from infinstruct.core.corpus_visibility import visibility_by_corpus
 
         seen = visibility_by_corpus(self.s)
         return [{**c, "visibility": seen.get(c["name"], "internal")} for c in self.list_corpora()]
@@ -132,7 +132,7 @@ class OperatorBackend:
         return list(self.show_corpus(name)["versions"])
 
     def set_visibility(self, name: str, visibility: str) -> str:
-        from infinstruct.platform.corpus_visibility import set_visibility
+        from infinstruct.core.corpus_visibility import set_visibility
 
         if not name:
             raise InputError("click a corpus in the table first")
@@ -147,7 +147,7 @@ class OperatorBackend:
 
     def stage_source(self, upload: str | None, source: str) -> str:
         """The path or URL a load reads: a stored upload, or a checked operator source."""
-        from infinstruct.platform.uploads import check_operator_source, store_upload
+        from infinstruct.core.uploads import check_operator_source, store_upload
 
         if upload:
             return str(store_upload(self.s, Path(upload), Path(upload).name))
@@ -159,7 +159,7 @@ class OperatorBackend:
     def start_load(
         self, path: str, connector: str, corpus: str, domain: str, mapping: LoadMapping | None = None
     ) -> int:
-        from infinstruct.platform import jobs
+        from infinstruct.core import jobs
 
         args = ["ingest"]
         for flag, value in (("--connector", connector), ("--corpus", corpus), ("--domain", domain)):
@@ -181,8 +181,8 @@ class OperatorBackend:
         """Per reason: how many records, and a sample of the raw text."""
         from sqlmodel import col, select
 
-        from infinstruct.platform.db import session_scope
-        from infinstruct.platform.tables import Corpus, CorpusVersion, Quarantine
+        from infinstruct.core.db import session_scope
+        from infinstruct.core.tables import Corpus, CorpusVersion, Quarantine
 
         with session_scope(self.s) as session:
             query = (
@@ -204,12 +204,12 @@ class OperatorBackend:
 
     # -- jobs -------------------------------------------------------------------------
     def job(self, job_id: int) -> JobRun:
-        from infinstruct.platform import jobs
+        from infinstruct.core import jobs
 
         return jobs.get_job(self.s, int(job_id))
 
     def jobs_rows(self, limit: int = 15) -> list[dict[str, Any]]:
-        from infinstruct.platform import jobs
+        from infinstruct.core import jobs
 
         return [
             {
@@ -225,7 +225,7 @@ class OperatorBackend:
         ]
 
     def start_training(self, recipe: str) -> int:
-        from infinstruct.platform import jobs
+        from infinstruct.core import jobs
 
         if not recipe:
             raise InputError("pick a recipe first")
@@ -234,14 +234,14 @@ class OperatorBackend:
         return job.id
 
     def start_instructions(self) -> int:
-        from infinstruct.platform import jobs
+        from infinstruct.core import jobs
 
         job = jobs.launch_cli_job(self.s, kind="instructions", args=["instructions", "build"])
         assert job.id is not None
         return job.id
 
     def cancel(self, job_id: int | None) -> str:
-        from infinstruct.platform import jobs
+        from infinstruct.core import jobs
 
         if not job_id:
             raise InputError("no job is running here to cancel")
@@ -255,7 +255,7 @@ class OperatorBackend:
 
     # -- models -----------------------------------------------------------------------
     def models_rows(self) -> list[dict[str, Any]]:
-        from infinstruct.platform import registry
+        from infinstruct.core import registry
 
         rows = []
         for v in registry.list_versions(self.s):
@@ -278,7 +278,7 @@ class OperatorBackend:
         return [{"": k, first: by_name[first].get(k), second: by_name[second].get(k)} for k in keys]
 
     def activate(self, name: str, force: bool) -> str:
-        from infinstruct.platform import registry
+        from infinstruct.core import registry
 
         if not name:
             raise InputError("click a version in the models table first")
@@ -286,12 +286,12 @@ class OperatorBackend:
         return f"{version.name} is active" + (f" (gate: {verdict.reason})" if verdict else "")
 
     def rollback_model(self, kind: str) -> str:
-        from infinstruct.platform import registry
+        from infinstruct.core import registry
 
         return f"{registry.rollback(self.s, kind).name} is active again"
 
     def dialogue_versions(self) -> list[str]:
-        from infinstruct.platform import registry
+        from infinstruct.core import registry
 
         return [v.name for v in registry.list_versions(self.s, kind="dialogue")]
 
@@ -305,8 +305,8 @@ class OperatorBackend:
     # -- hand-offs --------------------------------------------------------------------
     def handoff_rows(self) -> list[dict[str, Any]]:
         """Open hand-offs, the most frequent intents first (then the newest)."""
-        from infinstruct.platform.chat.answers import humanize_intent
-        from infinstruct.platform.chat.curation import list_handoffs
+        from infinstruct.chat.answers import humanize_intent
+        from infinstruct.chat.curation import list_handoffs
 
         open_ = list_handoffs(self.s, status="open")
         counts: dict[str, int] = {}
@@ -327,7 +327,7 @@ class OperatorBackend:
         return rows
 
     def answer_handoff(self, handoff_id: int | None, text: str, *, to_intent: bool, by: str) -> str:
-        from infinstruct.platform.chat.curation import answer_handoff, list_handoffs, set_intent_answer
+        from infinstruct.chat.curation import answer_handoff, list_handoffs, set_intent_answer
 
         if not handoff_id or not (text or "").strip():
             raise InputError("click a question in the table and write the answer")
@@ -344,7 +344,7 @@ class OperatorBackend:
         return note
 
     def feedback_rows(self) -> list[dict[str, Any]]:
-        from infinstruct.platform.chat.conversations import list_feedback
+        from infinstruct.chat.conversations import list_feedback
 
         keys = ("rating", "question", "answer", "comment", "route")
         return [{k: f.get(k) for k in keys} for f in list_feedback(self.s, limit=100)]

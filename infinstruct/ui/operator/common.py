@@ -8,12 +8,12 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from infinstruct.platform.errors import InfinstructError
+from infinstruct.core.errors import InfinstructError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from infinstruct.platform.tables import JobRun
+    from infinstruct.core.tables import JobRun
 
 FINISHED = ("succeeded", "failed", "cancelled")
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from infinstruct.core.settings import Settings, load_settings
 from infinstruct.finetune.instructions import build_instruction_set
-from infinstruct.platform.settings import Settings, load_settings
 from tests.conftest import REPO
 from tests.finetune.instructions.factory import fill_store
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlmodel import select
 
-from infinstruct.platform.db import session_scope
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import (
+from infinstruct.core.db import session_scope
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import (
     Corpus,
     CorpusVersion,
     CuratedAnswer,

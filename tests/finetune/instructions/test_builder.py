@@ -5,13 +5,13 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from infinstruct.core.db import session_scope
+from infinstruct.core.errors import InputError, NotFoundError
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import CorpusVersion, Document, InstructionExample
 from infinstruct.finetune.instructions import build_instruction_set, latest_set, list_sets, load_examples
 from infinstruct.finetune.instructions.builder import EmptyStoreError
 from infinstruct.finetune.instructions.templates import TASKS, TEMPLATES
-from infinstruct.platform.db import session_scope
-from infinstruct.platform.errors import InputError, NotFoundError
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import CorpusVersion, Document, InstructionExample
 from tests.finetune.instructions.factory import FIN_SENTENCES, add_version, fill_store, labelled
 
 Built = tuple[Settings, dict[str, Any]]

@@ -6,7 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from infinstruct.cli import app
-from infinstruct.platform.settings import Settings
+from infinstruct.core.settings import Settings
 from tests.finetune.instructions.factory import fill_store
 
 runner = CliRunner()

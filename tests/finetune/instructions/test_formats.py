@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from infinstruct.core.errors import InputError
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.instructions import load_examples
 from infinstruct.finetune.instructions.interop import export_set, import_file
-from infinstruct.platform.errors import InputError
-from infinstruct.platform.settings import Settings
 
 Built = tuple[Settings, dict[str, Any]]
 _ENTRY_KEYS = {

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from infinstruct.core.settings import InstructionSettings, Settings
 from infinstruct.finetune.instructions import build_instruction_set, load_examples
 from infinstruct.finetune.instructions.splits import assign_split
 from infinstruct.finetune.instructions.textnorm import sentence_key
-from infinstruct.platform.settings import InstructionSettings, Settings
 from tests.finetune.instructions.factory import add_corpus, labelled
 
 OPTS = InstructionSettings()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from infinstruct.platform.settings import Settings, load_settings
+from infinstruct.core.settings import Settings, load_settings
 from tests.conftest import REPO, shared_path
 
 #: Shrinks sentiment-minilm to seconds of training; the recipe's shape stays.

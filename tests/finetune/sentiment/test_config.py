@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from infinstruct.core.errors import ConfigError
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.sentiment.config import apply_overrides, build_config, load_config
-from infinstruct.platform.errors import ConfigError
-from infinstruct.platform.settings import Settings
 from tests.conftest import REPO
 
 

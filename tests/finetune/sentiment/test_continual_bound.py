@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.sentiment.train import run_sentiment_recipe
-from infinstruct.platform.settings import Settings
 from tests.finetune.sentiment.conftest import FAST
 
 pytestmark = pytest.mark.slow

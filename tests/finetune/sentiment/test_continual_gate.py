@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from infinstruct.core.registry import get_version
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.sentiment.gate import sentiment_verdict
 from infinstruct.finetune.sentiment.train import run_sentiment_recipe
-from infinstruct.platform.registry import get_version
-from infinstruct.platform.settings import Settings
 from tests.finetune.sentiment.conftest import FAST
 
 pytestmark = pytest.mark.slow

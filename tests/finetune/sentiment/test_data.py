@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.sentiment.config import DataSection
 from infinstruct.finetune.sentiment.data import (
     LabelledExample,
@@ -17,7 +18,6 @@ from infinstruct.finetune.sentiment.data import (
     split_examples,
 )
 from infinstruct.finetune.sentiment.loop import plan_batches
-from infinstruct.platform.settings import Settings
 
 sentences = st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=60)
 

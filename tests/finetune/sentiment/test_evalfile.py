@@ -11,10 +11,10 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from infinstruct.cli import app
+from infinstruct.core.db import session_scope
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import Corpus
 from infinstruct.finetune.sentiment.evalfile import evaluate_file
-from infinstruct.platform.db import session_scope
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import Corpus
 from tests.conftest import shared_path
 from tests.finetune.sentiment.conftest import phrasebank_slice
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.sentiment.loop import CHECKPOINT
 from infinstruct.finetune.sentiment.train import run_sentiment_recipe
-from infinstruct.platform.settings import Settings
 from tests.conftest import REPO
 from tests.finetune.sentiment.conftest import FAST
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 SLOW = {**FAST, "optim.max_steps": 14, "checkpoint.every_steps": 3, "data.max_eval": 40}
 CHILD = """
 import json, sys
-from infinstruct.platform.settings import load_settings
+from infinstruct.core.settings import load_settings
 from infinstruct.finetune.sentiment.train import run_sentiment_recipe
 run_sentiment_recipe(load_settings(data_dir=sys.argv[1]), "sentiment-minilm",
                      overrides=json.loads(sys.argv[2]), show_progress=False)

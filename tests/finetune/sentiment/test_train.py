@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import yaml
 
+from infinstruct.core.registry import get_version
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.sentiment.train import run_sentiment_recipe
-from infinstruct.platform.registry import get_version
-from infinstruct.platform.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -63,10 +63,10 @@ def test_probe_init_puts_the_fitted_probe_in_the_head(tmp_path: Path) -> None:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
+    from infinstruct.core.bundled_models import minilm_path
     from infinstruct.finetune.sentiment.data import LabelledExample
     from infinstruct.finetune.sentiment.train import probe_init
-    from infinstruct.platform.bundled_models import minilm_path
-    from infinstruct.platform.sentiment.meanpool import head_on_encoder
+    from infinstruct.sentiment.meanpool import head_on_encoder
 
     torch.manual_seed(0)
     config = BertConfig(

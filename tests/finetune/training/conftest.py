@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infinstruct.platform.settings import Settings, load_settings
+from infinstruct.core.settings import Settings, load_settings
 from tests.conftest import REPO, shared_path
 from tests.finetune.training.seed import seed_examples
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from infinstruct.platform.db import session_scope
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import InstructionExample, InstructionSet
+from infinstruct.core.db import session_scope
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import InstructionExample, InstructionSet
 
 SUPPORT_SYSTEM = "You are a friendly customer-support agent. Reply briefly and helpfully."
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from infinstruct.core.errors import ModelLoadError
+from infinstruct.core.settings import Settings
+from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.training import bottleneck
 from infinstruct.finetune.training.config import ScratchModel
 from infinstruct.finetune.training.methods import base_view, parameter_counts, save_artefact
 from infinstruct.finetune.training.scratch import build_model, train_tokenizer
-from infinstruct.platform.errors import ModelLoadError
-from infinstruct.platform.settings import Settings
-from infinstruct.platform.tables import ModelVersion
 from tests.finetune.training.conftest import FAST
 
 TEXTS = ["my parcel is late, can you help?", "Sorry to hear that! Please DM us your order number."] * 30
@@ -70,7 +70,7 @@ def test_version_saves_only_adapters_and_loads_on_its_base(
 ) -> None:
     import torch
 
-    from infinstruct.platform.dialogue import load_version
+    from infinstruct.dialogue import load_version
 
     base_dir = tmp_path / "base"
     base = _model(tokenizer)
@@ -118,8 +118,8 @@ def _adapter_weights(folder: str) -> dict[str, Any]:
 
 
 def test_bottleneck_version_continues(tiny_store: Settings, tiny_trained: dict[str, Any]) -> None:
+    from infinstruct.core.registry import get_version
     from infinstruct.finetune.training.run import run_recipe
-    from infinstruct.platform.registry import get_version
 
     quick = {**FAST, "optim.max_steps": 4, "eval.generate": 0, "method.name": "bottleneck"}
     first = run_recipe(

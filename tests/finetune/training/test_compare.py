@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from infinstruct import services
 from infinstruct.cli import app
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.training.compare import ROW_KEYS, run_compare
-from infinstruct.platform.settings import Settings
 from infinstruct.ui.operator.methods import comparison_markdown
 from tests.finetune.training.conftest import FAST
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from infinstruct.core.errors import ConfigError
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.training.config import build_config, load_config
-from infinstruct.platform.errors import ConfigError
-from infinstruct.platform.settings import Settings
 from tests.conftest import REPO
 
 

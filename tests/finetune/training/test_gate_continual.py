@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from infinstruct import services
+from infinstruct.core.errors import RegistryGateError
+from infinstruct.core.registry import activate, active_version, get_version
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.training.run import run_recipe
-from infinstruct.platform.errors import RegistryGateError
-from infinstruct.platform.registry import activate, active_version, get_version
-from infinstruct.platform.settings import Settings
 from tests.finetune.training.conftest import FAST
 
 

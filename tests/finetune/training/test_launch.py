@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infinstruct.platform.registry import get_version
-from infinstruct.platform.settings import Settings
+from infinstruct.core.registry import get_version
+from infinstruct.core.settings import Settings
 from tests.finetune.training.conftest import FAST
 
 #: ``--multi_gpu`` is accelerate's torchrun launcher; without a GPU each process runs on the CPU

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from infinstruct.core.settings import Settings
 from infinstruct.finetune.training.run import run_recipe
-from infinstruct.platform.settings import Settings
 from tests.conftest import REPO
 from tests.finetune.training.conftest import FAST
 

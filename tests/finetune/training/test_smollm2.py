@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from infinstruct.platform.settings import Settings, load_settings
+from infinstruct.core.settings import Settings, load_settings
 
 
 @pytest.mark.slow
 def test_smollm2_convert_lora_and_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from accelerate import Accelerator
 
+    from infinstruct.dialogue import LocalDialogueBackend, load_causal_lm, smollm2_hf_folder
     from infinstruct.finetune.training.config import build_config
     from infinstruct.finetune.training.data import encode_chat
     from infinstruct.finetune.training.loop import Phase, Stream, run_loop
     from infinstruct.finetune.training.methods import apply_method
-    from infinstruct.platform.dialogue import LocalDialogueBackend, load_causal_lm, smollm2_hf_folder
     from tests.conftest import REPO
 
     monkeypatch.chdir(REPO)

@@ -10,8 +10,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from infinstruct.cli import app
-from infinstruct.platform.registry import get_version
-from infinstruct.platform.settings import Settings
+from infinstruct.core.registry import get_version
+from infinstruct.core.settings import Settings
 
 
 def test_run_registers_a_version_with_every_metric(
@@ -47,8 +47,8 @@ def test_artefact_folder_reproduces_the_run(tiny_trained: dict[str, Any]) -> Non
 
 
 def test_backend_streams_from_the_version(tiny_store: Settings, tiny_trained: dict[str, Any]) -> None:
-    from infinstruct.platform.dialogue import LocalDialogueBackend
-    from infinstruct.platform.protocols import DialogueBackend
+    from infinstruct.core.protocols import DialogueBackend
+    from infinstruct.dialogue import LocalDialogueBackend
 
     backend = LocalDialogueBackend.from_version(tiny_store, tiny_trained["version"], device="cpu")
     assert isinstance(backend, DialogueBackend)

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from infinstruct.core.settings import InstructionSettings
 from infinstruct.finetune.instructions.templates import DEFAULTS, LIST_SEPARATOR, phrasings
 from infinstruct.finetune.instructions.textnorm import stable_hash, unit_interval
-from infinstruct.platform.settings import InstructionSettings
 
 T = TypeVar("T")
 

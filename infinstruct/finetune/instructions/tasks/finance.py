@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from infinstruct.core.protocols import SENTIMENT_LABELS
 from infinstruct.finetune.instructions.tasks.base import (
     Candidate,
     Context,
@@ -15,7 +16,6 @@ from infinstruct.finetune.instructions.tasks.base import (
     instruction_lang,
 )
 from infinstruct.finetune.instructions.textnorm import cashtags, sentence_key, tidy
-from infinstruct.platform.protocols import SENTIMENT_LABELS
 
 _MAX_NEWS_CHARS = 1500
 

@@ -1,0 +1,73 @@
+"""The router's similarity thresholds: calibrated ones from ``chat.thresholds_file``, or the
+documented fallbacks from the settings until ``infinstruct eval chat`` has run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infinstruct.core.errors import ConfigError
+from infinstruct.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A question takes the first route whose similarity reaches its threshold."""
+
+    curated: float
+    model: float
+    retrieval: float
+    #: The intent signal fires from this similarity to the nearest intent-labelled question.
+    intent: float = 0.62
+    calibrated: bool = False
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def thresholds_path(settings: Settings) -> Path:
+    path = Path(settings.chat.thresholds_file)
+    return path if path.is_absolute() else settings.data_dir / path
+
+
+def default_thresholds(settings: Settings) -> Thresholds:
+    cfg = settings.chat
+    return Thresholds(
+        curated=cfg.curated_min_similarity,
+        model=cfg.model_min_similarity,
+        retrieval=cfg.retrieval_min_similarity,
+        intent=cfg.intent_min_similarity,
+    )
+
+
+def load_thresholds(settings: Settings) -> Thresholds:
+    path = thresholds_path(settings)
+    if not path.exists():
+        return default_thresholds(settings)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Thresholds(
+            curated=float(data.get("curated", settings.chat.curated_min_similarity)),
+            model=float(data["model"]),
+            retrieval=float(data["retrieval"]),
+            intent=float(data.get("intent", settings.chat.intent_min_similarity)),
+            calibrated=bool(data.get("calibrated", True)),
+            fitted=dict(data.get("fitted", {})),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{path} is not a thresholds file ({exc}); delete it and run "
+            "`infinstruct eval chat` to calibrate again"
+        ) from exc
+
+
+def save_thresholds(settings: Settings, thresholds: Thresholds) -> Path:
+    path = thresholds_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(thresholds.as_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+    return path

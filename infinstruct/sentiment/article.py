@@ -1,0 +1,86 @@
+"""Article-level sentiment from a headline and its summary sentences.
+
+A headline carries the news; a summary sentence often only context. So an article's
+probabilities are the weighted mean of its units — the title (counted ``title_weight``
+times) and the first ``max_sentences`` summary sentences — all scored in one batch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from infinstruct.core.protocols import SENTIMENT_LABELS, SentimentScorer
+
+TITLE_WEIGHT = 2.0
+MAX_SENTENCES = 3
+# English ends a sentence with .!? before whitespace ("3.5" is not an end); Chinese ends
+# with 。！？； and needs no space; line breaks end a unit too.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])|\n+")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a summary (HTML tags dropped), empty pieces removed."""
+    plain = _TAG.sub(" ", text or "")
+    return [s.strip() for s in _SENTENCE_END.split(plain) if s and s.strip()]
+
+
+def article_units(
+    title: str, summary: str, *, title_weight: float = TITLE_WEIGHT, max_sentences: int = MAX_SENTENCES
+) -> list[tuple[str, float]]:
+    """(text, weight) units of one article; never empty (an empty article is one empty unit)."""
+    units: list[tuple[str, float]] = []
+    if title.strip():
+        units.append((title.strip(), title_weight))
+    units.extend((s, 1.0) for s in split_sentences(summary)[:max_sentences])
+    return units or [("", 1.0)]
+
+
+@dataclass(frozen=True)
+class ArticleScore:
+    probs: tuple[float, float, float]  # negative, neutral, positive
+    units: int
+
+    @property
+    def label(self) -> str:
+        return SENTIMENT_LABELS[int(np.argmax(self.probs))]
+
+
+def score_articles(
+    scorer: SentimentScorer,
+    articles: Sequence[tuple[str, str]],
+    *,
+    title_weight: float = TITLE_WEIGHT,
+    max_sentences: int = MAX_SENTENCES,
+) -> list[ArticleScore]:
+    """One score per (title, summary); every unit of every article goes in one scorer call."""
+    texts: list[str] = []
+    owners: list[tuple[int, float]] = []
+    for index, (title, summary) in enumerate(articles):
+        for text, weight in article_units(
+            title, summary, title_weight=title_weight, max_sentences=max_sentences
+        ):
+            texts.append(text)
+            owners.append((index, weight))
+    probs = scorer.score(texts) if texts else np.zeros((0, 3), dtype=np.float32)
+    sums = np.zeros((len(articles), 3), dtype=np.float64)
+    weights = np.zeros(len(articles), dtype=np.float64)
+    counts = np.zeros(len(articles), dtype=np.int64)
+    for row, (index, weight) in zip(probs, owners, strict=True):
+        sums[index] += weight * row
+        weights[index] += weight
+        counts[index] += 1
+    out = []
+    for s, w, n in zip(sums, weights, counts, strict=True):
+        p = s / w
+        out.append(ArticleScore(probs=(float(p[0]), float(p[1]), float(p[2])), units=int(n)))
+    return out
+
+
+def score_article(scorer: SentimentScorer, title: str, summary: str) -> ArticleScore:
+    """Article-level sentiment of one headline + summary."""
+    return score_articles(scorer, [(title, summary)])[0]
