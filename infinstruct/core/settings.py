@@ -1,9 +1,9 @@
 """Runtime settings: one pydantic-settings object with nested sections.
 
-Layers, lowest first: the packaged ``infinstruct/config/settings.yaml`` < the packaged
-``settings-<profile>.yaml`` < the same two files in the operator's config folder
-(``--config-dir`` / ``INFINSTRUCT_CONFIG_DIR``, see ``config_layers``) <
-``INFINSTRUCT_*`` environment variables (nested with ``__``, e.g.
+Layers, lowest first: ``settings.yaml``, packaged (``infinstruct/config/``) then the
+operator's config folder (``--config-dir`` / ``INFINSTRUCT_CONFIG_DIR``) < ``settings-<profile>.yaml``,
+packaged then the operator's (``config_layers.settings_files`` lists them; pydantic-settings'
+own ``YamlConfigSettingsSource`` deep-merges them) < ``INFINSTRUCT_*`` environment variables (nested with ``__``, e.g.
 ``INFINSTRUCT_DATABASE__URL``) < explicit overrides (CLI flags, tests). The profile comes
 from ``INFINSTRUCT_PROFILE``. Every field carries a description: that text is the
 documentation (``infinstruct config show`` prints it, a test checks it exists).
@@ -12,15 +12,16 @@ documentation (``infinstruct config show`` prints it, a test checks it exists).
 from __future__ import annotations
 
 import os
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    YamlConfigSettingsSource,
 )
 
 from infinstruct.core.errors import ConfigError
@@ -483,7 +484,10 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _YamlLayers(settings_cls))
+        from infinstruct.core.config_layers import settings_files
+
+        files = settings_files(os.environ.get(f"{ENV_PREFIX}PROFILE", ""))
+        return (init_settings, env_settings, _SettingsFiles(settings_cls, yaml_file=files, deep_merge=True))
 
     # -- derived paths -------------------------------------------------------------
     @property
@@ -509,30 +513,18 @@ class Settings(BaseSettings):
         return self.data_dir / "cache"
 
 
-class _YamlLayers(PydanticBaseSettingsSource):
-    """Packaged then operator ``settings.yaml`` / ``settings-<profile>.yaml``, deep-merged, lowest priority."""
+class _SettingsFiles(YamlConfigSettingsSource):
+    """pydantic-settings' YAML source over ``config_layers.settings_files``, deep-merged.
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        raise NotImplementedError  # __call__ is overridden; pydantic never calls this.
+    Only the reading of one file is ours: ``read_yaml_mapping`` raises a ``ConfigError`` that
+    names the bad file, where the stock reader lets a bare YAML error (or a crash on a
+    non-mapping top level) escape.
+    """
 
-    def __call__(self) -> dict[str, Any]:
-        from infinstruct.core.config_layers import settings_layers
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        from infinstruct.core.config_layers import read_yaml_mapping
 
-        merged: dict[str, Any] = {}
-        for _, layer in settings_layers(os.environ.get(f"{ENV_PREFIX}PROFILE", "")):
-            merged = deep_merge(merged, layer)
-        return merged
-
-
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``over`` wins; nested mappings are merged key by key instead of replaced."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+        return read_yaml_mapping(Path(str(file_path)))
 
 
 def load_settings(**overrides: Any) -> Settings:
