@@ -2,8 +2,9 @@
 
 Same real items, same model, same run:
 
-* **batched** — the alerts' scoring (``alerts.scoring.score_articles``): every unit (title
-  and summary sentences) of every item in batches of ``alerts.batch_size``;
+* **batched** — the one article scorer (``sentiment.article.score_articles``, as the alerts
+  call it): every unit (title and summary sentences) of every item in batches of
+  ``alerts.batch_size``;
 * **one at a time** (the baseline) — the same function called once per item, as a naive
   loop over new items would. Both modes score the same ``--sample`` items (a seeded random
   draw from the whole pool), in ``--rounds`` interleaved rounds; medians and spread reported;
@@ -79,7 +80,7 @@ def scoring(
     import random
 
     from bench.common import interleave, timed
-    from infinstruct.alerts.scoring import article_units, score_articles
+    from infinstruct.sentiment.article import article_units, score_articles
 
     chosen = random.Random(0).sample(items, min(sample, len(items)))
     articles = [(i["title"], i["text"]) for i in chosen]

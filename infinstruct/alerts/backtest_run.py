@@ -4,7 +4,7 @@ Files are read by the connectors (the same feed reader the alerts poll with, inj
 the CLI root) into a scratch SQLite store in a temporary folder, so a backtest never
 touches the platform's store and any format a feed may carry can be replayed: Seeking
 Alpha CSV, RSS/Atom captures, a drop folder. Every item, background and planted, is
-scored by the active sentiment model with the alerts' own article scoring, then
+scored by the active sentiment model with the one article scorer (``sentiment.article``), then
 :mod:`~infinstruct.alerts.backtest` replays the stream through the detector.
 """
 
@@ -33,13 +33,13 @@ from infinstruct.alerts.backtest import (
     replay,
 )
 from infinstruct.alerts.feeds import FeedReader
-from infinstruct.alerts.scoring import score_articles
 from infinstruct.alerts.topics import item_tickers
 from infinstruct.core.db import get_engine, session_scope, upgrade
 from infinstruct.core.errors import InputError
 from infinstruct.core.protocols import SentimentScorer
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import Corpus, Document
+from infinstruct.sentiment.article import score_articles
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +171,8 @@ def run_backtest(
 
     articles = [(d.title, d.text) for _, d in background] + [(title, "") for _, title, _ in planted]
     log.info("scoring %d items with %s", len(articles), scorer.version)
-    probs = score_articles(scorer, articles, batch_size=settings.alerts.batch_size)
-    flags = [max(range(3), key=lambda j: p[j]) == 0 for p in probs]
+    scores = score_articles(scorer, articles, batch_size=settings.alerts.batch_size)
+    flags = [score.negative for score in scores]
     items = [StreamItem(d.key, at, d.tickers, flag) for (at, d), flag in zip(background, flags, strict=False)]
     planted_flags = flags[len(background) :]
     for n, ((burst_no, _, at), flag) in enumerate(zip(planted, planted_flags, strict=True)):

@@ -5,17 +5,15 @@ Documents are content-hashed by the connectors, so a re-polled item is the same 
 is never scored twice; items sharing a ``guid`` (an edited description) are counted once
 by the detector.
 
-Article-level score: the title and the first summary sentences are scored as separate
-units in one batch and averaged, the title counting twice — a headline carries the news,
-a summary sentence often only context.
+Article-level scores come from the one article scorer, ``sentiment.article.score_articles``
+(the title and the first summary sentences, the title counting twice), batched by
+``alerts.batch_size``.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func
@@ -23,15 +21,12 @@ from sqlmodel import col, select
 
 from infinstruct.core.db import session_scope
 from infinstruct.core.errors import InputError, ModelLoadError
-from infinstruct.core.protocols import SENTIMENT_LABELS, SentimentScorer
+from infinstruct.core.protocols import SentimentScorer
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import Corpus, Document, ModelVersion, SentimentScore
+from infinstruct.sentiment.article import score_articles
 
 log = logging.getLogger(__name__)
-
-MAX_SUMMARY_SENTENCES = 3
-TITLE_WEIGHT = 2.0
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 
 NO_MODEL = (
     "no active sentiment model; train one with `infinstruct train sentiment-minilm` "
@@ -67,37 +62,6 @@ def model_version_id(settings: Settings, version: str) -> int:
         return row.id
 
 
-def article_units(title: str, text: str) -> list[tuple[str, float]]:
-    """(text, weight) units of one article: the title and the first summary sentences."""
-    units: list[tuple[str, float]] = []
-    if title.strip():
-        units.append((title.strip(), TITLE_WEIGHT))
-    sentences = [s.strip() for s in _SENTENCE_END.split(text or "") if s.strip()]
-    units.extend((s, 1.0) for s in sentences[:MAX_SUMMARY_SENTENCES])
-    return units or [("", 1.0)]
-
-
-def score_articles(
-    scorer: SentimentScorer, articles: Sequence[tuple[str, str]], *, batch_size: int
-) -> list[list[float]]:
-    """Probabilities (negative, neutral, positive) per (title, text) article."""
-    units: list[str] = []
-    owners: list[tuple[int, float]] = []
-    for index, (title, text) in enumerate(articles):
-        for unit, weight in article_units(title, text):
-            units.append(unit)
-            owners.append((index, weight))
-    sums = [[0.0, 0.0, 0.0] for _ in articles]
-    weights = [0.0 for _ in articles]
-    for start in range(0, len(units), batch_size):
-        probs = scorer.score(units[start : start + batch_size])
-        for row, (index, weight) in zip(probs, owners[start : start + batch_size], strict=True):
-            for j in range(3):
-                sums[index][j] += weight * float(row[j])
-            weights[index] += weight
-    return [[v / w for v in s] if w else [0.0, 1.0, 0.0] for s, w in zip(sums, weights, strict=True)]
-
-
 @dataclass(frozen=True)
 class ScoreReport:
     scored: int
@@ -130,18 +94,18 @@ def score_new_items(settings: Settings, scorer: SentimentScorer) -> ScoreReport:
         pending = [(d.id, d.title, d.text) for d in docs]
     if not pending:
         return ScoreReport(scored=0, remaining=0, version=scorer.version)
-    probs = score_articles(scorer, [(t, x) for _, t, x in pending], batch_size=settings.alerts.batch_size)
+    scores = score_articles(scorer, [(t, x) for _, t, x in pending], batch_size=settings.alerts.batch_size)
     with session_scope(settings) as session:
-        for (doc_id, _, _), p in zip(pending, probs, strict=True):
-            label = SENTIMENT_LABELS[max(range(3), key=lambda j: p[j])]
+        for (doc_id, _, _), score in zip(pending, scores, strict=True):
+            negative, neutral, positive = score.probs
             session.add(
                 SentimentScore(
                     document_id=doc_id,
                     model_version_id=version_id,
-                    label=label,
-                    negative=p[0],
-                    neutral=p[1],
-                    positive=p[2],
+                    label=score.label,
+                    negative=negative,
+                    neutral=neutral,
+                    positive=positive,
                 )
             )
     log.info(

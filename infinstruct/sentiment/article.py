@@ -1,8 +1,9 @@
-"""Article-level sentiment from a headline and its summary sentences.
+"""Article-level sentiment from a headline and its summary sentences — the one article scorer.
 
 A headline carries the news; a summary sentence often only context. So an article's
 probabilities are the weighted mean of its units — the title (counted ``title_weight``
-times) and the first ``max_sentences`` summary sentences — all scored in one batch.
+times) and the first ``max_sentences`` summary sentences. The alerts (``alerts.scoring``),
+the backtest (``alerts.backtest_run``) and the benchmarks all score articles here.
 """
 
 from __future__ import annotations
@@ -49,15 +50,26 @@ class ArticleScore:
     def label(self) -> str:
         return SENTIMENT_LABELS[int(np.argmax(self.probs))]
 
+    @property
+    def negative(self) -> bool:
+        """The model's verdict is negative (what the detector counts)."""
+        return self.label == "negative"
+
 
 def score_articles(
     scorer: SentimentScorer,
     articles: Sequence[tuple[str, str]],
     *,
+    batch_size: int | None = None,
     title_weight: float = TITLE_WEIGHT,
     max_sentences: int = MAX_SENTENCES,
 ) -> list[ArticleScore]:
-    """One score per (title, summary); every unit of every article goes in one scorer call."""
+    """One score per (title, summary).
+
+    Every unit of every article is scored in one scorer call, or in calls of ``batch_size``
+    units when given (the alerts bound the memory of a run that way); an article's units
+    may straddle two calls, which changes nothing in its mean.
+    """
     texts: list[str] = []
     owners: list[tuple[int, float]] = []
     for index, (title, summary) in enumerate(articles):
@@ -66,14 +78,16 @@ def score_articles(
         ):
             texts.append(text)
             owners.append((index, weight))
-    probs = scorer.score(texts) if texts else np.zeros((0, 3), dtype=np.float32)
+    step = batch_size or max(len(texts), 1)
     sums = np.zeros((len(articles), 3), dtype=np.float64)
     weights = np.zeros(len(articles), dtype=np.float64)
     counts = np.zeros(len(articles), dtype=np.int64)
-    for row, (index, weight) in zip(probs, owners, strict=True):
-        sums[index] += weight * row
-        weights[index] += weight
-        counts[index] += 1
+    for start in range(0, len(texts), step):
+        probs = scorer.score(texts[start : start + step])
+        for row, (index, weight) in zip(probs, owners[start : start + step], strict=True):
+            sums[index] += weight * np.asarray(row, dtype=np.float64)
+            weights[index] += weight
+            counts[index] += 1
     out = []
     for s, w, n in zip(sums, weights, counts, strict=True):
         p = s / w

@@ -53,3 +53,17 @@ def test_article_score_is_the_weighted_mean_in_one_batch() -> None:
     assert scores[0].label == "positive" and scores[0].units == 3
     assert scores[1].label == "neutral"
     assert score_article(scorer, "Profit down", "").label == "negative"
+
+
+def test_batched_calls_give_the_same_scores_as_one_call() -> None:
+    """The alerts bound a run's memory with ``batch_size``; an article split across two calls
+    keeps its weighted mean."""
+    articles = [("Shares up", "Nothing new. Costs down."), ("Profit down", "More. Costs down.")]
+    whole = score_articles(KeywordScorer(), articles)
+    scorer = KeywordScorer()
+    batched = score_articles(scorer, articles, batch_size=2)
+    assert [len(call) for call in scorer.calls] == [2, 2, 2]
+    for a, b in zip(whole, batched, strict=True):
+        np.testing.assert_allclose(a.probs, b.probs, rtol=1e-6)
+        assert a.units == b.units
+    assert batched[1].negative and not batched[0].negative
