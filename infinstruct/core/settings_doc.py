@@ -9,6 +9,9 @@ def render_settings_markdown() -> str:
     lines = [
         "# Settings reference",
         "",
+        "Code: `infinstruct/core/settings.py` (the fields, their defaults and descriptions),",
+        "`infinstruct/core/config_layers.py` (the config folders), `infinstruct/config/` (the packaged YAML).",
+        "",
         "Generated from the field descriptions by `make docs`; `infinstruct config show --describe`",
         "prints the same. Environment variable: `INFINSTRUCT_` + the key upper-cased with `.` as `__`.",
         "",
