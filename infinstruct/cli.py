@@ -71,7 +71,7 @@ def root(
         overrides["database"] = {**_env_section("DATABASE"), "url": database_url}
     if log_level is not None:
         overrides["log_level"] = log_level
-    ctx.obj = {"overrides": overrides}
+    ctx.ensure_object(dict)["overrides"] = overrides  # keeps main()'s RunResult beside it
     cli_support.configure_logging(settings_from(ctx).log_level)
     from infinstruct import services
 
@@ -369,9 +369,10 @@ def main() -> None:
     if job_id is None:
         app()
         return
+    run = cli_support.RunResult()
     try:
-        app()
+        app(obj={"result": run})
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        cli_support.finish_tracked_job(job_id, code)
+        cli_support.finish_tracked_job(job_id, code, run)
         raise

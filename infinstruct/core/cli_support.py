@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import typer
+from typer._click.globals import get_current_context  # typer vendors click: its own context stack
 from typer.core import TyperGroup
 
 from infinstruct.core.errors import InfinstructError
@@ -19,8 +21,32 @@ from infinstruct.core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-#: What this process last printed with ``emit`` / as an error: a tracked job's result.
-LAST_RESULT: dict[str, Any] = {}
+
+@dataclass
+class RunResult:
+    """What one CLI run printed with ``emit`` / as an error: a tracked job's result.
+
+    ``main`` makes one and hands it to the root context (``app(obj={"result": ...})``);
+    ``emit`` and the error boundary fill it through the running click context, and
+    ``finish_tracked_job`` gets it back as an argument. A run without one (tests'
+    ``CliRunner``, ``--help``) records nothing.
+    """
+
+    data: Any = None
+    error: str = ""
+
+
+def run_result(ctx: typer.Context | None = None) -> RunResult | None:
+    """The ``RunResult`` of the running invocation (of ``ctx``'s root), if ``main`` gave one."""
+    current = ctx if ctx is not None else get_current_context(silent=True)
+    obj = current.find_root().obj if current is not None else None
+    found = obj.get("result") if isinstance(obj, dict) else None
+    return found if isinstance(found, RunResult) else None
+
+
+def _record_error(ctx: typer.Context, message: str) -> None:
+    if (result := run_result(ctx)) is not None:
+        result.error = message
 
 
 class ErrorTranslatingGroup(TyperGroup):
@@ -30,7 +56,7 @@ class ErrorTranslatingGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except InfinstructError as exc:
-            LAST_RESULT["error"] = str(exc)
+            _record_error(ctx, str(exc))
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except (typer.TyperException, typer.Exit, typer.Abort):
@@ -41,11 +67,11 @@ class ErrorTranslatingGroup(TyperGroup):
         except Exception as exc:  # the CLI root boundary: one line, exit 1
             if _missing_schema(exc):
                 message = "the store has no tables yet (or is behind): run `infinstruct db upgrade`"
-                LAST_RESULT["error"] = message
+                _record_error(ctx, message)
                 typer.echo(f"error: {message}", err=True)
                 raise typer.Exit(2) from None
             log.debug("internal error", exc_info=True)
-            LAST_RESULT["error"] = f"{exc.__class__.__name__}: {exc}"
+            _record_error(ctx, f"{exc.__class__.__name__}: {exc}")
             typer.echo(f"internal error: {exc.__class__.__name__}: {exc}", err=True)
             raise typer.Exit(1) from None
 
@@ -72,7 +98,8 @@ def settings_from(ctx: typer.Context) -> Settings:
 
 def emit(data: Any, *, as_json: bool, human: str | None = None) -> None:
     """Print ``data`` as one JSON object (``--json``) or ``human`` text."""
-    LAST_RESULT["data"] = data
+    if (result := run_result()) is not None:
+        result.data = data
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
     else:
@@ -95,14 +122,14 @@ def configure_logging(level: str) -> None:
 JsonOption = typer.Option(False, "--json", help="Print one JSON object for scripts.")
 
 
-def finish_tracked_job(job_id: int, exit_code: int) -> None:
+def finish_tracked_job(job_id: int, exit_code: int, run: RunResult) -> None:
     """Record a CLI run launched as a tracked job (``INFINSTRUCT_JOB_ID``) as finished."""
     from infinstruct.core.jobs import finish_job
 
-    data = LAST_RESULT.get("data")
+    data = run.data
     result = data if isinstance(data, dict) else {"output": data}
     status = "succeeded" if exit_code == 0 else "failed"
-    error = "" if exit_code == 0 else LAST_RESULT.get("error", f"exit code {exit_code}")
+    error = "" if exit_code == 0 else (run.error or f"exit code {exit_code}")
     try:
         finish_job(load_settings(), job_id, status=status, result=result, error=error)
     except InfinstructError:
