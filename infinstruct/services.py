@@ -70,6 +70,7 @@ def build_gate(settings: Settings) -> Gate | None:
 def build_ingestor(settings: Settings) -> Ingestor:
     """Loads files, folders and URLs into the store (``connectors.ingest``)."""
     from infinstruct.connectors.ingest import ingest
+    from infinstruct.core.ingest_report import IngestReport
 
     def run(
         source: str | Path,
@@ -78,7 +79,7 @@ def build_ingestor(settings: Settings) -> Ingestor:
         corpus: str | None = None,
         domain: str | None = None,
         strict: bool = False,
-    ) -> dict[str, Any]:
+    ) -> IngestReport:
         return ingest(
             settings,
             source,

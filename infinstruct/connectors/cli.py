@@ -8,6 +8,7 @@ import typer
 
 from infinstruct.core.cli_support import JsonOption, emit, settings_from
 from infinstruct.core.errors import InputError
+from infinstruct.core.ingest_report import IngestReport
 
 corpus_app = typer.Typer(help="Loaded corpora and their versions.", no_args_is_help=True)
 
@@ -63,18 +64,18 @@ def _human_preview(report: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def _human(report: dict[str, object]) -> str:
-    if report.get("unchanged"):
+def _human(report: IngestReport) -> str:
+    if report["unchanged"]:
         return f"{report['corpus']} v{report['version']}: unchanged, nothing loaded"
-    reasons = report.get("quarantine_reasons") or {}
+    reasons = report["quarantine_reasons"]
     lines = [
         f"{report['corpus']} v{report['version']} ({report['connector']}, {report['domain']}): "
         f"read {report['read']}, loaded {report['loaded']}, duplicates {report['duplicates']}, "
         f"near-duplicates {report.get('near_duplicates', 0)}, quarantined {report['quarantined']}"
         f" in {report.get('seconds')}s ({report.get('rate', 0)} rec/s)",
     ]
-    lines += [f"  quarantined {n}: {reason}" for reason, n in dict(reasons).items()]  # type: ignore[call-overload]
-    lines += [f"  skipped {s['file']}: {s['reason']}" for s in report.get("skipped") or []]  # type: ignore[attr-defined]
+    lines += [f"  quarantined {n}: {reason}" for reason, n in reasons.items()]
+    lines += [f"  skipped {s['file']}: {s['reason']}" for s in report["skipped"]]
     return "\n".join(lines)
 
 

@@ -12,9 +12,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, col, select
 
 from infinstruct.connectors import registry
@@ -24,6 +23,13 @@ from infinstruct.connectors.safeio import Limits, TruncatedInput, check_file_siz
 from infinstruct.connectors.store import QUARANTINE, BatchWriter, LoadState, finalise_counts
 from infinstruct.core.db import get_engine
 from infinstruct.core.errors import ConnectorError, InputError, QuarantineError
+from infinstruct.core.ingest_report import (
+    IngestReport,
+    InteractionCounts,
+    LoadCounts,
+    SkippedFile,
+    VersionHead,
+)
 from infinstruct.core.progress import Progress
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import Corpus, CorpusVersion, Source
@@ -38,7 +44,7 @@ class Plan:
 
     root: Path
     units: list[tuple[Path, Connector]]
-    skipped: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
 
     @property
     def connector_name(self) -> str:
@@ -66,7 +72,7 @@ def plan(
         return Plan(path, [(path, chosen)])
     whole = registry.best_match(path, candidates)
     docs = [p for p in sorted(path.iterdir()) if p.is_file() and registry.DOC_FILE.match(p.name)]
-    skipped = [{"file": p.name, "reason": "documentation, not data"} for p in docs]
+    skipped: list[SkippedFile] = [{"file": p.name, "reason": "documentation, not data"} for p in docs]
     if whole is not None:
         used = set(getattr(whole, "companions", lambda _p: [])(path))
         return Plan(
@@ -128,7 +134,7 @@ def ingest(
     scrub_pii: bool | None = None,
     agent_roles: list[str] | None = None,
     score_thresholds: tuple[float, float] | None = None,
-) -> dict[str, Any]:
+) -> IngestReport:
     """Load ``source`` (file, folder or http(s) URL) into a corpus; returns the report."""
     started = time.monotonic()
     cfg = settings.ingest
@@ -137,7 +143,6 @@ def ingest(
         path, connector=connector, options=registry.Options(columns, agent_roles, score_thresholds)
     )
     name = corpus or default_name(str(source), path, the_plan)
-    digest = content_hash(the_plan)
     engine = get_engine(settings)
     with Session(engine, expire_on_commit=False) as session:
         corpus_row, version, status = _open_version(
@@ -145,12 +150,12 @@ def ingest(
             name=name,
             uri=uri,
             path=path,
-            digest=digest,
+            digest=content_hash(the_plan),
             plan_=the_plan,
             domain=domain,
             scrub=cfg.scrub_pii if scrub_pii is None else scrub_pii,
         )
-    report: dict[str, Any] = {
+    head: VersionHead = {
         "corpus": name,
         "version": version.version,
         "version_id": version.id,
@@ -160,12 +165,42 @@ def ingest(
         "skipped": the_plan.skipped,
     }
     if status == "unchanged":
-        return {**report, **_unchanged(version), "seconds": round(time.monotonic() - started, 2)}
+        return {**head, **_unchanged(version), "seconds": round(time.monotonic() - started, 2)}
+    state = _load(settings, engine, the_plan, corpus_row, version, strict=strict, show_progress=show_progress)
+    assert version.id is not None  # _load wrote into it
+    counts = _counts(state, finalise_counts(engine, version.id), resumed=status == "resumed")
+    elapsed = time.monotonic() - started
+    report: IngestReport = {
+        **head,
+        **counts,
+        **_interaction_counts(state),
+        "seconds": round(elapsed, 2),
+        "rate": round(state.read / elapsed, 1) if elapsed else 0.0,
+    }
+    _complete(engine, version.id, report)
+    return report
+
+
+def _load(
+    settings: Settings,
+    engine: Engine,
+    the_plan: Plan,
+    corpus_row: Corpus,
+    version: CorpusVersion,
+    *,
+    strict: bool,
+    show_progress: bool,
+) -> LoadState:
+    """Stream every unit of the plan through one batch writer into ``version``.
+
+    A load that stops is left ``loading`` (resumed by the next run of the same content), or
+    ``failed`` under ``--strict``."""
+    cfg = settings.ingest
     assert corpus_row.id is not None and version.id is not None
     state = LoadState()
     writer = BatchWriter(
         engine,
-        corpus_name=name,
+        corpus_name=corpus_row.name,
         corpus_id=corpus_row.id,
         version_id=version.id,
         batch_size=cfg.batch_size,
@@ -174,7 +209,7 @@ def ingest(
         state=state,
     )
     try:
-        with Progress(settings, unit="rec", desc=f"ingest {name}", show=show_progress) as progress:
+        with Progress(settings, unit="rec", desc=f"ingest {corpus_row.name}", show=show_progress) as progress:
             for unit_path, unit_connector in the_plan.units:
                 _read_unit(
                     unit_path, unit_connector, writer, progress, strict=strict, max_chars=cfg.max_field_chars
@@ -182,43 +217,51 @@ def ingest(
             writer.flush()
     except BaseException:
         writer_failed = _mark(engine, version.id, "failed" if strict else "loading")
-        log.debug("load of %s stopped; version %s left %s", name, version.version, writer_failed)
+        log.debug("load of %s stopped; version %s left %s", corpus_row.name, version.version, writer_failed)
         raise
-    counts = finalise_counts(engine, version.id)
-    loaded = sum(counts.values())
-    report.update(
-        {
-            "read": state.read,
-            "records": state.records,
-            "loaded": loaded,
-            "duplicates": max(state.records - loaded - state.quarantined, 0),
-            "near_duplicates": state.near_duplicates,
-            "quarantined": state.quarantined,
-            "quarantine_reasons": dict(state.reasons),
-            "kinds": counts,
-            "resumed": status == "resumed",
-            "unchanged": False,
-        }
-    )
+    return state
+
+
+def _counts(state: LoadState, kinds: dict[str, int], *, resumed: bool) -> LoadCounts:
+    """The counts of a finished load; ``kinds`` is what the version holds in the store."""
+    loaded = sum(kinds.values())
+    return {
+        "read": state.read,
+        "records": state.records,
+        "loaded": loaded,
+        "duplicates": max(state.records - loaded - state.quarantined, 0),
+        "near_duplicates": state.near_duplicates,
+        "quarantined": state.quarantined,
+        "quarantine_reasons": dict(state.reasons),
+        "kinds": kinds,
+        "resumed": resumed,
+        "unchanged": False,
+    }
+
+
+def _interaction_counts(state: LoadState) -> InteractionCounts:
+    extras: InteractionCounts = {}
     if state.users:
-        report["interaction_users"], report["interaction_items"] = len(state.users), len(state.items)
+        extras["interaction_users"], extras["interaction_items"] = len(state.users), len(state.items)
     if state.pairs:
-        report["pairs"] = state.pairs
-    elapsed = time.monotonic() - started
-    report["seconds"], report["rate"] = round(elapsed, 2), round(state.read / elapsed, 1) if elapsed else 0.0
+        extras["pairs"] = state.pairs
+    return extras
+
+
+def _complete(engine: Engine, version_id: int, report: IngestReport) -> None:
+    """Mark the version complete, with its report and counts."""
     with Session(engine) as session:
-        row = session.get(CorpusVersion, version.id)
+        row = session.get(CorpusVersion, version_id)
         assert row is not None
-        row.status, row.completed_at, row.report = "complete", utcnow(), report
+        row.status, row.completed_at, row.report = "complete", utcnow(), dict(report)
         row.read, row.loaded, row.duplicates, row.quarantined = (
-            state.read,
-            loaded,
+            report["read"],
+            report["loaded"],
             report["duplicates"],
-            state.quarantined,
+            report["quarantined"],
         )
         session.add(row)
         session.commit()
-    return report
 
 
 def _read_unit(
@@ -342,7 +385,7 @@ def _open_version(
     return corpus, version, status
 
 
-def _unchanged(version: CorpusVersion) -> dict[str, Any]:
+def _unchanged(version: CorpusVersion) -> LoadCounts:
     previous = version.report or {}
     return {
         "read": version.read,
@@ -358,7 +401,7 @@ def _unchanged(version: CorpusVersion) -> dict[str, Any]:
     }
 
 
-def _mark(engine: Any, version_id: int | None, status: str) -> str:
+def _mark(engine: Engine, version_id: int | None, status: str) -> str:
     with Session(engine) as session:
         row = session.get(CorpusVersion, version_id)
         if row is not None and row.status == "loading":

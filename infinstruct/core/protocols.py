@@ -11,6 +11,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from infinstruct.core.ingest_report import IngestReport
+
 
 @runtime_checkable
 class Ingestor(Protocol):
@@ -24,7 +26,7 @@ class Ingestor(Protocol):
         corpus: str | None = None,
         domain: str | None = None,
         strict: bool = False,
-    ) -> dict[str, Any]: ...
+    ) -> IngestReport: ...
 
 
 @runtime_checkable

@@ -21,6 +21,7 @@ from typing import Any
 
 from infinstruct.core.db import ensure_schema, get_engine
 from infinstruct.core.errors import ConnectorError, InputError, NotFoundError
+from infinstruct.core.ingest_report import IngestReport
 from infinstruct.core.protocols import Ingestor
 from infinstruct.core.registry import active_version, get_version
 from infinstruct.core.settings import DatabaseSettings, Settings
@@ -48,7 +49,7 @@ def cli_ingestor(settings: Settings) -> Ingestor:
         corpus: str | None = None,
         domain: str | None = None,
         strict: bool = False,
-    ) -> dict[str, Any]:
+    ) -> IngestReport:
         command = [
             sys.executable,
             "-m",
@@ -72,7 +73,7 @@ def cli_ingestor(settings: Settings) -> Ingestor:
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise ConnectorError(f"could not load {source}: {last.removeprefix('error: ')}")
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        result: IngestReport = json.loads(done.stdout.strip().splitlines()[-1])
         return result
 
     return run
