@@ -245,6 +245,23 @@ def _continual(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def _train_continual(data: dict[str, Any]) -> list[str]:
+    out = [
+        data.get("what", ""),
+        "",
+        f"| strategy ({data['steps']} steps) | support forgetting | support loss before -> after | finance test loss |",
+        "|---|---:|---|---:|",
+    ]
+    for name, r in data["strategies"].items():
+        out.append(
+            f"| {name} | {_fmt(r['support_forgetting'])} | {_fmt(r['support_loss_before'])} -> "
+            f"{_fmt(r['support_loss_after'])} | {_fmt(r['finance_test_loss'])} |"
+        )
+    ratio = data.get("default_over_naive")
+    out += ["", f"Default (replay) over naive forgetting: {_fmt(ratio)} (bound: <= {data['bound']})."]
+    return out
+
+
 def _scalars(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, inner in value.items():
@@ -268,6 +285,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
     "retrieval": ("Retrieval: infinstruct vs LangChain FAISS", _retrieval),
     "alerts": ("Alerts: batched vs one at a time", _alerts),
     "train": ("Training: our loop vs transformers.Trainer", _train),
+    "train-continual": ("Training: continual learning on tiny-scratch", _train_continual),
     "ingest": ("Ingest throughput", _ingest),
     "recommend": ("Recommendations", _recommend),
     "sentiment-sweep": ("Sentiment: selection on validation", _sweep),

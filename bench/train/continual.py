@@ -7,7 +7,6 @@ finance, per strategy, at the same step budget (same data, same seed, same run).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.common import machine_info, write_result
 from bench.train.common import REPO, seeded_store
 
 STRATEGIES = {
@@ -60,10 +60,21 @@ def main() -> None:
             f"{r['support_loss_after']:8.4f} {r['finance_test_loss']:16.4f}"
         )
     print(f"default/naive forgetting ratio: {ratio} (bound: <= 0.5)")
-    result = {"steps": args.steps, "strategies": rows, "default_over_naive": ratio, "bound": 0.5}
-    out_path = REPO / "bench" / "results" / "train-continual.json"
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    # The bench format (commit, time, machine) so docs/benchmarks.md can name where it came from.
+    path = write_result(
+        "train-continual",
+        {
+            "produced_by": f"python bench/train/continual.py --steps {args.steps}",
+            "what": "tiny-scratch on support, then tiny-continual on finance per strategy; "
+            "forgetting = mean support test-loss increase.",
+            "machine": machine_info(),
+            "steps": args.steps,
+            "strategies": rows,
+            "default_over_naive": ratio,
+            "bound": 0.5,
+        },
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
