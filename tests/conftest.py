@@ -57,7 +57,6 @@ def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, _migrated_template: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings over a fresh, migrated SQLite store in a temporary data dir."""
-    monkeypatch.chdir(REPO)  # config/ is read relative to the working directory
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     shutil.copy(_migrated_template, data_dir / "infinstruct.db")

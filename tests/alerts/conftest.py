@@ -249,16 +249,13 @@ def twitter_training_slice(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def sentiment_model(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -> TrainedSentiment:
     """One short real sentiment-minilm run (through the recipe, with overrides), in a store of its own."""
-    import os
     import shutil
 
     from infinstruct.core.registry import get_version
     from infinstruct.core.settings import load_settings
     from infinstruct.finetune.sentiment.train import run_sentiment_recipe
     from infinstruct.services import build_ingestor
-    from tests.conftest import REPO
 
-    os.chdir(REPO)  # recipes are read relative to the repo root
     root = tmp_path_factory.mktemp("alerts-sentiment")
     (root / "var").mkdir()
     shutil.copy(_migrated_template, root / "var" / "infinstruct.db")

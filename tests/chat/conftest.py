@@ -19,7 +19,6 @@ from infinstruct.chat.router import ChatRouter
 from infinstruct.chat.thresholds import Thresholds
 from infinstruct.core.settings import Settings, load_settings
 from infinstruct.core.tables import ModelVersion
-from tests.conftest import REPO
 
 DATA = Path(__file__).resolve().parent / "data"
 CANARY = "CANARY-7Q2X"
@@ -65,48 +64,42 @@ def build_chat_template(tmp_path_factory: pytest.TempPathFactory, _migrated_temp
     """Built once per session, whichever test folder asks first (tests/ui shares it)."""
     if _TEMPLATE:
         return _TEMPLATE[0]
-    import os
 
     from infinstruct.connectors.ingest import ingest
     from infinstruct.core import registry
     from infinstruct.finetune.instructions import build_instruction_set
     from infinstruct.retrieval.index_store import build_index
 
-    old = Path.cwd()
-    os.chdir(REPO)
-    try:
-        folder = tmp_path_factory.mktemp("chat") / "var"
-        folder.mkdir()
-        shutil.copy(_migrated_template, folder / "infinstruct.db")
-        settings = load_settings(data_dir=folder)
-        ingest(settings, DATA / "banking77", corpus="banking77")
-        report = build_instruction_set(settings)
-        # Loaded after the instruction set: the shop is known to retrieval, not to the model.
-        ingest(settings, DATA / "shop" / "dialogues.jsonl", corpus="shop")
-        build_index(settings)
-        artefact = folder / "models" / "none"
-        artefact.mkdir(parents=True)
-        for name in ("dialogue-v1", "dialogue-v2"):
-            registry.register_version(
-                settings,
-                ModelVersion(
-                    name=name,
-                    kind="dialogue",
-                    base="smollm2",
-                    method="lora",
-                    recipe="test",
-                    artefact_path=str(artefact),
-                    instruction_set_id=report["set_id"],
-                ),
-            )
-        registry.activate(settings, "dialogue-v1")
-        from infinstruct.chat.questions import load_version_index
-        from infinstruct.embeddings.embedder import load_embedder
+    folder = tmp_path_factory.mktemp("chat") / "var"
+    folder.mkdir()
+    shutil.copy(_migrated_template, folder / "infinstruct.db")
+    settings = load_settings(data_dir=folder)
+    ingest(settings, DATA / "banking77", corpus="banking77")
+    report = build_instruction_set(settings)
+    # Loaded after the instruction set: the shop is known to retrieval, not to the model.
+    ingest(settings, DATA / "shop" / "dialogues.jsonl", corpus="shop")
+    build_index(settings)
+    artefact = folder / "models" / "none"
+    artefact.mkdir(parents=True)
+    for name in ("dialogue-v1", "dialogue-v2"):
+        registry.register_version(
+            settings,
+            ModelVersion(
+                name=name,
+                kind="dialogue",
+                base="smollm2",
+                method="lora",
+                recipe="test",
+                artefact_path=str(artefact),
+                instruction_set_id=report["set_id"],
+            ),
+        )
+    registry.activate(settings, "dialogue-v1")
+    from infinstruct.chat.questions import load_version_index
+    from infinstruct.embeddings.embedder import load_embedder
 
-        for version in registry.list_versions(settings, kind="dialogue"):  # saved beside the copy
-            load_version_index(settings, version, load_embedder(settings))
-    finally:
-        os.chdir(old)
+    for version in registry.list_versions(settings, kind="dialogue"):  # saved beside the copy
+        load_version_index(settings, version, load_embedder(settings))
     _TEMPLATE.append(folder)
     return folder
 
@@ -114,7 +107,6 @@ def build_chat_template(tmp_path_factory: pytest.TempPathFactory, _migrated_temp
 @pytest.fixture
 def chat_settings(chat_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """A private copy of the chat store (tests add curated answers, hand-offs, turns)."""
-    monkeypatch.chdir(REPO)
     data_dir = tmp_path / "var"
     shutil.copytree(chat_template, data_dir)
     return load_settings(data_dir=data_dir, chat={"model_poll_s": 0.1})

@@ -16,7 +16,7 @@ import pytest
 
 from infinstruct.core.settings import Settings, load_settings
 from infinstruct.recommend.dataset import Item, ItemData, RawEvent, build_item_data
-from tests.conftest import REPO, shared_path
+from tests.conftest import shared_path
 
 
 class HashEmbedder:
@@ -114,10 +114,8 @@ def items_settings(tmp_path_factory: pytest.TempPathFactory, _migrated_template:
     data_dir = root / "var"
     data_dir.mkdir()
     shutil.copy(_migrated_template, data_dir / "infinstruct.db")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(REPO)
-        settings = load_settings(data_dir=data_dir)
-        ingest = build_ingestor(settings)
-        ingest(write_movielens_slice(root / "movielens"), corpus="movielens")
-        ingest(shared_path("items", "amazon_fashion_5core"), corpus="amazon-fashion")
-        yield settings
+    settings = load_settings(data_dir=data_dir)
+    ingest = build_ingestor(settings)
+    ingest(write_movielens_slice(root / "movielens"), corpus="movielens")
+    ingest(shared_path("items", "amazon_fashion_5core"), corpus="amazon-fashion")
+    yield settings

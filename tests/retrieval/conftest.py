@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from infinstruct.core.settings import Settings, load_settings
-from tests.conftest import REPO, shared_path
+from tests.conftest import shared_path
 
 
 def make_settings(folder: Path, template: Path, **overrides: object) -> Settings:
@@ -91,10 +91,8 @@ def add_news(settings: Settings) -> None:
 @pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -> Iterator[Settings]:
     """BANKING77 slice (~260 rows) through the real ingestor + three news documents."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(REPO)
-        root = tmp_path_factory.mktemp("retrieval-store")
-        settings = make_settings(root / "var", _migrated_template)
-        ingest(settings, banking_slice(root / "bank-a", every=40), corpus="bank-a")
-        add_news(settings)
-        yield settings
+    root = tmp_path_factory.mktemp("retrieval-store")
+    settings = make_settings(root / "var", _migrated_template)
+    ingest(settings, banking_slice(root / "bank-a", every=40), corpus="bank-a")
+    add_news(settings)
+    yield settings

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from infinstruct.core.settings import Settings
 from infinstruct.retrieval.evaluation import evaluate_retrieval
 from infinstruct.retrieval.fusion import load_weights
-from tests.conftest import REPO, shared_path
+from tests.conftest import shared_path
 from tests.retrieval.conftest import banking_slice, ingest, make_settings
 
 pytestmark = pytest.mark.slow
@@ -26,14 +26,12 @@ KEYS = {"recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "n"}
 
 @pytest.fixture(scope="module")
 def eval_store(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -> Iterator[Settings]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(REPO)
-        root = tmp_path_factory.mktemp("retrieval-eval")
-        settings = make_settings(root / "var", _migrated_template)
-        ingest(settings, shared_path("support", "twcs_head5000_pandas"))
-        ingest(settings, banking_slice(root / "banking77", every=8), corpus="banking77")
-        ingest(settings, shared_path("zh", "ecd_taobao_customer_service"))
-        yield settings
+    root = tmp_path_factory.mktemp("retrieval-eval")
+    settings = make_settings(root / "var", _migrated_template)
+    ingest(settings, shared_path("support", "twcs_head5000_pandas"))
+    ingest(settings, banking_slice(root / "banking77", every=8), corpus="banking77")
+    ingest(settings, shared_path("zh", "ecd_taobao_customer_service"))
+    yield settings
 
 
 @pytest.fixture(scope="module")

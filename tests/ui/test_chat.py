@@ -45,8 +45,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -
     chat_template = build_chat_template(tmp_path_factory, _migrated_template)
     data_dir = tmp_path_factory.mktemp("chat-http") / "var"
     shutil.copytree(chat_template, data_dir)
-    old = Path.cwd()
-    os.chdir(REPO)
     settings = load_settings(data_dir=data_dir, chat={"rate_limit_per_minute": 8})
     from infinstruct.core.corpus_visibility import set_visibility
 
@@ -70,7 +68,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
-        os.chdir(old)
 
 
 def test_api_chat_returns_the_tagged_answer_and_takes_feedback(server: dict[str, Any]) -> None:

@@ -11,7 +11,6 @@ import pytest
 
 from infinstruct.core.settings import Settings, load_settings
 from infinstruct.finetune.instructions import build_instruction_set
-from tests.conftest import REPO
 from tests.finetune.instructions.factory import fill_store
 
 
@@ -20,11 +19,9 @@ def built(
     tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path
 ) -> Iterator[tuple[Settings, dict[str, Any]]]:
     """(settings, report) of one build over the factory store; tests must not write to it."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(REPO)
-        data_dir = tmp_path_factory.mktemp("instructions") / "var"
-        data_dir.mkdir()
-        shutil.copy(_migrated_template, data_dir / "infinstruct.db")
-        settings = load_settings(data_dir=data_dir)
-        fill_store(settings)
-        yield settings, build_instruction_set(settings)
+    data_dir = tmp_path_factory.mktemp("instructions") / "var"
+    data_dir.mkdir()
+    shutil.copy(_migrated_template, data_dir / "infinstruct.db")
+    settings = load_settings(data_dir=data_dir)
+    fill_store(settings)
+    yield settings, build_instruction_set(settings)

@@ -4,7 +4,6 @@ and one short sentiment-minilm run on it, shared by the sentiment tests."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from infinstruct.core.settings import Settings, load_settings
-from tests.conftest import REPO, shared_path
+from tests.conftest import shared_path
 
 #: Shrinks sentiment-minilm to seconds of training; the recipe's shape stays.
 FAST: dict[str, Any] = {
@@ -75,7 +74,6 @@ def make_store(folder: Path, template: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def sentiment_store(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -> Settings:
-    os.chdir(REPO)  # recipes are read relative to the repo root
     return make_store(tmp_path_factory.mktemp("sentiment") / "var", _migrated_template)
 
 

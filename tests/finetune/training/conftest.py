@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infinstruct.core.settings import Settings, load_settings
-from tests.conftest import REPO, shared_path
+from tests.conftest import shared_path
 from tests.finetune.training.seed import seed_examples
 
 #: Shrinks tiny-scratch to a few seconds of training; the shape stays the recipe's.
@@ -49,9 +49,6 @@ def make_store(folder: Path, template: Path) -> Settings:
 @pytest.fixture(scope="session")
 def tiny_store(tmp_path_factory: pytest.TempPathFactory, _migrated_template: Path) -> Settings:
     """A seeded store shared by the session (tests that write versions use their own)."""
-    import os
-
-    os.chdir(REPO)  # recipes are read relative to the repo root
     return make_store(tmp_path_factory.mktemp("tiny") / "var", _migrated_template)
 
 

@@ -19,9 +19,7 @@ def test_smollm2_convert_lora_and_stream(tmp_path: Path, monkeypatch: pytest.Mon
     from infinstruct.finetune.training.data import encode_chat
     from infinstruct.finetune.training.loop import Phase, Stream, run_loop
     from infinstruct.finetune.training.methods import apply_method
-    from tests.conftest import REPO
 
-    monkeypatch.chdir(REPO)
     settings: Settings = load_settings(data_dir=tmp_path / "var")
     folder = smollm2_hf_folder(settings)
     assert (folder / "config.json").exists() and (folder / "converted-from.json").exists()
