@@ -34,6 +34,7 @@ from infinstruct.core.db import session_scope
 from infinstruct.core.errors import InputError
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import Document, InstructionExample
+from infinstruct.core.tasks import REPLY_TASKS
 
 if TYPE_CHECKING:
     from infinstruct.chat.answers import Answer
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 CONSTANT_REPLY = (
     "We're sorry for the trouble. Please send us a direct message with more details and we'll look into it."
 )
-REPLY_TASKS = ("support_reply", "dialogue_reply")
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,13 @@ from sqlmodel import col, select
 
 from infinstruct.chat.answers import Route
 from infinstruct.chat.ood import OUT_OF_DOMAIN
-from infinstruct.chat.questions import SOURCE_TEXT_TASKS
 from infinstruct.chat.router import Features, decide
 from infinstruct.chat.thresholds import Thresholds, save_thresholds
 from infinstruct.core.db import session_scope
 from infinstruct.core.errors import InputError
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import Corpus, Document, InstructionExample, ModelVersion
+from infinstruct.core.tasks import CLASSIFICATION_TASKS
 
 if TYPE_CHECKING:
     from infinstruct.chat.router import ChatRouter
@@ -75,7 +75,7 @@ def _held_out_examples(settings: Settings, version: ModelVersion, n: int) -> lis
             )
         ).all()
         doc_ids = [
-            e.source_document_id for e in examples if e.task in SOURCE_TEXT_TASKS and e.source_document_id
+            e.source_document_id for e in examples if e.task in CLASSIFICATION_TASKS and e.source_document_id
         ]
         texts = (
             dict(session.exec(select(Document.id, Document.text).where(col(Document.id).in_(doc_ids))).all())
@@ -85,7 +85,7 @@ def _held_out_examples(settings: Settings, version: ModelVersion, n: int) -> lis
     by_corpus: dict[str, list[tuple[str, CalibrationItem]]] = defaultdict(list)
     seen: set[str] = set()
     for ex in examples:
-        if ex.task in SOURCE_TEXT_TASKS:
+        if ex.task in CLASSIFICATION_TASKS:
             question = texts.get(ex.source_document_id or "", "")
         elif "question" in ex.meta:  # a grounded reply example: its bare customer message
             question = str(ex.meta["question"])

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 from infinstruct.chat.answers import Source
 from infinstruct.chat.untrusted import strip_control_tokens
+from infinstruct.core.text import is_chinese
 
 _WHITESPACE = re.compile(r"\s+")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 SYSTEM_PROMPT = (
     "You are the customer support assistant of this organisation. Answer the customer's "
@@ -38,14 +38,6 @@ ABSTAIN_EN = (
     "question to a colleague, who will get back to you."
 )
 ABSTAIN_ZH = "抱歉，这个问题我不知道答案，也不想乱猜。我已把您的问题转给同事，他们会尽快回复您。"
-
-
-def is_chinese(text: str) -> bool:
-    """True when a fair share of the letters are CJK ideographs."""
-    letters = [c for c in text if not c.isspace()]
-    if not letters:
-        return False
-    return sum(1 for c in letters if _CJK.match(c)) / len(letters) >= 0.2
 
 
 def lang_of(text: str) -> str:

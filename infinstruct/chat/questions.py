@@ -22,11 +22,10 @@ from infinstruct.core.db import session_scope
 from infinstruct.core.protocols import Embedder
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import CuratedAnswer, Document, InstructionExample, ModelVersion
+from infinstruct.core.tasks import CLASSIFICATION_TASKS
 
 log = logging.getLogger(__name__)
 
-#: Tasks whose question is the source document's text, not the (templated) prompt.
-SOURCE_TEXT_TASKS = frozenset({"intent_classification", "sentiment_classification", "text_classification"})
 #: Bump when what goes into a saved index changes, so stale files are rebuilt.
 FORMAT = 3
 
@@ -88,7 +87,7 @@ def training_questions(
             )
             .order_by(col(InstructionExample.id))
         ).all()
-        source_ids = {e.source_document_id for e in examples if e.task in SOURCE_TEXT_TASKS}
+        source_ids = {e.source_document_id for e in examples if e.task in CLASSIFICATION_TASKS}
         texts: dict[str, str] = {}
         ids = [i for i in source_ids if i]
         for start in range(0, len(ids), 500):
@@ -102,7 +101,7 @@ def training_questions(
         users = [m["content"] for m in ex.messages if m.get("role") == "user"]
         answers = [m["content"] for m in ex.messages if m.get("role") == "assistant"]
         answer = answers[0] if answers else ""
-        if ex.task in SOURCE_TEXT_TASKS:
+        if ex.task in CLASSIFICATION_TASKS:
             question = texts.get(ex.source_document_id or "", "")
         elif "question" in ex.meta:  # a grounded reply example: the bare exchange
             question, answer = str(ex.meta["question"]), str(ex.meta.get("reply", answer))

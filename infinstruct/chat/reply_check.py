@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from infinstruct.chat.prompts import is_chinese
+from infinstruct.core.text import is_chinese
 
 #: Every reason a reply can be rejected for, in the order they are checked.
 REASONS: tuple[str, ...] = (

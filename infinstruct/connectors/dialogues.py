@@ -9,7 +9,7 @@ from typing import Any
 
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
 from infinstruct.connectors.safeio import load_json, looks_binary, peek, text_lines
-from infinstruct.connectors.textnorm import join_cjk
+from infinstruct.core.text import join_cjk
 
 
 def dialogue(

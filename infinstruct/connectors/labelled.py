@@ -14,7 +14,7 @@ from infinstruct.connectors import sentiment
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
 from infinstruct.connectors.safeio import csv_header, csv_rows, load_json, looks_binary, peek, text_lines
 from infinstruct.connectors.tabular import cell_text, fields_with, find_field, table_fields, table_rows
-from infinstruct.connectors.textnorm import sentence_key
+from infinstruct.core.text import sentence_key
 
 
 def labelled(

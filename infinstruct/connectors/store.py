@@ -19,9 +19,10 @@ from sqlalchemy import Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from infinstruct.connectors.records import DocumentRecord, InteractionRecord, Quarantined
-from infinstruct.connectors.textnorm import detect_lang, document_id, fingerprint, scrub_pii
+from infinstruct.connectors.textnorm import document_id, fingerprint
 from infinstruct.core.tables import CorpusVersion, Document, Interaction, Quarantine
 from infinstruct.core.tables._columns import utcnow
+from infinstruct.core.text import detect_lang, scrub_pii
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +256,7 @@ def document_row(
         "title": title,
         "text": text,
         "original_text": original,
-        "lang": detect_lang(f"{record.title} {record.text}"),
+        "lang": detect_lang(f"{record.title} {record.text}") or "en",
         "label": record.label,
         "score": record.score,
         "group_key": record.group_key,

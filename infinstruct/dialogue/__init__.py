@@ -12,7 +12,6 @@ from infinstruct.dialogue.loading import (
     load_causal_lm,
     load_version,
     resolve_base,
-    resolve_device,
 )
 
 __all__ = [
@@ -21,6 +20,5 @@ __all__ = [
     "load_causal_lm",
     "load_version",
     "resolve_base",
-    "resolve_device",
     "smollm2_hf_folder",
 ]

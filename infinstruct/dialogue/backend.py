@@ -42,7 +42,7 @@ def serving_dtype(setting: str, device: str = "auto") -> str:
     bf16 decoding faster than fp32 here with the reply loss unchanged (int8 was rejected)."""
     if setting != "auto":
         return setting
-    from infinstruct.dialogue.loading import resolve_device
+    from infinstruct.core.devices import resolve_device
 
     if resolve_device(device).startswith("cuda"):
         return "auto"  # resolve_dtype picks bf16 on GPUs that support it

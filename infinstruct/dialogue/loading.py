@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from infinstruct.core.devices import resolve_device
 from infinstruct.core.errors import ConfigError, ModelLoadError
 from infinstruct.core.settings import Settings
 
@@ -33,17 +34,6 @@ _ARTEFACT_FORMATS: dict[str, Callable[..., Any]] = {}
 def register_artefact_format(marker: str, attach: Callable[..., Any]) -> None:
     """Load folders holding ``marker`` as ``attach(load_causal_lm(base), folder, trainable=...)``."""
     _ARTEFACT_FORMATS[marker] = attach
-
-
-def resolve_device(device: str = "auto") -> str:
-    """'auto' means CUDA when torch sees a GPU, else the CPU."""
-    if device not in {"auto", "cpu", "cuda", "mps"} and not device.startswith("cuda:"):
-        raise ConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N' (got {device!r})")
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def resolve_dtype(dtype: str, device: str) -> Any:

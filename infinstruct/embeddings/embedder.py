@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from infinstruct.core.errors import ConfigError, ModelLoadError
+from infinstruct.core.devices import resolve_device
+from infinstruct.core.errors import ModelLoadError
 from infinstruct.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,17 +36,6 @@ _MODELS: dict[tuple[str, str, str], SentenceEmbedder] = {}
 def content_hash(text: str) -> str:
     """sha256 hex of the UTF-8 text: the cache key of a text (and ``Chunk.content_hash``)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def resolve_device(device: str) -> str:
-    """'auto' means CUDA when torch sees a GPU, else the CPU."""
-    if device not in {"auto", "cpu", "cuda"} and not device.startswith("cuda:"):
-        raise ConfigError(f"embeddings.device must be 'auto', 'cpu' or 'cuda' (got {device!r})")
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def resolve_model(model: str) -> str:
@@ -100,7 +90,7 @@ class SentenceEmbedder:
 def load_embedder(settings: Settings) -> SentenceEmbedder:
     """The process-wide embedder for ``settings.embeddings`` (loaded once, then reused)."""
     cfg = settings.embeddings
-    device = resolve_device(cfg.device)
+    device = resolve_device(cfg.device, setting="embeddings.device")
     key = (cfg.model, device, cfg.backend)
     with _LOCK:
         cached = _MODELS.get(key)

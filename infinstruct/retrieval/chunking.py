@@ -8,29 +8,7 @@ characters of whole sentences, so an answer that straddles a boundary is still f
 
 from __future__ import annotations
 
-import re
-
-# A sentence ends after . ! ? (followed by space) or the Chinese 。！？ (no space needed),
-# optionally followed by closing quotes/brackets; newlines also end a unit (dialogue turns).
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|(?<=[。！？])[\"'”’」』）)]*|\n+")
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of ``text`` in order, each stripped; empty pieces dropped."""
-    pieces: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end()
-        if end <= start:
-            continue
-        piece = text[start:end].strip()
-        if piece:
-            pieces.append(piece)
-        start = end
-    tail = text[start:].strip()
-    if tail:
-        pieces.append(tail)
-    return pieces
+from infinstruct.core.text import split_sentences
 
 
 def _hard_split(sentence: str, size: int) -> list[str]:

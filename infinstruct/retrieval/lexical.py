@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from infinstruct.core.text import CJK, CJK_CHARS
+
 log = logging.getLogger(__name__)
 
-_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\W_]+", re.UNICODE)
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_TOKEN = re.compile(rf"[{CJK_CHARS}]+|[^\W_]+", re.UNICODE)
 # A short list on purpose: BM25's idf already discounts common words; these only add noise.
 _EN_STOP = frozenset(
     [
@@ -120,21 +121,13 @@ def tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
         piece = match.group(0)
-        if _CJK.match(piece):
+        if CJK.match(piece):
             for word in _jieba().lcut_for_search(piece):
                 if word not in _ZH_STOP:
                     tokens.append(word)
         elif piece not in _EN_STOP:
             tokens.append(piece)
     return tokens
-
-
-def is_chinese(text: str) -> bool:
-    """True when at least a fifth of the letters are CJK characters."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return False
-    return sum(1 for c in letters if _CJK.match(c)) * 5 >= len(letters)
 
 
 class LexicalIndex:

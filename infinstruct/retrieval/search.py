@@ -18,11 +18,11 @@ from sqlalchemy import select
 from infinstruct.core.db import session_scope
 from infinstruct.core.errors import InputError
 from infinstruct.core.settings import Settings
+from infinstruct.core.text import is_chinese
 from infinstruct.embeddings.embedder import load_embedder
 from infinstruct.retrieval.chunks import CHUNK, CORPUS, DOCUMENT
 from infinstruct.retrieval.fusion import dense_weight, rrf
 from infinstruct.retrieval.index_store import load_index
-from infinstruct.retrieval.lexical import is_chinese
 
 log = logging.getLogger(__name__)
 

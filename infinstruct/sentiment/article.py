@@ -14,20 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from infinstruct.core import text as core_text
 from infinstruct.core.protocols import SENTIMENT_LABELS, SentimentScorer
 
 TITLE_WEIGHT = 2.0
 MAX_SENTENCES = 3
-# English ends a sentence with .!? before whitespace ("3.5" is not an end); Chinese ends
-# with 。！？； and needs no space; line breaks end a unit too.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])|\n+")
 _TAG = re.compile(r"<[^>]+>")
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a summary (HTML tags dropped), empty pieces removed."""
-    plain = _TAG.sub(" ", text or "")
-    return [s.strip() for s in _SENTENCE_END.split(plain) if s and s.strip()]
+    return core_text.split_sentences(_TAG.sub(" ", text or ""))
 
 
 def article_units(

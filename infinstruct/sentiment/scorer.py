@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from infinstruct.core.errors import ConfigError, ModelLoadError
+from infinstruct.core.devices import resolve_device
+from infinstruct.core.errors import ModelLoadError
 from infinstruct.core.protocols import SENTIMENT_LABELS, SentimentScorer
 from infinstruct.core.registry import active_version
 from infinstruct.core.settings import Settings
@@ -25,17 +26,6 @@ log = logging.getLogger(__name__)
 
 #: Kind of registry version this scorer serves.
 SENTIMENT_KIND = "sentiment"
-
-
-def resolve_device(device: str) -> str:
-    """'auto' means CUDA when torch sees a GPU, else the CPU."""
-    if device not in {"auto", "cpu", "cuda"} and not device.startswith("cuda:"):
-        raise ConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N' (got {device!r})")
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def label_columns(id2label: dict[int, str]) -> list[int]:

@@ -6,14 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infinstruct.connectors import sentiment
-from infinstruct.connectors.textnorm import (
-    detect_lang,
-    document_id,
-    fingerprint,
-    join_cjk,
-    normalise,
-    scrub_pii,
-)
+from infinstruct.connectors.textnorm import document_id, fingerprint
+from infinstruct.core.text import detect_lang, join_cjk, normalise, scrub_pii
 
 texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200)
 

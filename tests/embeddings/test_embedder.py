@@ -9,11 +9,12 @@ import pytest
 from sqlmodel import func, select
 
 from infinstruct.core.db import session_scope
+from infinstruct.core.devices import resolve_device
 from infinstruct.core.errors import ConfigError, ModelLoadError
 from infinstruct.core.protocols import Embedder
 from infinstruct.core.settings import Settings, load_settings
 from infinstruct.core.tables import EmbeddingCache
-from infinstruct.embeddings.embedder import embed_cached, load_embedder, resolve_device
+from infinstruct.embeddings.embedder import embed_cached, load_embedder
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +56,7 @@ def test_cache_never_re_encodes_known_text(settings: Settings) -> None:
 
 def test_bad_device_and_model_name_the_fix(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="embeddings.device"):
-        resolve_device("tpu")
+        resolve_device("tpu", setting="embeddings.device")
     bad = load_settings(
         data_dir=settings.data_dir, embeddings={"model": str(settings.data_dir / "nope"), "device": "cpu"}
     )

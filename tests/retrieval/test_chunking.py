@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infinstruct.retrieval.chunking import chunk_text, split_sentences
+from infinstruct.core.text import split_sentences
+from infinstruct.retrieval.chunking import chunk_text
 
 
 def test_split_sentences_english_and_chinese() -> None:

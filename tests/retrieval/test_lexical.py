@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from infinstruct.retrieval.lexical import LexicalIndex, is_chinese, tokenize
+from infinstruct.core.text import is_chinese
+from infinstruct.retrieval.lexical import LexicalIndex, tokenize
 
 
 def test_tokenize_mixes_english_and_chinese() -> None:

@@ -16,10 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from infinstruct.chat.prompts import Delimiters, grounded_user_message, grounding_note
+from infinstruct.core.tasks import REPLY_TASKS
 from infinstruct.finetune.instructions.textnorm import stable_hash
-
-#: Tasks whose examples are grounded.
-REPLY_TASKS = frozenset({"support_reply", "dialogue_reply"})
 
 
 def _last_user(messages: list[dict[str, str]]) -> int:

@@ -15,6 +15,7 @@ from infinstruct.core.db import session_scope
 from infinstruct.core.errors import InputError
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import InstructionSet
+from infinstruct.core.text import detect_lang, sentence_key
 from infinstruct.finetune.instructions.builder import example_hash, make_report, write_set
 from infinstruct.finetune.instructions.formats import (
     FORMATS,
@@ -27,7 +28,6 @@ from infinstruct.finetune.instructions.formats import (
 )
 from infinstruct.finetune.instructions.splits import assign_split
 from infinstruct.finetune.instructions.store import SPLITS, get_set, load_examples
-from infinstruct.finetune.instructions.textnorm import detect_lang, sentence_key
 
 log = logging.getLogger(__name__)
 

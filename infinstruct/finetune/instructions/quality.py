@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infinstruct.core.settings import InstructionSettings
-from infinstruct.finetune.instructions.tasks.base import CLASSIFICATION_TASKS, Candidate
-from infinstruct.finetune.instructions.textnorm import detect_lang, find_pii, normalise_sentence, stable_hash
+from infinstruct.core.tasks import CLASSIFICATION_TASKS
+from infinstruct.core.text import detect_lang, find_pii, normalise_sentence
+from infinstruct.finetune.instructions.tasks.base import Candidate
+from infinstruct.finetune.instructions.textnorm import stable_hash
 
 log = logging.getLogger(__name__)
 

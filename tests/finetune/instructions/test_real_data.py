@@ -23,9 +23,9 @@ from infinstruct import services
 from infinstruct.core.db import session_scope
 from infinstruct.core.settings import Settings, load_settings
 from infinstruct.core.tables import CuratedAnswer, Handoff
+from infinstruct.core.text import sentence_key
 from infinstruct.finetune.instructions import build_instruction_set, load_examples
 from infinstruct.finetune.instructions.templates import TASKS
-from infinstruct.finetune.instructions.textnorm import sentence_key
 from tests.conftest import REPO, shared_path
 
 pytestmark = pytest.mark.slow

@@ -8,9 +8,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from infinstruct.core.settings import InstructionSettings, Settings
+from infinstruct.core.text import sentence_key
 from infinstruct.finetune.instructions import build_instruction_set, load_examples
 from infinstruct.finetune.instructions.splits import assign_split
-from infinstruct.finetune.instructions.textnorm import sentence_key
 from tests.finetune.instructions.factory import add_corpus, labelled
 
 OPTS = InstructionSettings()

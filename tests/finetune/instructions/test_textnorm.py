@@ -3,14 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infinstruct.finetune.instructions.textnorm import (
-    cashtags,
-    detect_lang,
-    find_pii,
-    normalise_sentence,
-    sentence_key,
-    tidy,
-)
+from infinstruct.core.text import detect_lang, find_pii, normalise_sentence, sentence_key, tidy
+from infinstruct.finetune.instructions.textnorm import cashtags
 
 
 def test_sentence_key_ignores_case_width_punctuation_and_links() -> None:

@@ -14,9 +14,6 @@ from infinstruct.finetune.instructions.textnorm import stable_hash, unit_interva
 
 T = TypeVar("T")
 
-#: Tasks whose answer is one label out of ``Candidate.options``.
-CLASSIFICATION_TASKS = frozenset({"intent_classification", "sentiment_classification", "text_classification"})
-
 
 @dataclass
 class Candidate:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from infinstruct.core.protocols import SENTIMENT_LABELS
+from infinstruct.core.text import sentence_key, tidy
 from infinstruct.finetune.instructions.tasks.base import (
     Candidate,
     Context,
@@ -15,7 +16,7 @@ from infinstruct.finetune.instructions.tasks.base import (
     fill,
     instruction_lang,
 )
-from infinstruct.finetune.instructions.textnorm import cashtags, sentence_key, tidy
+from infinstruct.finetune.instructions.textnorm import cashtags
 
 _MAX_NEWS_CHARS = 1500
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from infinstruct.core.text import detect_lang, sentence_key, tidy
 from infinstruct.finetune.instructions.tasks.base import (
     Candidate,
     Context,
@@ -18,7 +19,6 @@ from infinstruct.finetune.instructions.tasks.base import (
     label_options,
     single_turn,
 )
-from infinstruct.finetune.instructions.textnorm import detect_lang, sentence_key, tidy
 
 LABEL_SET_NAMES: dict[str, dict[str, str]] = {
     "sentiment": {"en": "sentiment", "zh": "情感"},

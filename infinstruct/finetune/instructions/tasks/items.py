@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from infinstruct.core.text import detect_lang, normalise_sentence, tidy
 from infinstruct.finetune.instructions.tasks.base import (
     Candidate,
     Context,
@@ -21,7 +22,7 @@ from infinstruct.finetune.instructions.tasks.base import (
     single_turn,
 )
 from infinstruct.finetune.instructions.templates import ITEM_KINDS
-from infinstruct.finetune.instructions.textnorm import detect_lang, normalise_sentence, stable_hash, tidy
+from infinstruct.finetune.instructions.textnorm import stable_hash
 
 #: MovieLens genre names in Chinese, so a Chinese description reads as Chinese.
 GENRES_ZH: dict[str, str] = {

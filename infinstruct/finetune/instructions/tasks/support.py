@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from infinstruct.core.text import sentence_key, tidy
 from infinstruct.finetune.instructions.tasks.base import (
     Candidate,
     Context,
@@ -16,7 +17,7 @@ from infinstruct.finetune.instructions.tasks.base import (
     join_list,
     label_options,
 )
-from infinstruct.finetune.instructions.textnorm import clean_reply, sentence_key, tidy
+from infinstruct.finetune.instructions.textnorm import clean_reply
 
 _USER_ROLES = frozenset({"customer", "user", "human", "client", "buyer"})
 _AGENT_ROLES = frozenset({"agent", "assistant", "system_agent", "bot", "seller", "support", "gpt"})
