@@ -36,24 +36,47 @@ LEASE_NAME = "scheduler"
 POLL_JOB = "alerts-poll"
 DELIVER_JOB = "alerts-deliver"
 
-#: The leading worker of each database in this process; the stored jobs name the database
-#: by a hash (jobs are pickled into the store, so they carry strings, not objects).
-_LEADERS: dict[str, Worker] = {}
-_LEADERS_LOCK = threading.Lock()
-
 
 def database_key(settings: Settings) -> str:
     return hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
 
 
 def run_job(kind: str, db_key: str) -> None:
-    """What every stored job calls; the scheduled-job boundary (errors logged, never raised)."""
-    with _LEADERS_LOCK:
-        worker = _LEADERS.get(db_key)
-    if worker is None:
-        log.warning("job %s fired with no leading worker for its database here; skipped", kind)
-        return
-    worker.run(kind)
+    """The callable every stored job names (jobs are pickled into the store, so they carry a
+    textual reference and strings, not the worker). It is never called itself: the leading
+    worker's executor (``_worker_executor``) runs each job on that worker instead."""
+    log.warning("job %s (database %s) fired outside a leading worker's executor; skipped", kind, db_key)
+
+
+class _OnWorker:
+    """A fired job as the executor runs it: the job's every attribute, but ``func`` calls the worker."""
+
+    def __init__(self, job: Any, func: Callable[[str, str], None]) -> None:
+        self._job = job
+        self.func = func
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+
+def _worker_executor(worker: Worker) -> Any:
+    """A thread pool that runs every stored job as ``worker.run(kind)``.
+
+    Each leader's scheduler has its own executor holding its own worker, so a fired job finds
+    its worker without a process-wide registry. The hook is ``_do_submit_job``, the method
+    APScheduler's own executors implement; the job is wrapped, not changed, so the stored one
+    keeps ``run_job`` (the store pickles it after the submit, to save the next run time).
+    """
+    from apscheduler.executors.pool import ThreadPoolExecutor
+
+    def run_on_worker(kind: str, _db_key: str) -> None:
+        worker.run(kind)
+
+    class WorkerExecutor(ThreadPoolExecutor):
+        def _do_submit_job(self, job: Any, run_times: Any) -> None:
+            super()._do_submit_job(_OnWorker(job, run_on_worker), run_times)
+
+    return WorkerExecutor(2)
 
 
 class Worker:
@@ -125,7 +148,6 @@ class Worker:
             self._stop.wait(period)
 
     def _lead(self) -> None:
-        from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
         from apscheduler.triggers.interval import IntervalTrigger
@@ -134,7 +156,7 @@ class Worker:
 
         scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=get_engine(self.settings))},
-            executors={"default": ThreadPoolExecutor(2)},
+            executors={"default": _worker_executor(self)},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -159,8 +181,6 @@ class Worker:
                 scheduler.add_job(
                     run_job, trigger, args=[kind, self.key], id=job_id, name=job_id, replace_existing=True
                 )
-        with _LEADERS_LOCK:
-            _LEADERS[self.key] = self
         self._scheduler = scheduler
         scheduler.resume()
         log.info(
@@ -172,9 +192,6 @@ class Worker:
 
     def _step_down(self) -> None:
         scheduler, self._scheduler = self._scheduler, None
-        with _LEADERS_LOCK:
-            if _LEADERS.get(self.key) is self:
-                del _LEADERS[self.key]
         if scheduler is not None:
             scheduler.shutdown(wait=True)
 
