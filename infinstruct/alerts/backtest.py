@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from infinstruct.alerts.detector import DetectorParams, Observation, detect, same_episode
 
@@ -56,6 +56,25 @@ class RaisedAlert:
     at: datetime
     severity: str
     zscore: float
+
+
+class DetectionScores(TypedDict):
+    """How the detector (fed by the model) did against the planted bursts."""
+
+    negative_bursts: int
+    control_bursts: int
+    detected: int
+    recall: float | None
+    alerts: int
+    true_alerts: int
+    false_alerts: int
+    precision: float | None
+    controls_alerted: int
+    false_per_ticker_week: float
+    median_delay_min: float | None
+    max_delay_min: float | None
+    tickers: int
+    weeks: float
 
 
 @dataclass
@@ -151,7 +170,7 @@ def evaluate(
     tickers: int,
     start: datetime,
     end: datetime,
-) -> dict[str, Any]:
+) -> DetectionScores:
     """Recall, precision, false alerts per ticker-week and detection delays (see module doc)."""
     window = timedelta(hours=window_hours)
     matched: set[int] = set()

@@ -19,13 +19,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlmodel import col, select
 
 from infinstruct.alerts.alerting import params_from
 from infinstruct.alerts.backtest import (
     Burst,
+    DetectionScores,
+    RaisedAlert,
     StreamItem,
     burst_times,
     evaluate,
@@ -124,6 +126,47 @@ def clean_headline(text: str) -> str:
     return " ".join(_NOISE.sub(" ", text).split()).strip(" -:")
 
 
+class BurstOutcome(TypedDict):
+    ticker: str
+    start: str
+    negative: bool
+    model_negative: int  # planted items the model called negative
+    size: int
+    alerted: bool
+
+
+class AlertLogEntry(TypedDict):
+    ticker: str
+    at: str
+    severity: str
+    z: float
+
+
+# "from" is a keyword, so the head of the report is spelled in the functional form.
+_ReportHead = TypedDict(
+    "_ReportHead",
+    {
+        "data": str,
+        "plant": str | None,
+        "model": str,
+        "from": str,
+        "to": str,
+        "background_items": int,
+        "planted_items": int,
+        "background_negative_share": float,
+        "params": dict[str, Any],
+        "checks": int,
+    },
+)
+
+
+class BacktestReport(_ReportHead, DetectionScores):
+    """``infinstruct alerts backtest --json``: the head, the detection scores, then per burst."""
+
+    bursts: list[BurstOutcome]
+    alert_log: list[AlertLogEntry]
+
+
 def run_backtest(
     settings: Settings,
     data: str | Path,
@@ -132,7 +175,7 @@ def run_backtest(
     reader_factory: Callable[[Settings], FeedReader | None],
     scorer: SentimentScorer,
     options: BacktestOptions = BacktestOptions(),
-) -> dict[str, Any]:
+) -> BacktestReport:
     sources: dict[str, str | Path] = {DATA_CORPUS: data}
     if plant is not None:
         sources[PLANT_CORPUS] = plant
@@ -147,19 +190,12 @@ def run_backtest(
 
     params = params_from(settings.alerts)
     cooldown = float(settings.alerts.cooldown_hours)
-    counts = Counter(t for _, d in background for t in d.tickers)
-    tickers = list(options.tickers) or [t for t, _ in counts.most_common(DEFAULT_TICKERS)]
-    if not tickers:  # a stream without tickers (general news): address the planted headlines' own
-        tickers = [
-            t for t, _ in Counter(t for d in docs.get(PLANT_CORPUS, []) for t in d.tickers).most_common(3)
-        ]
     n_controls = options.bursts if options.controls is None else options.controls
-    if not controls:
-        n_controls = 0  # the plant file has no neutral/positive headlines to plant as controls
     bursts = place_bursts(
-        tickers if plant is not None else [],
+        _tickers(options, background, docs.get(PLANT_CORPUS, [])) if plant is not None else [],
         negative=options.bursts,
-        controls=n_controls,
+        # a plant file without neutral/positive headlines has no controls to plant
+        controls=n_controls if controls else 0,
         start=start,
         end=end,
         span_hours=options.span_hours,
@@ -171,25 +207,13 @@ def run_backtest(
 
     articles = [(d.title, d.text) for _, d in background] + [(title, "") for _, title, _ in planted]
     log.info("scoring %d items with %s", len(articles), scorer.version)
-    scores = score_articles(scorer, articles, batch_size=settings.alerts.batch_size)
-    flags = [score.negative for score in scores]
-    items = [StreamItem(d.key, at, d.tickers, flag) for (at, d), flag in zip(background, flags, strict=False)]
-    planted_flags = flags[len(background) :]
-    for n, ((burst_no, _, at), flag) in enumerate(zip(planted, planted_flags, strict=True)):
-        items.append(StreamItem(f"plant-{n}", at, frozenset({bursts[burst_no].ticker}), flag))
+    flags = [s.negative for s in score_articles(scorer, articles, batch_size=settings.alerts.batch_size)]
+    items = _stream(background, planted, bursts, flags)
 
     every_ticker = sorted({t for i in items for t in i.tickers})
     poll = options.poll_minutes or float(settings.scheduler.poll_minutes)
     result = replay(items, tickers=every_ticker, params=params, cooldown_hours=cooldown, poll_minutes=poll)
-    report = evaluate(
-        result.alerts,
-        bursts,
-        window_hours=params.window_hours,
-        tickers=len(every_ticker),
-        start=start,
-        end=end,
-    )
-    called = Counter(burst_no for (burst_no, _, _), flag in zip(planted, planted_flags, strict=True) if flag)
+    planted_flags = flags[len(background) :]
     return {
         "data": str(data),
         "plant": str(plant) if plant is not None else None,
@@ -201,26 +225,71 @@ def run_backtest(
         "background_negative_share": round(sum(flags[: len(background)]) / len(background), 4),
         "params": {**asdict(params), "cooldown_hours": cooldown, "poll_minutes": poll},
         "checks": result.checks,
-        **report,
-        "bursts": [
-            {
-                "ticker": b.ticker,
-                "start": b.start.isoformat(),
-                "negative": b.negative,
-                "model_negative": called.get(n, 0),
-                "size": b.size,
-                "alerted": any(
-                    a.ticker == b.ticker and b.start <= a.at <= b.end + timedelta(hours=params.window_hours)
-                    for a in result.alerts
-                ),
-            }
-            for n, b in enumerate(bursts)
-        ],
+        **evaluate(
+            result.alerts,
+            bursts,
+            window_hours=params.window_hours,
+            tickers=len(every_ticker),
+            start=start,
+            end=end,
+        ),
+        "bursts": _burst_outcomes(bursts, planted, planted_flags, result.alerts, params.window_hours),
         "alert_log": [
             {"ticker": a.ticker, "at": a.at.isoformat(), "severity": a.severity, "z": a.zscore}
             for a in result.alerts
         ],
     }
+
+
+def _tickers(
+    options: BacktestOptions, background: list[tuple[datetime, _Doc]], plant_docs: list[_Doc]
+) -> list[str]:
+    """The tickers bursts are planted on: the given ones, else the stream's most mentioned."""
+    if options.tickers:
+        return list(options.tickers)
+    counts = Counter(t for _, d in background for t in d.tickers)
+    tickers = [t for t, _ in counts.most_common(DEFAULT_TICKERS)]
+    if not tickers:  # a stream without tickers (general news): address the planted headlines' own
+        tickers = [t for t, _ in Counter(t for d in plant_docs for t in d.tickers).most_common(3)]
+    return tickers
+
+
+def _stream(
+    background: list[tuple[datetime, _Doc]],
+    planted: list[tuple[int, str, datetime]],
+    bursts: list[Burst],
+    flags: list[bool],
+) -> list[StreamItem]:
+    """The replayed stream: background items, then planted ones, each with the model's verdict."""
+    items = [StreamItem(d.key, at, d.tickers, flag) for (at, d), flag in zip(background, flags, strict=False)]
+    planted_flags = flags[len(background) :]
+    for n, ((burst_no, _, at), flag) in enumerate(zip(planted, planted_flags, strict=True)):
+        items.append(StreamItem(f"plant-{n}", at, frozenset({bursts[burst_no].ticker}), flag))
+    return items
+
+
+def _burst_outcomes(
+    bursts: list[Burst],
+    planted: list[tuple[int, str, datetime]],
+    planted_flags: list[bool],
+    alerts: list[RaisedAlert],
+    window_hours: float,
+) -> list[BurstOutcome]:
+    called = Counter(burst_no for (burst_no, _, _), flag in zip(planted, planted_flags, strict=True) if flag)
+    return [
+        {
+            "ticker": b.ticker,
+            "start": b.start.isoformat(),
+            "negative": b.negative,
+            "model_negative": called.get(n, 0),
+            "size": b.size,
+            "alerted": any(
+                a.ticker == b.ticker and b.start <= a.at <= b.end + timedelta(hours=window_hours)
+                for a in alerts
+            ),
+        }
+        for n, b in enumerate(bursts)
+    ]
 
 
 def _plant_pools(docs: list[_Doc], plant: str | Path | None) -> tuple[list[str], list[str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from infinstruct.alerts.alerting import raise_alerts
 from infinstruct.alerts.delivery import deliver_due
@@ -25,6 +25,31 @@ log = logging.getLogger(__name__)
 JOB_KIND = "alerts"
 
 
+class AlertsRunReport(TypedDict):
+    """``infinstruct alerts run-once --json``, also the run's ``jobrun`` result."""
+
+    run_id: int
+    now: str
+    model: str
+    feeds: list[dict[str, Any]]  # per feed: its name, ok, and the load's counts or error
+    items: int
+    remaining: int
+    topics: int
+    spikes: int
+    alerts: list[int]  # the ids of the alerts this run created
+    extended: int
+    muted: int
+    delivered: int
+    retrying: int
+    failed_deliveries: int
+
+
+class DeliveryPass(TypedDict):
+    sent: int
+    retrying: int
+    failed: int
+
+
 def run_once(
     settings: Settings,
     *,
@@ -33,7 +58,7 @@ def run_once(
     now: datetime | None = None,
     deliver: bool = True,
     trigger: str = "cli",
-) -> dict[str, Any]:
+) -> AlertsRunReport:
     """Do one full run and return its report; the run is recorded whatever happens.
 
     ``now`` replays the detection at another moment (backfills, tests on dated captures);
@@ -54,7 +79,7 @@ def run_once(
     except BaseException as exc:
         finish_job(settings, job.id, status="failed", error=f"{exc.__class__.__name__}: {exc}")
         raise
-    report: dict[str, Any] = {
+    report: AlertsRunReport = {
         "run_id": job.id,
         "now": moment.isoformat(),
         "model": scored.version,
@@ -70,7 +95,7 @@ def run_once(
         "retrying": delivered.retried if delivered else 0,
         "failed_deliveries": delivered.failed if delivered else 0,
     }
-    finish_job(settings, job.id, status="succeeded", result=report)
+    finish_job(settings, job.id, status="succeeded", result=dict(report))
     log.info(
         "alerts run %d: %d items, %d new alerts, %d delivered",
         job.id,
@@ -81,7 +106,7 @@ def run_once(
     return report
 
 
-def run_deliveries(settings: Settings) -> dict[str, Any]:
+def run_deliveries(settings: Settings) -> DeliveryPass:
     """One outbox pass (the scheduler runs it often, so retries keep their backoff)."""
     report = deliver_due(settings)
     return {"sent": report.sent, "retrying": report.retried, "failed": report.failed}
