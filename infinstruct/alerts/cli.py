@@ -66,6 +66,17 @@ def register(app: typer.Typer, eval_app: typer.Typer, *, feed_reader: ReaderFact
     app.add_typer(watch_app, name="watchlist")
     alerts_app.add_typer(feeds_app, name="feeds")
     alerts_app.add_typer(channels_app, name="channels")
+    _register_runs(alerts_app, reader_for)
+    _register_alert_states(alerts_app)
+    _register_deliveries(alerts_app)
+    _register_feeds(feeds_app)
+    _register_channels(channels_app)
+    _register_watchlist(watch_app)
+    _register_scheduler(app, reader_for)
+
+
+def _register_runs(alerts_app: typer.Typer, reader_for: ReaderFactory) -> None:
+    """``alerts run-once`` and ``alerts backtest``: the two ways to run the pipeline."""
 
     @alerts_app.command("run-once")
     def run_once_cmd(
@@ -137,6 +148,10 @@ def register(app: typer.Typer, eval_app: typer.Typer, *, feed_reader: ReaderFact
         )
         emit(report, as_json=as_json, human=backtest_summary(report))
 
+
+def _register_alert_states(alerts_app: typer.Typer) -> None:
+    """``alerts list``, ``ack`` and ``mute``: a user's alerts and what they do with them."""
+
     @alerts_app.command("list")
     def list_cmd(
         ctx: typer.Context,
@@ -187,6 +202,10 @@ def register(app: typer.Typer, eval_app: typer.Typer, *, feed_reader: ReaderFact
             human=f"{row.topic} muted until {row.muted_until}" if row.muted_until else f"{row.topic} unmuted",
         )
 
+
+def _register_deliveries(alerts_app: typer.Typer) -> None:
+    """``alerts deliver``, ``deliveries`` and ``redeliver``: the delivery outbox."""
+
     @alerts_app.command("deliver")
     def deliver_cmd(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         """Work the outbox once: send every delivery whose (re)try time has come."""
@@ -226,6 +245,10 @@ def register(app: typer.Typer, eval_app: typer.Typer, *, feed_reader: ReaderFact
         row = redeliver_own(settings_from(ctx), user, delivery_id)
         emit(row, as_json=as_json, human=f"delivery {delivery_id} queued again")
 
+
+def _register_feeds(feeds_app: typer.Typer) -> None:
+    """``alerts feeds add|list|remove``."""
+
     @feeds_app.command("add")
     def feeds_add(
         ctx: typer.Context,
@@ -264,6 +287,10 @@ def register(app: typer.Typer, eval_app: typer.Typer, *, feed_reader: ReaderFact
 
         remove_feed(settings_from(ctx), name)
         emit({"removed": name}, as_json=as_json, human=f"feed {name} removed")
+
+
+def _register_channels(channels_app: typer.Typer) -> None:
+    """``alerts channels add|list|remove``."""
 
     @channels_app.command("add")
     def channels_add(
@@ -310,6 +337,10 @@ def register(app: typer.Typer, eval_app: typer.Typer, *, feed_reader: ReaderFact
         remove_channel(settings_from(ctx), user, channel_id)
         emit({"removed": channel_id}, as_json=as_json, human=f"channel {channel_id} removed")
 
+
+def _register_watchlist(watch_app: typer.Typer) -> None:
+    """``watchlist add|list|remove``."""
+
     @watch_app.command("add")
     def watch_add(
         ctx: typer.Context,
@@ -352,6 +383,10 @@ def register(app: typer.Typer, eval_app: typer.Typer, *, feed_reader: ReaderFact
 
         remove_watch(settings_from(ctx), user, topic)
         emit({"removed": topic}, as_json=as_json, human=f"{topic} removed")
+
+
+def _register_scheduler(app: typer.Typer, reader_for: ReaderFactory) -> None:
+    """``scheduler``: the long-running alerts worker."""
 
     @app.command("scheduler")
     def scheduler_cmd(ctx: typer.Context) -> None:

@@ -18,6 +18,12 @@ def _password(prompt: bool, given: str | None) -> str:
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     users_app = typer.Typer(help="User accounts, roles and API tokens.", no_args_is_help=True)
     app.add_typer(users_app, name="users")
+    _register_accounts(users_app)
+    _register_account_changes(users_app)
+
+
+def _register_accounts(users_app: typer.Typer) -> None:
+    """``users add|list``: creating and listing accounts."""
 
     @users_app.command("add")
     def users_add(
@@ -55,6 +61,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             )
             or "no users",
         )
+
+
+def _register_account_changes(users_app: typer.Typer) -> None:
+    """``users passwd|role|remove|token``: changing an existing account."""
 
     @users_app.command("passwd")
     def users_passwd(

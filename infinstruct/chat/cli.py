@@ -6,6 +6,7 @@ Registered on the root app by ``infinstruct.cli``; heavy imports happen inside c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ def _sources_text(sources: list[dict[str, Any]]) -> str:
     )
 
 
-def _eval_text(report: dict[str, Any]) -> str:
+def _eval_text(report: Mapping[str, Any]) -> str:
     t, th = report["test"], report["thresholds"]
     lines = [
         f"model version: {report['model_version'] or '(none: base model)'}",
@@ -35,7 +36,7 @@ def _eval_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _answers_text(report: dict[str, Any]) -> str:
+def _answers_text(report: Mapping[str, Any]) -> str:
     a, sim, lat = report["answers"], report["similarity"], report["latency"]
     return "\n".join(
         [
@@ -63,6 +64,15 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     app.add_typer(handoffs_app, name="handoffs")
     app.add_typer(curated_app, name="curated")
     app.add_typer(feedback_app, name="feedback")
+    _register_chat(app)
+    _register_handoffs(handoffs_app)
+    _register_curated(curated_app)
+    _register_feedback(feedback_app)
+    _register_evals(eval_app)
+
+
+def _register_chat(app: typer.Typer) -> None:
+    """``chat``: one question to the router from the terminal."""
 
     @app.command("chat")
     def chat(
@@ -92,6 +102,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if data["sources"]:
             human += "\n" + _sources_text(data["sources"])
         emit(data, as_json=as_json, human=human)
+
+
+def _register_handoffs(handoffs_app: typer.Typer) -> None:
+    """``handoffs list|answer|intents``: the questions waiting for a person."""
 
     @handoffs_app.command("list")
     def handoffs_list(
@@ -130,6 +144,30 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             as_json=as_json,
             human=f"hand-off {handoff_id} answered; curated answer {curated_id} added",
         )
+
+    @handoffs_app.command("intents")
+    def handoffs_intents(
+        ctx: typer.Context,
+        limit: int = typer.Option(20, help="How many intents to list."),
+        as_json: bool = JsonOption,
+    ) -> None:
+        """The intents of open hand-offs without a curated answer, most frequent first."""
+        from infinstruct.chat.curation import top_unanswered_intents
+
+        rows = [
+            {"intent": i, "open_handoffs": n}
+            for i, n in top_unanswered_intents(settings_from(ctx), limit=limit)
+        ]
+        emit(
+            rows,
+            as_json=as_json,
+            human="\n".join(f"{r['open_handoffs']:>5}  {r['intent']}" for r in rows)
+            or "no open hand-off lacks an intent answer",
+        )
+
+
+def _register_curated(curated_app: typer.Typer) -> None:
+    """``curated add|import|intent|list``: the answers returned verbatim."""
 
     @curated_app.command("add")
     def curated_add(
@@ -182,26 +220,6 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         row = set_intent_answer(settings_from(ctx), intent=intent, answer=answer, approved_by=by)
         emit(row.model_dump(mode="json"), as_json=as_json, human=f"intent {intent}: curated answer {row.id}")
 
-    @handoffs_app.command("intents")
-    def handoffs_intents(
-        ctx: typer.Context,
-        limit: int = typer.Option(20, help="How many intents to list."),
-        as_json: bool = JsonOption,
-    ) -> None:
-        """The intents of open hand-offs without a curated answer, most frequent first."""
-        from infinstruct.chat.curation import top_unanswered_intents
-
-        rows = [
-            {"intent": i, "open_handoffs": n}
-            for i, n in top_unanswered_intents(settings_from(ctx), limit=limit)
-        ]
-        emit(
-            rows,
-            as_json=as_json,
-            human="\n".join(f"{r['open_handoffs']:>5}  {r['intent']}" for r in rows)
-            or "no open hand-off lacks an intent answer",
-        )
-
     @curated_app.command("list")
     def curated_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         """List the active curated answers."""
@@ -218,6 +236,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             )
             or "no curated answers; add one with `infinstruct curated add QUESTION ANSWER`",
         )
+
+
+def _register_feedback(feedback_app: typer.Typer) -> None:
+    """``feedback list``."""
 
     @feedback_app.command("list")
     def feedback_list(
@@ -238,6 +260,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             )
             or "no feedback yet",
         )
+
+
+def _register_evals(eval_app: typer.Typer) -> None:
+    """``eval chat`` and ``eval answers``."""
 
     @eval_app.command("chat")
     def eval_chat(

@@ -82,6 +82,13 @@ def _human(report: IngestReport) -> str:
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add this part's commands to the root app and the shared ``eval`` group."""
     app.add_typer(corpus_app, name="corpus")
+    _register_ingest(app)
+    _register_connectors(app)
+    _register_corpus(corpus_app)
+
+
+def _register_ingest(app: typer.Typer) -> None:
+    """``ingest``: a file, folder or URL into a corpus version."""
 
     @app.command("ingest")
     def ingest_cmd(
@@ -160,6 +167,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         )
         emit(report, as_json=as_json, human=_human(report))
 
+
+def _register_connectors(app: typer.Typer) -> None:
+    """``connectors``: what can be loaded."""
+
     @app.command("connectors")
     def connectors_cmd(as_json: bool = JsonOption) -> None:
         """List the connectors and what each reads."""
@@ -171,6 +182,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             as_json=as_json,
             human="\n".join(f"{r['name']:18} {r['domain']:9} {r['expects']}" for r in rows),
         )
+
+
+def _register_corpus(corpus_app: typer.Typer) -> None:
+    """``corpus list|show|rollback``."""
 
     @corpus_app.command("list")
     def corpus_list(ctx: typer.Context, as_json: bool = JsonOption) -> None:

@@ -52,6 +52,13 @@ def _eval_text(report: dict[str, Any]) -> str:
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add these commands to the root app and the shared ``eval`` group."""
     app.add_typer(index_app, name="index")
+    _register_index(index_app)
+    _register_search(app)
+    _register_eval(eval_app)
+
+
+def _register_index(index_app: typer.Typer) -> None:
+    """``index build|status``."""
 
     @index_app.command("build")
     def build_cmd(
@@ -82,6 +89,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
         status = index_status(settings_from(ctx))
         emit(status, as_json=as_json, human=_status_text(status))
+
+
+def _register_search(app: typer.Typer) -> None:
+    """``search``: the hybrid retrieval from the terminal."""
 
     @app.command("search")
     def search_cmd(
@@ -121,6 +132,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             as_json=as_json,
             human="\n".join(lines) or "no hits",
         )
+
+
+def _register_eval(eval_app: typer.Typer) -> None:
+    """``eval retrieval``."""
 
     @eval_app.command("retrieval")
     def eval_cmd(
