@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from infinstruct.core.errors import InputError
+from infinstruct.core.text import CJK
 
 KINDS = ("ticker", "company", "keyword")
 
@@ -23,7 +24,6 @@ _EXCHANGE = re.compile(
     r"\s*[:：]\s*([A-Za-z0-9]{1,6}(?:\.[A-Za-z]{1,2})?)\s*\)",
     re.IGNORECASE,
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
 #: Bare upper-case words shorter than this are too ambiguous ("IT", "A") to count as tickers.
 MIN_BARE_TICKER = 3
 
@@ -59,8 +59,8 @@ class TopicMatcher:
 
     def __post_init__(self) -> None:
         terms = [self.topic, *self.aliases] if self.kind != "ticker" else list(self.aliases)
-        latin = [t.strip() for t in terms if t.strip() and not _CJK.search(t)]
-        self._cjk = [t.strip() for t in terms if t.strip() and _CJK.search(t)]
+        latin = [t.strip() for t in terms if t.strip() and not CJK.search(t)]
+        self._cjk = [t.strip() for t in terms if t.strip() and CJK.search(t)]
         self._words = _word_pattern(latin, ignore_case=True)
         self._ticker = self.topic.upper() if self.kind == "ticker" else ""
         bare = [self._ticker] if len(self._ticker) >= MIN_BARE_TICKER else []
