@@ -31,8 +31,9 @@ import numpy as np
 from infinstruct.core.db import session_scope
 from infinstruct.core.errors import IndexStoreError
 from infinstruct.core.settings import Settings
-from infinstruct.embeddings.embedder import embed_cached, load_embedder
+from infinstruct.embeddings.embedder import SentenceEmbedder, embed_cached, load_embedder
 from infinstruct.retrieval.chunks import (
+    LiveChunk,
     corpus_versions,
     live_chunk_hashes,
     live_chunks,
@@ -111,8 +112,6 @@ def build_index(settings: Settings, *, full: bool = False, show_progress: bool =
 
     Incremental unless ``full``, the model/dimension/kind changed, or the files are broken.
     """
-    from infinstruct.core.progress import Progress
-
     started = time.monotonic()
     embedder = load_embedder(settings)
     with session_scope(settings) as session:
@@ -123,34 +122,14 @@ def build_index(settings: Settings, *, full: bool = False, show_progress: bool =
     wanted = {c.id: c.content_hash for c in live}
 
     previous = None if full else _read_manifest(settings.index_dir)
-    reason = "full rebuild requested" if full else "no index yet"
-    current: RetrievalIndex | None = None
-    if previous is not None:
-        reason = _compatible(settings, previous, embedder.model_name, embedder.dimension) or ""
-        if not reason:
-            try:
-                current = _load_files(settings, previous)
-            except (OSError, ValueError, RuntimeError, KeyError) as exc:
-                reason = f"index files unreadable ({exc})"
+    current, reason = _reusable(settings, previous, embedder, full=full)
     if current is not None:
         stale = [i for i, h in current.hashes.items() if wanted.get(i) != h]
         todo = [c for c in live if current.hashes.get(c.id) != c.content_hash]
     else:
         log.info("building the index from scratch: %s", reason)
         stale, todo = [], live
-
-    texts = [c.text for c in todo]
-    new_vectors = np.zeros((len(todo), embedder.dimension), dtype=np.float32)
-    with Progress(settings, total=len(todo), unit="chunk", desc="embed", show=show_progress) as bar:
-        for start in range(0, len(todo), _EMBED_BATCH):
-            part = todo[start : start + _EMBED_BATCH]
-            new_vectors[start : start + len(part)] = embed_cached(
-                settings,
-                texts[start : start + len(part)],
-                embedder=embedder,
-                hashes=[c.content_hash for c in part],
-            )
-            bar.update(len(part))
+    new_vectors = _embed(settings, todo, embedder, show_progress=show_progress)
     new_ids = np.asarray([c.id for c in todo], dtype=np.int64)
 
     if current is None:
@@ -168,18 +147,13 @@ def build_index(settings: Settings, *, full: bool = False, show_progress: bool =
         if changed or current is None
         else current.lexical
     )
-    manifest = {
-        "format": FORMAT,
-        "model": embedder.model_name,
-        "dimension": embedder.dimension,
-        "kind": vectors.kind,
-        "requested_kind": settings.retrieval.index_kind,
-        "count": len(vectors),
-        "corpus_versions": versions,
-        "chunking": {"chars": settings.retrieval.chunk_chars, "overlap": settings.retrieval.chunk_overlap},
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "generation": previous["generation"] if previous and not changed else _new_generation(),
-    }
+    manifest = _manifest(
+        settings,
+        embedder,
+        vectors,
+        versions,
+        generation=previous["generation"] if previous and not changed else _new_generation(),
+    )
     if changed or previous is None or manifest["corpus_versions"] != previous.get("corpus_versions"):
         _save(settings, manifest, vectors, lexical, wanted, write_files=changed or current is None)
     if len(vectors) != len(wanted):
@@ -199,6 +173,61 @@ def build_index(settings: Settings, *, full: bool = False, show_progress: bool =
         "reason": reason if current is None else "",
         **chunk_report,
         "seconds": round(time.monotonic() - started, 2),
+    }
+
+
+def _reusable(
+    settings: Settings, previous: dict[str, Any] | None, embedder: SentenceEmbedder, *, full: bool
+) -> tuple[RetrievalIndex | None, str]:
+    """The index on disk when it can be updated in place, else None and why not."""
+    if previous is None:
+        return None, "full rebuild requested" if full else "no index yet"
+    reason = _compatible(settings, previous, embedder.model_name, embedder.dimension)
+    if reason:
+        return None, reason
+    try:
+        return _load_files(settings, previous), ""
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        return None, f"index files unreadable ({exc})"
+
+
+def _embed(
+    settings: Settings, todo: list[LiveChunk], embedder: SentenceEmbedder, *, show_progress: bool
+) -> np.ndarray:
+    """Vectors of the chunks to add, in batches (from the embedding cache when present)."""
+    from infinstruct.core.progress import Progress
+
+    vectors = np.zeros((len(todo), embedder.dimension), dtype=np.float32)
+    with Progress(settings, total=len(todo), unit="chunk", desc="embed", show=show_progress) as bar:
+        for start in range(0, len(todo), _EMBED_BATCH):
+            part = todo[start : start + _EMBED_BATCH]
+            vectors[start : start + len(part)] = embed_cached(
+                settings, [c.text for c in part], embedder=embedder, hashes=[c.content_hash for c in part]
+            )
+            bar.update(len(part))
+    return vectors
+
+
+def _manifest(
+    settings: Settings,
+    embedder: SentenceEmbedder,
+    vectors: VectorIndex,
+    versions: dict[str, int],
+    *,
+    generation: str,
+) -> dict[str, Any]:
+    """The commit point's content (see the module doc)."""
+    return {
+        "format": FORMAT,
+        "model": embedder.model_name,
+        "dimension": embedder.dimension,
+        "kind": vectors.kind,
+        "requested_kind": settings.retrieval.index_kind,
+        "count": len(vectors),
+        "corpus_versions": versions,
+        "chunking": {"chars": settings.retrieval.chunk_chars, "overlap": settings.retrieval.chunk_overlap},
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "generation": generation,
     }
 
 
