@@ -333,7 +333,7 @@ def demo(
 auth_cli.register(app, eval_app)
 connectors_cli.register(app, eval_app)
 retrieval_cli.register(app, eval_app)
-finetune_cli.register(app, eval_app)
+finetune_cli.register(app, eval_app, ingestor_factory=lambda settings: _ingestor(settings))
 recommend_cli.register(app, eval_app)
 chat_cli.register(app, eval_app)
 
@@ -350,6 +350,13 @@ def corpus_visibility(
 
     result = set_visibility(settings_from(ctx), name, visibility)
     emit(result, as_json=as_json, human=f"{name} is {visibility} (was {result['was']})")
+
+
+def _ingestor(settings: Any) -> Any:
+    """The connectors' loader for ``eval sentiment`` (services imported only when used)."""
+    from infinstruct import services
+
+    return services.build_ingestor(settings)
 
 
 def _feed_reader(settings: Any) -> Any:

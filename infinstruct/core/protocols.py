@@ -5,13 +5,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from infinstruct.core.ingest_report import IngestReport
+
+if TYPE_CHECKING:
+    from infinstruct.core.settings import Settings
 
 
 @runtime_checkable
@@ -27,6 +30,11 @@ class Ingestor(Protocol):
         domain: str | None = None,
         strict: bool = False,
     ) -> IngestReport: ...
+
+
+#: Builds an ``Ingestor`` for given settings (``services.build_ingestor``); passed down to the
+#: parts that may not import ``connectors`` (``eval sentiment`` loads its file through it).
+IngestorFactory = Callable[["Settings"], Ingestor]
 
 
 @runtime_checkable

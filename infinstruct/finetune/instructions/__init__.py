@@ -33,7 +33,8 @@ __all__ = [
 
 
 def build_instruction_set(settings: Settings, **kwargs: Any) -> dict[str, Any]:
-    """Build (or reuse, when the inputs are unchanged) a set version; returns its report."""
+    """Build (or reuse, when the inputs are unchanged) a set version; returns its report
+    (a ``report.BuildReport``, as the plain mapping ``core.protocols.InstructionBuilder`` names)."""
     from infinstruct.finetune.instructions.builder import build_instruction_set as _build
 
-    return _build(settings, **kwargs)
+    return dict(_build(settings, **kwargs))

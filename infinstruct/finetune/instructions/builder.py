@@ -27,6 +27,7 @@ from infinstruct.core.tables import InstructionSet
 from infinstruct.finetune.instructions import inputs as inputs_mod
 from infinstruct.finetune.instructions.grounding import ground_rows
 from infinstruct.finetune.instructions.quality import diversity, filter_candidates
+from infinstruct.finetune.instructions.report import BuildReport, stored_report
 from infinstruct.finetune.instructions.splits import assign_split, check_shares
 from infinstruct.finetune.instructions.store import refresh_staleness
 from infinstruct.finetune.instructions.tasks import finance, generic, items, support
@@ -196,7 +197,16 @@ def _rows(kept: list[Candidate], opts: InstructionSettings) -> tuple[list[dict[s
     return rows, repeats
 
 
-def make_report(rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+def make_report(
+    rows: list[dict[str, Any]],
+    *,
+    candidates: int,
+    rejects: dict[str, int],
+    reject_samples: dict[str, list[str]],
+    rejects_by_task: dict[str, dict[str, int]] | None = None,
+    skipped: dict[str, int] | None = None,
+    grounded: int | None = None,
+) -> BuildReport:
     """Counts per (task, language), domain, split and corpus, and the diversity figure."""
     by_task_lang: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     counts: dict[str, Counter[str]] = {"by_domain": Counter(), "by_split": Counter(), "by_corpus": Counter()}
@@ -206,13 +216,25 @@ def make_report(rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         counts["by_split"][row["split"]] += 1
         counts["by_corpus"][str(row["meta"].get("corpus", ""))] += 1
     texts = [(r["task"], r["lang"], "\n".join(m["content"] for m in r["messages"])) for r in rows]
-    return {
+    report: BuildReport = {
         "examples": len(rows),
         "by_task_lang": {t: dict(sorted(langs.items())) for t, langs in sorted(by_task_lang.items())},
-        **{key: dict(sorted(c.items())) for key, c in counts.items()},
+        "by_domain": dict(sorted(counts["by_domain"].items())),
+        "by_split": dict(sorted(counts["by_split"].items())),
+        "by_corpus": dict(sorted(counts["by_corpus"].items())),
         "diversity": diversity(texts),
-        **extra,
+        "candidates": candidates,
+        "rejects": rejects,
     }
+    # The key order is the JSON's: a build's report has every key, an import's only these.
+    if rejects_by_task is not None:
+        report["rejects_by_task"] = rejects_by_task
+    report["reject_samples"] = reject_samples
+    if skipped is not None:
+        report["skipped"] = skipped
+    if grounded is not None:
+        report["grounded"] = grounded
+    return report
 
 
 def write_set(
@@ -222,7 +244,7 @@ def write_set(
     input_hash: str,
     lineage: dict[str, Any],
     rows: list[dict[str, Any]],
-    report: dict[str, Any],
+    report: BuildReport,
 ) -> InstructionSet:
     """A new version of ``name`` with ``rows`` as its examples (the report gains version/set_id)."""
     current = session.exec(select(func.max(InstructionSet.version)).where(InstructionSet.name == name)).one()
@@ -245,7 +267,7 @@ def build_instruction_set(
     max_per_corpus: int | None = None,
     force: bool = False,
     show_progress: bool = False,
-) -> dict[str, Any]:
+) -> BuildReport:
     """Build a new version of set ``name`` (or return the latest when nothing changed)."""
     started = time.monotonic()
     opts = settings.instructions
@@ -264,7 +286,7 @@ def build_instruction_set(
         ).first()
         if latest is not None and latest.input_hash == found.input_hash and not force:
             log.info("instruction set %s v%d is up to date (inputs unchanged)", name, latest.version)
-            return {**latest.report, "unchanged": True}
+            return stored_report(latest.report, unchanged=True)
         cands, skipped = generate(session, found, opts, show=show_progress, settings=settings)
     if not cands:
         raise EmptyStoreError(
@@ -295,7 +317,7 @@ def build_instruction_set(
         row = write_set(
             session, name=name, input_hash=found.input_hash, lineage=found.lineage, rows=rows, report=report
         )
-        report = dict(row.report)
+        report = stored_report(row.report)
     log.info(
         "instruction set %s v%d: %d examples from %d candidates in %.1fs",
         name,

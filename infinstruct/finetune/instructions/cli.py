@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     app.add_typer(instructions_app, name="instructions")
 
 
-def _summary(report: dict[str, Any]) -> str:
+def _summary(report: Mapping[str, Any]) -> str:
     lines = [
         f"instruction set {report.get('name')} v{report.get('version')}"
         f"{' (unchanged: inputs identical)' if report.get('unchanged') else ''}: "

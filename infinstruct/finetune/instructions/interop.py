@@ -26,6 +26,7 @@ from infinstruct.finetune.instructions.formats import (
     update_dataset_info,
     write_records,
 )
+from infinstruct.finetune.instructions.report import BuildReport, stored_report
 from infinstruct.finetune.instructions.splits import assign_split
 from infinstruct.finetune.instructions.store import SPLITS, get_set, load_examples
 
@@ -80,7 +81,7 @@ def import_file(
     set_name: str = "imported",
     domain: str = "imported",
     task: str = "imported",
-) -> dict[str, Any]:
+) -> BuildReport:
     """Read an Alpaca/ShareGPT/messages file into a new version of ``set_name``.
 
     Records that carry our fields (an export of ours) keep them, so the round trip is
@@ -103,7 +104,33 @@ def import_file(
             .order_by(col(InstructionSet.version).desc())
         ).first()
         if latest is not None and latest.input_hash == input_hash:
-            return {**latest.report, "unchanged": True}
+            return stored_report(latest.report, unchanged=True)
+    rows, rejects, first_errors = _import_rows(path, fmt, domain=domain, task=task, opts=opts)
+    if not rows:
+        raise InputError(
+            f"no readable {fmt} records in {path} ({dict(rejects)}); first errors: {first_errors}"
+        )
+    lineage = {"kind": "import", "file": str(path), "format": fmt, "sha256": digest, "corpus_version_ids": []}
+    report = make_report(
+        rows,
+        candidates=len(rows) + sum(rejects.values()),
+        rejects=dict(rejects),
+        reject_samples={"unreadable": first_errors},
+    )
+    with session_scope(settings) as session:
+        row = write_set(
+            session, name=set_name, input_hash=input_hash, lineage=lineage, rows=rows, report=report
+        )
+        out = stored_report(row.report, unchanged=False)
+    log.info("imported %d examples from %s into %s v%d", len(rows), path, set_name, out["version"])
+    return out
+
+
+def _import_rows(
+    path: Path, fmt: str, *, domain: str, task: str, opts: Any
+) -> tuple[list[dict[str, Any]], Counter[str], list[str]]:
+    """The file's readable, deduplicated records as instruction rows; rejects by reason; the
+    first three parse errors (shown when nothing was readable)."""
     rows: list[dict[str, Any]] = []
     rejects: Counter[str] = Counter()
     seen: set[str] = set()
@@ -139,21 +166,4 @@ def import_file(
                 "meta": parsed.get("meta", {"imported_from": path.name}),
             }
         )
-    if not rows:
-        raise InputError(
-            f"no readable {fmt} records in {path} ({dict(rejects)}); first errors: {first_errors}"
-        )
-    lineage = {"kind": "import", "file": str(path), "format": fmt, "sha256": digest, "corpus_version_ids": []}
-    report = make_report(
-        rows,
-        candidates=len(rows) + sum(rejects.values()),
-        rejects=dict(rejects),
-        reject_samples={"unreadable": first_errors},
-    )
-    with session_scope(settings) as session:
-        row = write_set(
-            session, name=set_name, input_hash=input_hash, lineage=lineage, rows=rows, report=report
-        )
-        out = dict(row.report)
-    log.info("imported %d examples from %s into %s v%d", len(rows), path, set_name, out["version"])
-    return {**out, "unchanged": False}
+    return rows, rejects, first_errors

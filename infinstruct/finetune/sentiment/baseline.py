@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from infinstruct.finetune.sentiment.data import LabelledExample
 from infinstruct.finetune.sentiment.evaluate import report_predictions
+from infinstruct.finetune.sentiment.reports import BaselineEvaluation
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def run_baseline(
     c: float = 1.0,
     seed: int = 13,
     subsets: Mapping[str, int] | None = None,
-) -> dict[str, Any]:
+) -> BaselineEvaluation:
     """Fit the probe on ``train``, report on ``test`` (same shape as the model's report)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -48,6 +48,6 @@ def run_baseline(
     probe = LogisticRegression(C=c, max_iter=2000, random_state=seed)
     probe.fit(x_train, [ex.label for ex in train])
     predictions = [int(p) for p in probe.predict(x_test)]
-    report = report_predictions(test, predictions, subsets=subsets)
+    report: BaselineEvaluation = {**report_predictions(test, predictions, subsets=subsets)}
     report["method"] = f"frozen MiniLM embeddings + logistic regression (C={c})"
     return report

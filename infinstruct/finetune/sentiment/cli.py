@@ -7,14 +7,16 @@ shared ``infinstruct train RECIPE`` (recipes with ``kind: sentiment`` land in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import typer
 
 from infinstruct.core.cli_support import JsonOption, emit, settings_from
+from infinstruct.core.protocols import IngestorFactory
 
 
-def _human(result: dict[str, Any]) -> str:
+def _human(result: Mapping[str, Any]) -> str:
     lines = [
         f"{result['model']} on {result['n']} labelled sentences of {result['data']}: "
         f"accuracy {result['accuracy']}, macro-F1 {result['macro_f1']}"
@@ -29,8 +31,12 @@ def _human(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    """Add these commands to the root app and the shared ``eval`` group."""
+def register(app: typer.Typer, eval_app: typer.Typer, *, ingestor_factory: IngestorFactory) -> None:
+    """Add these commands to the root app and the shared ``eval`` group.
+
+    ``ingestor_factory`` loads the labelled file (the connectors'; passed in by the root CLI,
+    as ``finetune`` may not import ``connectors``).
+    """
 
     @eval_app.command("sentiment")
     def eval_sentiment(
@@ -45,5 +51,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Score a sentiment model version on a labelled file: accuracy, macro-F1, per-class report."""
         from infinstruct.finetune.sentiment.evalfile import evaluate_file
 
-        result = evaluate_file(settings_from(ctx), data, model=model, connector=connector)
+        result = evaluate_file(
+            settings_from(ctx), data, model=model, connector=connector, ingestor_factory=ingestor_factory
+        )
         emit(result, as_json=as_json, human=_human(result))

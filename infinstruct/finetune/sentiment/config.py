@@ -1,8 +1,7 @@
 """Sentiment recipes (``kind: sentiment``) validated into a typed ``SentimentConfig``.
 
-Same shape as the dialogue recipes (``infinstruct.finetune.training.config``): sections with
-described fields, validators that state the rule, dotted overrides, and the resolved recipe
-written beside every artefact.
+Only the sections are sentiment's own; finding, reading, validating, overriding (``--set``)
+and dumping a recipe is the shared harness's (``infinstruct.finetune.harness.recipe``).
 """
 
 from __future__ import annotations
@@ -10,20 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from infinstruct.core.errors import ConfigError
 from infinstruct.core.settings import Settings
-from infinstruct.finetune.training.config import read_recipe, recipe_path
+from infinstruct.finetune.harness.overrides import apply_overrides
+from infinstruct.finetune.harness.recipe import Section as _Section
+from infinstruct.finetune.harness.recipe import dump_config, read_recipe, recipe_path, validate
+
+__all__ = ["SentimentConfig", "build_config", "dump_config", "load_config"]
 
 Strategy = Literal["replay", "ewc", "naive"]
 Pooling = Literal["cls", "mean"]
 HeadInit = Literal["random", "probe"]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ModelSection(_Section):
@@ -176,28 +173,8 @@ class SentimentConfig(_Section):
 
 
 def build_config(raw: dict[str, Any], *, name: str, source: str = "recipe") -> SentimentConfig:
-    """Validate a raw recipe; the first problem becomes a ConfigError naming the key."""
-    try:
-        return SentimentConfig.model_validate({**raw, "name": name})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "recipe"
-        raise ConfigError(f"{source}: {where}: {first['msg']} (got {first.get('input')!r})") from exc
-
-
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Dotted keys (``optim.max_steps``) set into a copy of ``raw``."""
-    out = yaml.safe_load(yaml.safe_dump(raw))  # deep copy of plain data
-    for dotted, value in (overrides or {}).items():
-        node = out
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            child = node.setdefault(key, {})
-            if not isinstance(child, dict):
-                raise ConfigError(f"override {dotted!r}: {key!r} is not a section of the recipe")
-            node = child
-        node[leaf] = value
-    return dict(out)
+    """Validate a raw recipe (``name``, the file's stem, wins over a ``name`` inside it)."""
+    return validate(SentimentConfig, {**raw, "name": name}, source=source)
 
 
 def load_config(
@@ -207,9 +184,3 @@ def load_config(
     path = recipe_path(settings, str(recipe))
     raw = {k: v for k, v in read_recipe(path).items() if k != "name"}
     return build_config(apply_overrides(raw, overrides), name=path.stem, source=str(path)), path
-
-
-def dump_config(config: SentimentConfig, path: Path) -> None:
-    path.write_text(
-        yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8"
-    )

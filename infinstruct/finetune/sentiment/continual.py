@@ -13,12 +13,14 @@ Strategies: ``replay`` (default) mixes ``replay_ratio`` of every batch from earl
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from infinstruct.core.tables import ModelVersion
+from infinstruct.finetune.harness import continual as harness_continual
 from infinstruct.finetune.sentiment.config import DataSection
 from infinstruct.finetune.sentiment.data import LabelledExample
+from infinstruct.finetune.sentiment.reports import Evaluation, ForgettingReport, ForgettingRow
 
 log = logging.getLogger(__name__)
 
@@ -49,46 +51,26 @@ def extend_lineage(
 def ewc_penalty(
     model: Any, tokenizer: Any, examples: Sequence[LabelledExample], *, lam: float, max_length: int
 ) -> Callable[[Any], Any]:
-    """``lam/2 * sum F_i (theta_i - theta*_i)^2`` with the empirical diagonal Fisher of ``examples``.
+    """The harness's EWC penalty, each earlier sentence's classifier loss its Fisher sample."""
 
-    Per-example gradients (batch of one) give the Fisher; it is divided by its mean so
-    ``lam`` means the same for any model size (the dialogue trainer's convention).
-    """
-    import torch
+    def loss_of(ex: LabelledExample) -> Callable[[], Any]:
+        def loss() -> Any:
+            import torch
 
-    device = next(model.parameters()).device
-    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    fisher = {n: torch.zeros_like(p) for n, p in params.items()}
-    was_training = model.training
-    model.eval()  # no dropout noise in the importance estimate
-    for ex in examples:
-        model.zero_grad(set_to_none=True)
-        enc = tokenizer([ex.text], truncation=True, max_length=max_length, return_tensors="pt").to(device)
-        model(**enc, labels=torch.tensor([ex.label], device=device)).loss.backward()
-        for n, p in params.items():
-            if p.grad is not None:
-                fisher[n] += p.grad.detach() ** 2 / len(examples)
-    model.zero_grad(set_to_none=True)
-    model.train(was_training)
-    mean = torch.stack([f.mean() for f in fisher.values()]).mean().clamp_min(1e-20)
-    anchors = {n: (p.detach().clone(), fisher[n] / mean) for n, p in params.items()}
+            device = next(model.parameters()).device
+            enc = tokenizer([ex.text], truncation=True, max_length=max_length, return_tensors="pt").to(device)
+            return model(**enc, labels=torch.tensor([ex.label], device=device)).loss
 
-    def penalty(current: Any) -> Any:
-        total: Any = 0.0
-        for n, p in current.named_parameters():
-            if n in anchors:
-                old, weight = anchors[n]
-                total = total + (weight * (p - old) ** 2).sum()
-        return lam / 2 * total
+        return loss
 
-    return penalty
+    return harness_continual.ewc_penalty(model, (loss_of(ex) for ex in examples), lam=lam)
 
 
 def forgetting_report(
-    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], *, strategy: str
-) -> dict[str, Any]:
+    before: Mapping[str, Evaluation], after: Mapping[str, Evaluation], *, strategy: str
+) -> ForgettingReport:
     """Per earlier domain: test accuracy / macro-F1 before and after; forgetting = before - after."""
-    rows = {}
+    rows: dict[str, ForgettingRow] = {}
     for domain, old in before.items():
         new = after[domain]
         rows[domain] = {
@@ -100,10 +82,9 @@ def forgetting_report(
             "forgetting": round(old["accuracy"] - new["accuracy"], 4),
             "forgetting_macro_f1": round(old["macro_f1"] - new["macro_f1"], 4),
         }
-    mean = sum(r["forgetting"] for r in rows.values()) / len(rows) if rows else 0.0
     return {
         "metric": "test accuracy of each earlier domain (forgetting = before - after; lower is better)",
         "strategy": strategy,
         "domains": rows,
-        "mean_forgetting": round(mean, 4),
+        "mean_forgetting": harness_continual.mean_forgetting(rows, digits=4),
     }

@@ -2,81 +2,34 @@
 
 The file is loaded by the connectors into a throw-away store (a temporary SQLite data dir,
 so the user's store never sees it), then its sentiment-labelled documents are scored by a
-model version. ``finetune`` may not import ``connectors``; by default the load goes through
-the public CLI in a subprocess (``infinstruct ingest``), and ``services.build_ingestor`` can
-be passed in instead by callers that compose the parts (tests, the composition root).
+model version. ``finetune`` may not import ``connectors``, so the ``Ingestor`` that loads it
+(``core.protocols``) is passed in by the composition root: ``services.build_ingestor``,
+handed down by ``cli.py`` through ``finetune.cli.register``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from infinstruct.core.db import ensure_schema, get_engine
-from infinstruct.core.errors import ConnectorError, InputError, NotFoundError
-from infinstruct.core.ingest_report import IngestReport
-from infinstruct.core.protocols import Ingestor
+from infinstruct.core.errors import InputError, NotFoundError
+from infinstruct.core.protocols import IngestorFactory
 from infinstruct.core.registry import active_version, get_version
 from infinstruct.core.settings import DatabaseSettings, Settings
 from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.sentiment.config import DataSection
 from infinstruct.finetune.sentiment.data import load_examples
 from infinstruct.finetune.sentiment.gate import evaluate_version
+from infinstruct.finetune.sentiment.reports import FileEvaluation
 from infinstruct.sentiment.scorer import SENTIMENT_KIND
 
 log = logging.getLogger(__name__)
 
-IngestorFactory = Callable[[Settings], Ingestor]
 EVAL_CORPUS = "eval-sentiment"
 #: PhraseBank's names for its agreement levels; other levels are named ``<n>Agree``.
 AGREEMENT_NAMES = {100: "AllAgree"}
-
-
-def cli_ingestor(settings: Settings) -> Ingestor:
-    """An ``Ingestor`` that runs ``infinstruct ingest`` against ``settings``' SQLite store."""
-
-    def run(
-        source: str | Path,
-        *,
-        connector: str | None = None,
-        corpus: str | None = None,
-        domain: str | None = None,
-        strict: bool = False,
-    ) -> IngestReport:
-        command = [
-            sys.executable,
-            "-m",
-            "infinstruct",
-            "--data-dir",
-            str(settings.data_dir),
-            "--database-url",
-            settings.database_url,
-            "ingest",
-            str(source),
-            "--json",
-        ]
-        for flag, value in (("--connector", connector), ("--corpus", corpus), ("--domain", domain)):
-            if value:
-                command += [flag, value]
-        if strict:
-            command.append("--strict")
-        # The child must not inherit a store or job of the caller's through the environment.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INFINSTRUCT_")}
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise ConnectorError(f"could not load {source}: {last.removeprefix('error: ')}")
-        result: IngestReport = json.loads(done.stdout.strip().splitlines()[-1])
-        return result
-
-    return run
 
 
 def _version(settings: Settings, model: str | None) -> ModelVersion:
@@ -100,8 +53,8 @@ def evaluate_file(
     *,
     model: str | None = None,
     connector: str | None = None,
-    ingestor_factory: IngestorFactory | None = None,
-) -> dict[str, Any]:
+    ingestor_factory: IngestorFactory,
+) -> FileEvaluation:
     """Top-level ``accuracy``, ``macro_f1``, ``n``, ``per_class`` (and agreement subsets when the
     file records annotator agreement) of a sentiment version on a labelled file."""
     version = _version(settings, model)
@@ -112,9 +65,7 @@ def evaluate_file(
         scratch = settings.model_copy(update={"data_dir": Path(tmp), "database": DatabaseSettings()})
         try:
             ensure_schema(scratch)
-            loaded = (ingestor_factory or cli_ingestor)(scratch)(
-                text, connector=connector, corpus=EVAL_CORPUS
-            )
+            loaded = ingestor_factory(scratch)(text, connector=connector, corpus=EVAL_CORPUS)
             examples = load_examples(scratch, DataSection())
         finally:
             get_engine(scratch).dispose()  # release the temporary SQLite file before it is removed

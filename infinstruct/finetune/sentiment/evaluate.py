@@ -14,15 +14,17 @@ from typing import Any
 import numpy as np
 
 from infinstruct.core.protocols import SENTIMENT_LABELS, SentimentScorer
+from infinstruct.finetune.harness import report as harness_report
 from infinstruct.finetune.sentiment.data import LabelledExample
+from infinstruct.finetune.sentiment.reports import ClassReport, ClassRow, Evaluation, SubsetReport
 
 
-def classification_report(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, Any]:
+def classification_report(y_true: Sequence[int], y_pred: Sequence[int]) -> ClassReport:
     """``accuracy``, ``macro_f1``, ``n`` and ``per_class`` {label: precision, recall, f1, support}."""
     true = np.asarray(y_true, dtype=np.int64)
     pred = np.asarray(y_pred, dtype=np.int64)
     n = int(true.size)
-    per_class: dict[str, dict[str, float | int]] = {}
+    per_class: dict[str, ClassRow] = {}
     f1s = []
     for index, label in enumerate(SENTIMENT_LABELS):
         tp = int(((pred == index) & (true == index)).sum())
@@ -57,11 +59,11 @@ def report_predictions(
     predictions: Sequence[int],
     *,
     subsets: Mapping[str, int] | None = None,
-) -> dict[str, Any]:
+) -> Evaluation:
     """Top-level metrics on all examples plus one block per named agreement subset."""
     truth = [ex.label for ex in examples]
-    report = classification_report(truth, predictions)
-    blocks = {}
+    report: Evaluation = {**classification_report(truth, predictions)}
+    blocks: dict[str, SubsetReport] = {}
     for name, minimum in (subsets or {}).items():
         idx = agreement_subset(examples, minimum)
         if idx:
@@ -76,7 +78,7 @@ def report_predictions(
 
 def evaluate_scorer(
     scorer: SentimentScorer, examples: Sequence[LabelledExample], *, subsets: Mapping[str, int] | None = None
-) -> dict[str, Any]:
+) -> Evaluation:
     """Score ``examples`` (batched) and report against their labels, with ``log_loss``: the
     alerts threshold these probabilities, so how much they trust a wrong answer matters too."""
     probs = np.asarray(scorer.score([ex.text for ex in examples]))
@@ -94,13 +96,9 @@ def log_loss(probs: np.ndarray, labels: Sequence[int]) -> float:
     return round(float(-np.log(np.clip(true, 1e-12, 1.0)).mean()), 4)
 
 
-def write_report(folder: Path, report: dict[str, Any]) -> tuple[Path, Path]:
-    """``eval.json`` and ``eval.md`` in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = folder / "eval.json", folder / "eval.md"
-    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    md_path.write_text(render_markdown(report), encoding="utf-8")
-    return json_path, md_path
+def write_report(folder: Path, report: Mapping[str, Any]) -> tuple[Path, Path]:
+    """``eval.json`` and ``eval.md`` in ``folder`` (the harness's writer)."""
+    return harness_report.write_report(folder, report, render_markdown)
 
 
 def _metric_rows(name: str, block: Mapping[str, Any]) -> list[str]:

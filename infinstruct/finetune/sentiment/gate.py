@@ -8,7 +8,7 @@ candidate is refused when its macro-F1 is worse by more than ``finetune.gate_tol
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Final
 
 from infinstruct.core.registry import GateVerdict, compare_metric
 from infinstruct.core.settings import Settings
@@ -17,9 +17,10 @@ from infinstruct.finetune.sentiment import continual
 from infinstruct.finetune.sentiment.config import DataSection
 from infinstruct.finetune.sentiment.data import LabelledExample, load_splits
 from infinstruct.finetune.sentiment.evaluate import evaluate_scorer
+from infinstruct.finetune.sentiment.reports import Evaluation
 from infinstruct.sentiment.scorer import load_scorer
 
-GATE_METRIC = "macro_f1"
+GATE_METRIC: Final = "macro_f1"
 
 
 def held_out_split(settings: Settings, version: ModelVersion) -> list[LabelledExample]:
@@ -35,7 +36,7 @@ def evaluate_version(
     examples: list[LabelledExample],
     *,
     subsets: dict[str, int] | None = None,
-) -> dict[str, Any]:
+) -> Evaluation:
     max_length = int((version.recipe_resolved or {}).get("model", {}).get("max_length", 128))
     scorer = load_scorer(version.artefact_path, version=version.name, max_length=max_length)
     return evaluate_scorer(scorer, examples, subsets=subsets)

@@ -1,4 +1,5 @@
-"""The fine-tuning loop: planned batches, AdamW + warm-up, checkpoints, resume, progress.
+"""The sentiment side of the harness loop (``infinstruct.finetune.harness.loop``): planned
+batches, AdamW + warm-up, the one-file checkpoint.
 
 Every batch of the run is planned up front from the seed, so a resumed run skips exactly the
 batches it already took and sees the same data order as an uninterrupted one. A checkpoint
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Any
 from infinstruct.core.errors import TrainingError
 from infinstruct.core.progress import Progress
 from infinstruct.core.settings import Settings
+from infinstruct.finetune.harness.checkpoint import load_state_file, save_state_file
+from infinstruct.finetune.harness.loop import StepOutcome, Tally, run_steps
 from infinstruct.finetune.sentiment.config import OptimSection
 from infinstruct.finetune.sentiment.data import LabelledExample
 
@@ -110,14 +111,6 @@ def _optimizer(model: Any, optim: OptimSection) -> Any:
     return torch.optim.AdamW(groups, lr=optim.lr)
 
 
-def _save(path: Path, state: dict[str, Any]) -> None:
-    import torch
-
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
-
-
 def run_loop(
     settings: Settings,
     model: Any,
@@ -134,73 +127,119 @@ def run_loop(
     desc: str = "sentiment",
 ) -> LoopResult:
     """Train ``model`` on ``batches`` in order; resumes from ``run_dir/checkpoint.pt`` if asked."""
-    import torch
-    from torch.utils.tensorboard import SummaryWriter
     from transformers import get_linear_schedule_with_warmup
 
-    device = next(model.parameters()).device
     steps = len(batches)
     optimizer = _optimizer(model, optim)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(optim.warmup_ratio * steps), steps)
-    start = 0
-    checkpoint = run_dir / CHECKPOINT
-    if resume and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)  # never unpickle code
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
-        start = int(state["step"])
-        log.info("resumed %s at step %d of %d", run_dir.name, start, steps)
-    writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
-    result = LoopResult(steps=steps, resumed_from=start, sentences=0, tokens=0, seconds=0.0, final_loss=None)
-    began = time.monotonic()
+    runner = _SentimentSteps(
+        model, tokenizer, batches, optimizer, scheduler, optim=optim, max_length=max_length
+    )
+    runner.penalty = penalty
+    start = runner.restore(run_dir / CHECKPOINT) if resume else 0
+    runner.checkpoint = run_dir / CHECKPOINT
+    runner.writer = _tensorboard(run_dir)
     model.train()
     with Progress(settings, total=steps, unit="step", desc=desc, show=show_progress) as progress:
-        if start:
-            progress.update(start)
-        for step in range(start, steps):
-            batch = batches[step]
-            enc = tokenizer(
-                [ex.text for ex in batch],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            ).to(device)
-            labels = torch.tensor([ex.label for ex in batch], device=device)
-            loss = model(**enc, labels=labels).loss
-            total = loss + penalty(model) if penalty is not None else loss
-            total.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), optim.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise TrainingError(
-                    f"loss became {value} at step {step + 1}; lower optim.lr (got {optim.lr})"
-                )
-            result.losses.append(round(value, 4))
-            result.sentences += len(batch)
-            result.tokens += int(enc["attention_mask"].sum())
-            result.seconds = time.monotonic() - began
-            writer.add_scalar("train/loss", value, step + 1)
-            writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step + 1)
-            progress.update(1, loss=f"{value:.3f}", tok_s=f"{result.tokens_per_s:.0f}")
-            if (step + 1) % every_steps == 0 and step + 1 < steps:
-                _save(
-                    checkpoint,
-                    {
-                        "step": step + 1,
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
-                        "rng": torch.get_rng_state(),
-                    },
-                )
-    writer.close()
+        tally = run_steps(runner, start=start, total=steps, every_steps=every_steps, progress=progress)
+    runner.writer.close()
     model.eval()
-    result.final_loss = result.losses[-1] if result.losses else None
-    result.seconds = round(time.monotonic() - began, 1)
-    return result
+    losses = [round(x, 4) for x in tally.losses]
+    return LoopResult(
+        steps=steps,
+        resumed_from=start,
+        sentences=tally.examples,
+        tokens=tally.tokens,
+        seconds=round(tally.seconds, 1),
+        final_loss=losses[-1] if losses else None,
+        losses=losses,
+    )
+
+
+class _SentimentSteps:
+    """The sentiment side of the harness loop: one planned batch a step, plain torch."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        batches: Sequence[Sequence[LabelledExample]],
+        optimizer: Any,
+        scheduler: Any,
+        *,
+        optim: OptimSection,
+        max_length: int,
+    ) -> None:
+        self.model, self.tokenizer, self.batches = model, tokenizer, batches
+        self.optimizer, self.scheduler, self.optim, self.max_length = optimizer, scheduler, optim, max_length
+        self.device = next(model.parameters()).device
+        self.penalty: Penalty | None = None
+        self.checkpoint = Path(CHECKPOINT)
+        self.writer: Any = None
+
+    def restore(self, checkpoint: Path) -> int:
+        """The step a checkpoint left off at (0 without one); model, optimiser, schedule, RNG restored."""
+        import torch
+
+        if not checkpoint.exists():
+            return 0
+        state = load_state_file(checkpoint, device=self.device)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        log.info("resumed %s at step %d of %d", checkpoint.parent.name, int(state["step"]), len(self.batches))
+        return int(state["step"])
+
+    def forward_backward(self, step: int) -> StepOutcome:
+        import torch
+
+        batch = self.batches[step]
+        enc = self.tokenizer(
+            [ex.text for ex in batch],
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        ).to(self.device)
+        labels = torch.tensor([ex.label for ex in batch], device=self.device)
+        loss = self.model(**enc, labels=labels).loss
+        (loss + self.penalty(self.model) if self.penalty is not None else loss).backward()
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise TrainingError(
+                f"loss became {value} at step {step + 1}; lower optim.lr (got {self.optim.lr})"
+            )
+        return StepOutcome(loss=value, tokens=int(enc["attention_mask"].sum()), examples=len(batch))
+
+    def optimizer_step(self) -> None:
+        import torch
+
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def log(self, step: int, outcome: StepOutcome, tally: Tally) -> dict[str, str]:
+        self.writer.add_scalar("train/loss", outcome.loss, step)
+        self.writer.add_scalar("train/lr", self.scheduler.get_last_lr()[0], step)
+        rate = round(tally.tokens_per_s, 1)
+        return {"loss": f"{outcome.loss:.3f}", "tok_s": f"{rate:.0f}"}
+
+    def save(self, step: int, tally: Tally) -> None:
+        import torch
+
+        state = {
+            "step": step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": torch.get_rng_state(),
+        }
+        save_state_file(self.checkpoint, state)
+
+
+def _tensorboard(run_dir: Path) -> Any:
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))

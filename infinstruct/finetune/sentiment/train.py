@@ -11,15 +11,20 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from infinstruct.core.bundled_models import minilm_path
+from infinstruct.core.devices import resolve_device
 from infinstruct.core.errors import ConfigError, InputError, ModelLoadError
 from infinstruct.core.protocols import SENTIMENT_LABELS
 from infinstruct.core.registry import get_version, next_version_name, register_version
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import ModelVersion
+from infinstruct.finetune.harness.continual import Penalty
+from infinstruct.finetune.harness.recipe import read_recipe
 from infinstruct.finetune.runs import find_resumable, mark_complete, new_run_dir, run_info
 from infinstruct.finetune.sentiment import continual
 from infinstruct.finetune.sentiment.baseline import run_baseline
@@ -32,10 +37,10 @@ from infinstruct.finetune.sentiment.config import (
 )
 from infinstruct.finetune.sentiment.data import LabelledExample, Splits, load_splits
 from infinstruct.finetune.sentiment.evaluate import evaluate_scorer, write_report
-from infinstruct.finetune.sentiment.loop import CHECKPOINT, plan_batches, run_loop, total_steps
-from infinstruct.finetune.training.config import read_recipe
+from infinstruct.finetune.sentiment.loop import CHECKPOINT, LoopResult, plan_batches, run_loop, total_steps
+from infinstruct.finetune.sentiment.reports import EvalReport, Evaluation, RunResult
 from infinstruct.sentiment import meanpool
-from infinstruct.sentiment.scorer import SENTIMENT_KIND, ClassifierScorer, resolve_device
+from infinstruct.sentiment.scorer import SENTIMENT_KIND, ClassifierScorer
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +56,9 @@ def run_sentiment_recipe(
     dry_run: bool = False,
     overrides: dict[str, Any] | None = None,
     show_progress: bool = True,
-) -> dict[str, Any]:
-    """Train a ``kind: sentiment`` recipe end to end; returns the registered version and metrics."""
+) -> RunResult | dict[str, Any]:
+    """Train a ``kind: sentiment`` recipe end to end; returns the registered version and metrics
+    (or, with ``dry_run``, what would be trained)."""
     config, path = load_config(settings, recipe_path, overrides)
     run_dir = find_resumable(settings, config.name) if resume and not dry_run else None
     if run_dir is not None:  # a resumed run keeps the recipe and parent it started with
@@ -202,20 +208,39 @@ def probe_init(
     return round(float(probe.score(x, y)), 4)
 
 
+@dataclass
+class _Earlier:
+    """What a continued run knows of its parent's other domains before training."""
+
+    lineage: list[dict[str, Any]] = field(default_factory=list)
+    tests: dict[str, list[LabelledExample]] = field(default_factory=dict)
+    pool: list[LabelledExample] = field(default_factory=list)  # their training splits (replay, Fisher)
+    before: dict[str, Evaluation] = field(default_factory=dict)
+    penalty: Penalty | None = None
+
+
 def _earlier(
-    settings: Settings, config: SentimentConfig, parent: ModelVersion
-) -> tuple[list[dict[str, Any]], dict[str, list[LabelledExample]], list[LabelledExample]]:
-    """The parent's lineage minus this domain, each earlier domain's test split, and the replay pool."""
-    lineage = [d for d in continual.lineage(parent) if d["domain"] != config.domain]
-    tests: dict[str, list[LabelledExample]] = {}
-    pool: list[LabelledExample] = []
-    for entry in lineage:
+    settings: Settings, config: SentimentConfig, parent: ModelVersion, model: Any, tokenizer: Any, scorer: Any
+) -> _Earlier:
+    """The parent's lineage minus this domain: test splits scored before, replay pool, EWC penalty."""
+    out = _Earlier(lineage=[d for d in continual.lineage(parent) if d["domain"] != config.domain])
+    for entry in out.lineage:
         splits = load_splits(
             settings, DataSection.model_validate(entry["data"]), seed=int(entry.get("seed", 13))
         )
-        tests[entry["domain"]] = splits.test
-        pool.extend(splits.train)
-    return lineage, tests, pool
+        out.tests[entry["domain"]] = splits.test
+        out.pool.extend(splits.train)
+    out.before = {d: evaluate_scorer(scorer, tests) for d, tests in out.tests.items()}
+    if config.continual.strategy == "ewc" and out.pool:
+        import random
+
+        sample = random.Random(config.optim.seed).sample(
+            out.pool, min(len(out.pool), config.continual.fisher_samples)
+        )
+        out.penalty = continual.ewc_penalty(
+            model, tokenizer, sample, lam=config.continual.ewc_lambda, max_length=config.model.max_length
+        )
+    return out
 
 
 def _train(
@@ -227,7 +252,7 @@ def _train(
     parent: ModelVersion | None,
     resume: bool,
     show_progress: bool,
-) -> dict[str, Any]:
+) -> RunResult:
     started = time.monotonic()
     device = resolve_device(config.model.device)
     base = base_path(config, parent)
@@ -239,28 +264,11 @@ def _train(
         max_length=config.model.max_length,
         batch_size=config.eval.batch_size,
     )
-    lineage: list[dict[str, Any]] = []
-    before: dict[str, dict[str, Any]] = {}
-    earlier_tests: dict[str, list[LabelledExample]] = {}
-    pool: list[LabelledExample] = []
-    penalty = None
-    strategy = config.continual.strategy
-    if parent is not None:
-        lineage, earlier_tests, pool = _earlier(settings, config, parent)
-        before = {d: evaluate_scorer(scorer, tests) for d, tests in earlier_tests.items()}
-        if strategy == "ewc" and pool:
-            import random
-
-            sample = random.Random(config.optim.seed).sample(
-                pool, min(len(pool), config.continual.fisher_samples)
-            )
-            penalty = continual.ewc_penalty(
-                model, tokenizer, sample, lam=config.continual.ewc_lambda, max_length=config.model.max_length
-            )
-    probe_accuracy = None
+    earlier = _earlier(settings, config, parent, model, tokenizer, scorer) if parent else _Earlier()
     # Only a fresh head is probed: a continued model keeps its trained head, and a resumed run's
     # checkpoint already holds one.
     restarting = resume and (run_dir / CHECKPOINT).exists()
+    probe_accuracy = None
     if config.model.head_init == "probe" and parent is None and not restarting:
         probe_accuracy = probe_init(
             model,
@@ -270,8 +278,56 @@ def _train(
             batch_size=config.eval.batch_size,
             seed=config.optim.seed,
         )
-    replay = pool if strategy == "replay" else []
-    batches = plan_batches(
+    loop = run_loop(
+        settings,
+        model,
+        tokenizer,
+        _batches(config, splits, earlier.pool if config.continual.strategy == "replay" else []),
+        optim=config.optim,
+        max_length=config.model.max_length,
+        run_dir=run_dir,
+        every_steps=config.checkpoint.every_steps,
+        resume=resume,
+        penalty=earlier.penalty,
+        show_progress=show_progress,
+        desc=f"train {config.name}",
+    )
+    final = run_dir / "final"
+    model.save_pretrained(str(final))
+    tokenizer.save_pretrained(str(final))
+    dump_config(config, final / "recipe.yaml")
+    report = _evaluate(config, splits, scorer, device=device, parent=parent, earlier=earlier)
+    report["train"] = _train_block(loop, probe_accuracy=probe_accuracy, device=device, started=started)
+    lineage = continual.extend_lineage(earlier.lineage, config.domain, config.data, config.optim.seed)
+    version = _register(settings, config, report, final=final, base=base, parent=parent, lineage=lineage)
+    report["version"] = version.name
+    json_path, md_path = write_report(final, report)
+    mark_complete(run_dir, version.name)
+    (run_dir / CHECKPOINT).unlink(missing_ok=True)  # ~3x the model's size; the run is done
+    split = "test" if "test" in report else "validation"
+    scored: Mapping[str, Any] = report.get("test") or report.get("validation") or {}
+    log.info(
+        "registered %s: %s accuracy %s, macro-F1 %s",
+        version.name,
+        split,
+        scored.get("accuracy"),
+        scored.get("macro_f1"),
+    )
+    return {
+        "version": version.name,
+        "artefact_path": str(final),
+        "run_dir": str(run_dir),
+        "kind": SENTIMENT_KIND,
+        "report_json": str(json_path),
+        "report_md": str(md_path),
+        **_summary(report),
+    }
+
+
+def _batches(
+    config: SentimentConfig, splits: Splits, replay: list[LabelledExample]
+) -> list[list[LabelledExample]]:
+    return plan_batches(
         splits.train,
         batch_size=config.optim.batch_size,
         steps=total_steps(len(splits.train), config.optim),
@@ -280,31 +336,20 @@ def _train(
         replay_ratio=config.continual.replay_ratio,
         group_by_length=config.optim.group_by_length,
     )
-    loop = run_loop(
-        settings,
-        model,
-        tokenizer,
-        batches,
-        optim=config.optim,
-        max_length=config.model.max_length,
-        run_dir=run_dir,
-        every_steps=config.checkpoint.every_steps,
-        resume=resume,
-        penalty=penalty,
-        show_progress=show_progress,
-        desc=f"train {config.name}",
-    )
-    final = run_dir / "final"
-    model.save_pretrained(str(final))
-    tokenizer.save_pretrained(str(final))
-    dump_config(config, final / "recipe.yaml")
-    # -- evaluation on the held-out splits, the baseline in the same eval --
+
+
+def _evaluate(
+    config: SentimentConfig,
+    splits: Splits,
+    scorer: Any,
+    *,
+    device: str,
+    parent: ModelVersion | None,
+    earlier: _Earlier,
+) -> EvalReport:
+    """Held-out test and validation, the frozen baseline in the same eval, forgetting."""
     subsets = config.eval.subsets
-    report: dict[str, Any] = {
-        "recipe": config.name,
-        "domain": config.domain,
-        "examples": splits.counts(),
-    }
+    report: EvalReport = {"recipe": config.name, "domain": config.domain, "examples": splits.counts()}
     if config.eval.test:
         report["test"] = evaluate_scorer(scorer, splits.test, subsets=subsets)
     if splits.validation:
@@ -320,9 +365,17 @@ def _train(
             subsets=subsets,
         )
     if parent is not None:
-        after = {d: evaluate_scorer(scorer, tests) for d, tests in earlier_tests.items()}
-        report["forgetting"] = continual.forgetting_report(before, after, strategy=strategy)
-    report["train"] = {
+        after = {d: evaluate_scorer(scorer, tests) for d, tests in earlier.tests.items()}
+        report["forgetting"] = continual.forgetting_report(
+            earlier.before, after, strategy=config.continual.strategy
+        )
+    return report
+
+
+def _train_block(
+    loop: LoopResult, *, probe_accuracy: float | None, device: str, started: float
+) -> dict[str, Any]:
+    return {
         "steps": loop.steps,
         "resumed_from": loop.resumed_from,
         "sentences": loop.sentences,
@@ -335,49 +388,19 @@ def _train(
         "device": device,
         "wall_s": round(time.monotonic() - started, 1),
     }
-    version = _register(
-        settings,
-        config,
-        report,
-        final=final,
-        base=base,
-        parent=parent,
-        lineage=continual.extend_lineage(lineage, config.domain, config.data, config.optim.seed),
-    )
-    report["version"] = version.name
-    json_path, md_path = write_report(final, report)
-    mark_complete(run_dir, version.name)
-    (run_dir / CHECKPOINT).unlink(missing_ok=True)  # ~3x the model's size; the run is done
-    scored = "test" if "test" in report else "validation"
-    log.info(
-        "registered %s: %s accuracy %s, macro-F1 %s",
-        version.name,
-        scored,
-        report.get(scored, {}).get("accuracy"),
-        report.get(scored, {}).get("macro_f1"),
-    )
-    return {
-        "version": version.name,
-        "artefact_path": str(final),
-        "run_dir": str(run_dir),
-        "kind": SENTIMENT_KIND,
-        "report_json": str(json_path),
-        "report_md": str(md_path),
-        **_summary(report),
-    }
 
 
 def _register(
     settings: Settings,
     config: SentimentConfig,
-    report: dict[str, Any],
+    report: EvalReport,
     *,
     final: Path,
     base: Path,
     parent: ModelVersion | None,
     lineage: list[dict[str, Any]],
 ) -> ModelVersion:
-    metrics = {
+    metrics: dict[str, Any] = {
         **report.get("test", {}),  # absent when a selection sweep trained with eval.test off
         "validation": report.get("validation"),
         "baseline": report.get("baseline"),
@@ -403,9 +426,20 @@ def _register(
     return register_version(settings, version)
 
 
-def _summary(report: dict[str, Any]) -> dict[str, Any]:
-    out = {k: report.get("test", {}).get(k) for k in ("accuracy", "macro_f1", "n", "per_class", "subsets")}
-    for key in ("baseline", "forgetting", "train"):
-        if key in report:
-            out[key] = report[key]
+def _summary(report: EvalReport) -> RunResult:
+    # absent when a selection sweep trained with eval.test off: then every metric is None
+    test: Mapping[str, Any] = report.get("test") or {}
+    out: RunResult = {
+        "accuracy": test.get("accuracy"),
+        "macro_f1": test.get("macro_f1"),
+        "n": test.get("n"),
+        "per_class": test.get("per_class"),
+        "subsets": test.get("subsets"),
+    }
+    if "baseline" in report:
+        out["baseline"] = report["baseline"]
+    if "forgetting" in report:
+        out["forgetting"] = report["forgetting"]
+    if "train" in report:
+        out["train"] = report["train"]
     return out

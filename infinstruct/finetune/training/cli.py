@@ -6,13 +6,14 @@ imported here: torch and transformers load inside the commands.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
 from infinstruct.core.cli_support import JsonOption, emit, settings_from
-from infinstruct.core.errors import ConfigError
+from infinstruct.finetune.harness.overrides import parse_sets
 
 
 class _TrainGroup(TyperGroup):
@@ -28,21 +29,7 @@ class _TrainGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-def _parse_sets(pairs: list[str]) -> dict[str, Any]:
-    import yaml
-
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(
-                f"--set takes KEY=VALUE with a dotted key, e.g. optim.max_steps=10 (got {pair!r})"
-            )
-        out[key.strip()] = yaml.safe_load(value)
-    return out
-
-
-def _human(result: dict[str, Any]) -> str:
+def _human(result: Mapping[str, Any]) -> str:
     if result.get("dry_run"):
         model = result.get("model", {})
         return (
@@ -112,14 +99,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                 continue_from=continue_from,
                 dry_run=dry_run,
                 show_progress=not no_progress,
-                overrides=_parse_sets(sets),
+                overrides=parse_sets(sets),
             )
         except BaseException as exc:
             if job is not None:
                 finish_job(settings, job, status="failed", error=f"{exc.__class__.__name__}: {exc}")
             raise
         if job is not None:
-            finish_job(settings, job, status="succeeded", result=result)
+            finish_job(settings, job, status="succeeded", result=dict(result))
         emit(result, as_json=as_json, human=_human(result))
 
     @eval_app.command("model")
@@ -177,7 +164,7 @@ def _register_compare(train_app: typer.Typer) -> None:
             settings_from(ctx),
             recipe,
             methods=parse_methods(methods),
-            overrides=_parse_sets(sets),
+            overrides=parse_sets(sets),
             continual=continual,
             show_progress=not no_progress,
         )

@@ -11,21 +11,19 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from infinstruct.core.config_layers import read_yaml_mapping
-from infinstruct.core.errors import ConfigError
 from infinstruct.core.settings import Settings
+from infinstruct.finetune.harness.overrides import apply_overrides
+from infinstruct.finetune.harness.recipe import Section as _Section
+from infinstruct.finetune.harness.recipe import dump_config, read_recipe, recipe_path, validate
+
+__all__ = ["FinetuneConfig", "build_config", "dump_config", "load_config", "read_recipe", "recipe_path"]
 
 log = logging.getLogger(__name__)
 
 Method = Literal["full", "lora", "adalora", "prefix", "ia3", "prompt", "bottleneck"]
 Strategy = Literal["replay", "ewc", "adapter", "naive"]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ScratchModel(_Section):
@@ -302,52 +300,13 @@ class FinetuneConfig(_Section):
         )
 
 
-def recipe_path(settings: Settings, recipe: str) -> Path:
-    """A recipe name (packaged, or in the operator's config folder) or a path to a YAML file."""
-    from infinstruct.core.config_layers import recipe_dirs, recipe_files
-
-    given = Path(recipe).expanduser()
-    if given.suffix in {".yaml", ".yml"} and given.exists():
-        return given
-    known = recipe_files(settings.finetune.recipes_dir)
-    if recipe not in known:
-        where = ", ".join(str(d) for d in recipe_dirs(settings.finetune.recipes_dir))
-        raise ConfigError(
-            f"no recipe {recipe!r} in {where}; known: {', '.join(known) or 'none'}; "
-            "give a known name or a path to a YAML recipe"
-        )
-    return known[recipe]
-
-
-def read_recipe(path: Path) -> dict[str, Any]:
-    """A recipe file's mapping (the settings layers' YAML rule: one home for it)."""
-    return read_yaml_mapping(path)
-
-
 def build_config(raw: dict[str, Any], *, name: str, source: str = "recipe") -> FinetuneConfig:
-    """Validate a raw recipe; the first problem becomes a ConfigError naming the key."""
-    try:
-        return FinetuneConfig.model_validate({"name": name, **raw})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "recipe"
-        raise ConfigError(f"{source}: {where}: {first['msg']} (got {first.get('input')!r})") from exc
+    """Validate a raw recipe (a ``name`` inside it wins over ``name``)."""
+    return validate(FinetuneConfig, {"name": name, **raw}, source=source)
 
 
 def load_config(settings: Settings, recipe: str, **overrides: Any) -> FinetuneConfig:
     """Read and validate a recipe; ``overrides`` are dotted keys (``optim.max_steps=3``)."""
     path = recipe_path(settings, recipe)
-    raw = read_recipe(path)
-    for dotted, value in overrides.items():
-        node = raw
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[leaf] = value
+    raw = apply_overrides(read_recipe(path), overrides)
     return build_config(raw, name=path.stem, source=str(path))
-
-
-def dump_config(config: FinetuneConfig, path: Path) -> None:
-    path.write_text(
-        yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8"
-    )

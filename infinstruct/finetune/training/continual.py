@@ -12,11 +12,13 @@ earlier domains back to their old values (``continual.ewc_lambda``, combinable w
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from infinstruct.core.tables import ModelVersion
+from infinstruct.finetune.harness import continual as harness_continual
 from infinstruct.finetune.training.data import Example, collate, encode_examples
+from infinstruct.finetune.training.reports import ForgettingReport, ForgettingRow, LossMetrics
 
 log = logging.getLogger(__name__)
 
@@ -33,56 +35,36 @@ def domains_seen(version: ModelVersion) -> list[str]:
 def ewc_penalty(
     model: Any, tokenizer: Any, examples: list[Example], *, lam: float, max_len: int
 ) -> Callable[[Any], Any]:
-    """``lam/2 * sum F_i (theta_i - theta*_i)^2`` with the empirical diagonal Fisher of ``examples``.
-
-    The Fisher is divided by its mean so ``lam`` means the same for any model size.
-    """
-    import torch
-
-    pad = tokenizer.pad_token_id
-    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    fisher = {n: torch.zeros_like(p) for n, p in params.items()}
+    """The harness's EWC penalty, each earlier example's causal-LM loss its Fisher sample."""
     features = encode_examples(tokenizer, examples, max_len=max_len)
-    was_training = model.training
-    model.eval()  # no dropout noise in the importance estimate
-    for feature in features:
-        model.zero_grad(set_to_none=True)
-        batch = {k: v.to(next(model.parameters()).device) for k, v in collate([feature], pad_id=pad).items()}
-        model(**batch).loss.backward()
-        for n, p in params.items():
-            if p.grad is not None:
-                fisher[n] += p.grad.detach() ** 2 / max(len(features), 1)
-    model.zero_grad(set_to_none=True)
-    model.train(was_training)
-    mean = torch.stack([f.mean() for f in fisher.values()]).mean().clamp_min(1e-12)
-    anchors = {n: (p.detach().clone(), fisher[n] / mean) for n, p in params.items()}
+    pad = tokenizer.pad_token_id
 
-    def penalty(current: Any) -> Any:
-        total = 0.0
-        for n, p in current.named_parameters():
-            key = n.removeprefix("module.")  # DDP wraps the model
-            if key in anchors:
-                old, weight = anchors[key]
-                total = total + (weight * (p - old) ** 2).sum()
-        return lam / 2 * total
+    def loss_of(feature: dict[str, list[int]]) -> Callable[[], Any]:
+        def loss() -> Any:
+            device = next(model.parameters()).device
+            batch = {k: v.to(device) for k, v in collate([feature], pad_id=pad).items()}
+            return model(**batch).loss
 
-    return penalty
+        return loss
+
+    return harness_continual.ewc_penalty(model, (loss_of(f) for f in features), lam=lam)
 
 
-def forgetting_report(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def forgetting_report(
+    before: Mapping[str, LossMetrics], after: Mapping[str, LossMetrics]
+) -> ForgettingReport:
     """Per earlier domain: held-out loss before and after, and the increase (forgetting)."""
-    rows = {}
+    rows: dict[str, ForgettingRow] = {}
     for domain, old in before.items():
-        new = after.get(domain, {})
+        new = after.get(domain, LossMetrics())
         if "loss" in old and "loss" in new:
             rows[domain] = {
                 "loss_before": old["loss"],
                 "loss_after": new["loss"],
                 "forgetting": round(new["loss"] - old["loss"], 5),
             }
-    mean = sum(r["forgetting"] for r in rows.values()) / len(rows) if rows else 0.0
     return {
         "metric": "test loss (lower is better; forgetting = after - before)",
         "domains": rows,
-        "mean_forgetting": round(mean, 5),
+        "mean_forgetting": harness_continual.mean_forgetting(rows, digits=5),
     }

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from infinstruct.core.errors import InfinstructError
 from infinstruct.core.settings import Settings
+from infinstruct.finetune.harness import report as harness_report
 from infinstruct.finetune.training.data import IGNORE, Example, collate, encode_chat
+from infinstruct.finetune.training.reports import LossMetrics, SplitEvaluation, TextMetrics
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +29,7 @@ LOWER_IS_BETTER = frozenset({"loss", "perplexity", "loss_per_char"})
 
 def score_loss(
     model: Any, tokenizer: Any, examples: list[Example], *, max_len: int, batch_size: int
-) -> dict[str, Any]:
+) -> LossMetrics:
     """Mean response-token loss, perplexity and loss per response character."""
     import torch
 
@@ -104,7 +107,7 @@ def generate_replies(
     return pairs
 
 
-def text_metrics(settings: Settings, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+def text_metrics(settings: Settings, pairs: list[tuple[str, str]]) -> TextMetrics:
     """chrF and ROUGE-L (0-100), and embedding cosine similarity (0-1) of predictions to references."""
     import sacrebleu
     from rouge_score import rouge_scorer
@@ -116,9 +119,7 @@ def text_metrics(settings: Settings, pairs: list[tuple[str, str]]) -> dict[str, 
     chrf = sacrebleu.corpus_chrf(preds, [refs]).score
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     rouge = sum(scorer.score(r, p)["rougeL"].fmeasure for p, r in pairs) / len(pairs) * 100
-    out: dict[str, Any] = {"chrf": round(chrf, 3), "rougeL": round(rouge, 3)}
-    out["embed_sim"] = _embed_sim(settings, preds, refs)
-    return out
+    return {"chrf": round(chrf, 3), "rougeL": round(rouge, 3), "embed_sim": _embed_sim(settings, preds, refs)}
 
 
 def _embed_sim(settings: Settings, preds: list[str], refs: list[str]) -> float | None:
@@ -147,9 +148,11 @@ def evaluate_model(
     batch_size: int,
     generate: int,
     max_new_tokens: int,
-) -> dict[str, Any]:
+) -> SplitEvaluation:
     """Every metric on ``examples``; text metrics on the first ``generate`` of them."""
-    metrics = score_loss(model, tokenizer, examples, max_len=max_len, batch_size=batch_size)
+    metrics: SplitEvaluation = {
+        **score_loss(model, tokenizer, examples, max_len=max_len, batch_size=batch_size)
+    }
     if generate and examples:
         pairs = generate_replies(
             model, tokenizer, examples[:generate], max_new_tokens=max_new_tokens, batch_size=batch_size
@@ -159,16 +162,12 @@ def evaluate_model(
     return metrics
 
 
-def write_report(folder: Path, report: dict[str, Any]) -> None:
-    """``eval.json`` and a human ``eval.md`` beside the artefact."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "eval.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-    )
-    (folder / "eval.md").write_text(render_markdown(report), encoding="utf-8")
+def write_report(folder: Path, report: Mapping[str, Any]) -> None:
+    """``eval.json`` and a human ``eval.md`` beside the artefact (the harness's writer)."""
+    harness_report.write_report(folder, report, render_markdown)
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def render_markdown(report: Mapping[str, Any]) -> str:
     lines = [f"# Evaluation of {report.get('version', '?')} ({report.get('recipe', '?')})", ""]
     keys = ["n", "loss", "perplexity", "loss_per_char", "chrf", "rougeL", "embed_sim"]
     splits = {k: v for k, v in report.get("splits", {}).items() if isinstance(v, dict)}

@@ -10,7 +10,7 @@ scratch model are compared on the same footing.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Final
 
 from infinstruct.core.registry import Gate, GateVerdict, compare_metric
 from infinstruct.core.settings import Settings
@@ -18,15 +18,16 @@ from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.training.config import build_config
 from infinstruct.finetune.training.data import load_split
 from infinstruct.finetune.training.evaluate import score_loss
+from infinstruct.finetune.training.reports import LossMetrics
 
 log = logging.getLogger(__name__)
 
-GATE_METRIC = "loss_per_char"
+GATE_METRIC: Final = "loss_per_char"
 
 
 def score_on_split(
     settings: Settings, model_version: ModelVersion, *, split_of: ModelVersion, split: str = "test"
-) -> dict[str, Any]:
+) -> LossMetrics:
     """Loss metrics of ``model_version`` on ``split_of``'s held-out split (as it trained on it)."""
     from infinstruct.dialogue import load_version
     from infinstruct.finetune.training.bottleneck import register_format

@@ -1,4 +1,5 @@
-"""The training loop, readable top to bottom: batches, forward, backward, step, log, save.
+"""The dialogue side of the harness loop (``infinstruct.finetune.harness.loop``): phases,
+their seeded batches, the optimiser and schedule, ``accelerate``.
 
 One loop serves every method and phase (self-supervised pretraining, then instruction
 tuning). The batch of each step is a pure function of (seed, step, rank), so a resumed run
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,7 +18,13 @@ from typing import Any
 
 from infinstruct.core.progress import Progress
 from infinstruct.core.settings import Settings
-from infinstruct.finetune.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from infinstruct.finetune.harness.checkpoint import (
+    Resumed,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
+from infinstruct.finetune.harness.loop import StepOutcome, Tally, run_steps
 from infinstruct.finetune.training.config import FinetuneConfig
 from infinstruct.finetune.training.data import collate
 
@@ -162,83 +168,120 @@ def run_loop(
     optimizer, scheduler = build_optimizer(config, model, phases)
     model, optimizer = accelerator.prepare(model, optimizer)
     total = sum(p.steps for p in phases)
-    ckpt_dir = run_dir / "checkpoints"
-    step, tokens, resumed_from = 0, 0, None
-    found = list_checkpoints(ckpt_dir) if resume else []
-    if found:
-        state = load_checkpoint(
-            found[-1], model=accelerator.unwrap_model(model), optimizer=optimizer, scheduler=scheduler
-        )
-        step, tokens, resumed_from = state.step, state.tokens, state.step
-    writer = _tensorboard(run_dir) if accelerator.is_main_process else None
-    accum, rank, world = config.optim.grad_accum, accelerator.process_index, accelerator.num_processes
-    phases = split_over_processes(phases, world)
-    losses: list[float] = []
-    started = time.monotonic()
-    new_tokens = 0
+    steps = _DialogueSteps(
+        config, model, optimizer, scheduler, accelerator, run_dir=run_dir, total=total, pad_id=pad_id
+    )
+    steps.phases = split_over_processes(phases, accelerator.num_processes)
+    steps.penalty = penalty
+    resumed = steps.restore() if resume else None
+    start = resumed.step if resumed else 0
+    main = accelerator.is_main_process
     model.train()
     with Progress(
-        settings if accelerator.is_main_process else None,
+        settings if main else None,
         total=total,
         unit="step",
         desc=f"train {config.name}",
-        show=show_progress and accelerator.is_main_process,
+        show=show_progress and main,
     ) as bar:
-        bar.update(step)
-        while step < total:
-            phase, begin = _phase_at(phases, step)
-            step_loss, step_tokens = 0.0, 0
-            for micro in range(accum):
-                batch = collate(
-                    phase.batch(step - begin, micro, accum=accum, rank=rank, world=world), pad_id=pad_id
-                )
-                batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-                with accelerator.autocast():
-                    loss = model(**batch).loss
-                    if penalty is not None and phase.name != "pretrain":
-                        loss = loss + penalty(model)
-                accelerator.backward(loss / accum)
-                step_loss += float(loss.detach()) / accum
-                step_tokens += int(batch["attention_mask"].sum()) * world
-            accelerator.clip_grad_norm_(model.parameters(), config.optim.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            tokens += step_tokens
-            new_tokens += step_tokens
-            losses.append(step_loss)
-            rate = new_tokens / max(time.monotonic() - started, 1e-9)
-            bar.update(1, phase=phase.name, loss=f"{step_loss:.3f}", tok_s=f"{rate:.0f}")
-            if writer is not None and (step % config.log_every == 0 or step == total):
-                writer.add_scalar(f"{phase.name}/loss", step_loss, step)
-                writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
-                writer.add_scalar("train/tokens_per_s", rate, step)
-            if step % config.checkpoint.every_steps == 0 and step < total:
-                accelerator.wait_for_everyone()
-                if accelerator.is_main_process:
-                    save_checkpoint(
-                        ckpt_dir,
-                        model=accelerator.unwrap_model(model),
-                        optimizer=optimizer,
-                        scheduler=scheduler,
-                        step=step,
-                        tokens=tokens,
-                        keep=config.checkpoint.keep,
-                    )
-    if writer is not None:
-        writer.close()
-    seconds = time.monotonic() - started
+        tally = run_steps(
+            steps, start=start, total=total, every_steps=config.checkpoint.every_steps, progress=bar
+        )
+    if steps.writer is not None:
+        steps.writer.close()
+    seconds = tally.seconds
     return LoopResult(
-        steps=step,
-        tokens=tokens,
+        steps=total,
+        tokens=steps.resumed_tokens + tally.tokens,
         seconds=round(seconds, 2),
-        tokens_per_s=round(new_tokens / max(seconds, 1e-9), 1),
-        last_loss=losses[-1] if losses else None,
-        resumed_from=resumed_from,
+        tokens_per_s=round(tally.tokens / max(seconds, 1e-9), 1),
+        last_loss=tally.losses[-1] if tally.losses else None,
+        resumed_from=resumed.step if resumed else None,
         peak_memory_mb=round(peak_memory_mb(), 1),
-        losses=losses,
+        losses=tally.losses,
     )
+
+
+class _DialogueSteps:
+    """The dialogue side of the harness loop: phased micro-batches under ``accelerate``."""
+
+    def __init__(
+        self,
+        config: FinetuneConfig,
+        model: Any,
+        optimizer: Any,
+        scheduler: Any,
+        accelerator: Any,
+        *,
+        run_dir: Path,
+        total: int,
+        pad_id: int,
+    ) -> None:
+        self.config, self.model, self.optimizer, self.scheduler = config, model, optimizer, scheduler
+        self.accelerator, self.total, self.pad_id = accelerator, total, pad_id
+        self.ckpt_dir = run_dir / "checkpoints"
+        self.writer = _tensorboard(run_dir) if accelerator.is_main_process else None
+        self.phases: Sequence[Phase] = ()
+        self.penalty: Callable[[Any], Any] | None = None
+        self.phase_name = ""
+        self.resumed_tokens = 0
+
+    def restore(self) -> Resumed | None:
+        found = list_checkpoints(self.ckpt_dir)
+        if not found:
+            return None
+        unwrapped = self.accelerator.unwrap_model(self.model)
+        state = load_checkpoint(
+            found[-1], model=unwrapped, optimizer=self.optimizer, scheduler=self.scheduler
+        )
+        self.resumed_tokens = state.tokens
+        return state
+
+    def forward_backward(self, step: int) -> StepOutcome:
+        acc, accum = self.accelerator, self.config.optim.grad_accum
+        phase, begin = _phase_at(self.phases, step)
+        self.phase_name = phase.name
+        loss_sum, tokens = 0.0, 0
+        for micro in range(accum):
+            examples = phase.batch(
+                step - begin, micro, accum=accum, rank=acc.process_index, world=acc.num_processes
+            )
+            batch = {k: v.to(acc.device) for k, v in collate(examples, pad_id=self.pad_id).items()}
+            with acc.autocast():
+                loss = self.model(**batch).loss
+                if self.penalty is not None and phase.name != "pretrain":
+                    loss = loss + self.penalty(self.model)
+            acc.backward(loss / accum)
+            loss_sum += float(loss.detach()) / accum
+            tokens += int(batch["attention_mask"].sum()) * acc.num_processes
+        return StepOutcome(loss=loss_sum, tokens=tokens, examples=0)
+
+    def optimizer_step(self) -> None:
+        self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.optim.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def log(self, step: int, outcome: StepOutcome, tally: Tally) -> dict[str, str]:
+        rate = tally.tokens_per_s
+        if self.writer is not None and (step % self.config.log_every == 0 or step == self.total):
+            self.writer.add_scalar(f"{self.phase_name}/loss", outcome.loss, step)
+            self.writer.add_scalar("train/lr", self.scheduler.get_last_lr()[0], step)
+            self.writer.add_scalar("train/tokens_per_s", rate, step)
+        return {"phase": self.phase_name, "loss": f"{outcome.loss:.3f}", "tok_s": f"{rate:.0f}"}
+
+    def save(self, step: int, tally: Tally) -> None:
+        self.accelerator.wait_for_everyone()
+        if self.accelerator.is_main_process:
+            save_checkpoint(
+                self.ckpt_dir,
+                model=self.accelerator.unwrap_model(self.model),
+                optimizer=self.optimizer,
+                scheduler=self.scheduler,
+                step=step,
+                tokens=self.resumed_tokens + tally.tokens,
+                keep=self.config.checkpoint.keep,
+            )
 
 
 def _phase_at(phases: Sequence[Phase], step: int) -> tuple[Phase, int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from infinstruct.core.errors import InputError
 from infinstruct.core.registry import get_version
@@ -12,9 +11,10 @@ from infinstruct.core.settings import Settings
 from infinstruct.finetune.training.config import build_config
 from infinstruct.finetune.training.data import load_split
 from infinstruct.finetune.training.evaluate import evaluate_model, write_report
+from infinstruct.finetune.training.reports import EvalReport, VersionEvaluation
 
 
-def evaluate_version(settings: Settings, name: str) -> dict[str, Any]:
+def evaluate_version(settings: Settings, name: str) -> VersionEvaluation:
     """Load the version, score it on its recipe's test split, write ``reeval/`` reports."""
     from infinstruct.dialogue import load_version
     from infinstruct.finetune.training.bottleneck import register_format
@@ -41,12 +41,12 @@ def evaluate_version(settings: Settings, name: str) -> dict[str, Any]:
         generate=config.eval.generate,
         max_new_tokens=config.eval.max_new_tokens,
     )
-    report = {
+    report: EvalReport = {
         "version": version.name,
         "recipe": version.recipe,
         "splits": {"test": metrics},
         "seconds": round(time.monotonic() - started, 1),
     }
     write_report(Path(version.artefact_path) / "reeval", report)
-    flat = {k: v for k, v in metrics.items() if k != "samples"}
-    return {"version": version.name, "recipe": version.recipe, **flat, "samples": metrics.get("samples", [])}
+    samples = metrics.pop("samples", [])  # last, after the metrics, as the JSON always had them
+    return {"version": version.name, "recipe": version.recipe, **metrics, "samples": samples}

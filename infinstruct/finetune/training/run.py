@@ -11,14 +11,16 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infinstruct.core.errors import InputError
 from infinstruct.core.registry import get_version, next_version_name, register_version
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import ModelVersion
+from infinstruct.finetune.harness.continual import Penalty
+from infinstruct.finetune.harness.overrides import apply_overrides
 from infinstruct.finetune.runs import find_resumable, mark_complete, new_run_dir, run_info
 from infinstruct.finetune.training import continual, data
 from infinstruct.finetune.training.build import build_model_for, build_phases, build_splits
@@ -31,8 +33,12 @@ from infinstruct.finetune.training.config import (
     recipe_path,
 )
 from infinstruct.finetune.training.evaluate import evaluate_model, score_loss, write_report
-from infinstruct.finetune.training.loop import run_loop
+from infinstruct.finetune.training.loop import LoopResult, run_loop
 from infinstruct.finetune.training.methods import base_view, parameter_counts, save_artefact
+from infinstruct.finetune.training.reports import EvalReport, LossMetrics, RunResult
+
+if TYPE_CHECKING:
+    from infinstruct.finetune.sentiment.reports import RunResult as SentimentRunResult
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +52,9 @@ def run_recipe(
     dry_run: bool = False,
     show_progress: bool = True,
     overrides: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Train a recipe end to end; returns the registered version and its metrics."""
+) -> RunResult | SentimentRunResult | dict[str, Any]:
+    """Train a recipe end to end; returns the registered version and its metrics (or, with
+    ``dry_run``, what would be trained)."""
     path = recipe_path(settings, recipe)
     raw = read_recipe(path)
     if raw.get("kind") == "sentiment":
@@ -60,12 +67,7 @@ def run_recipe(
             overrides=overrides,
             show_progress=show_progress,
         )
-    for dotted, value in (overrides or {}).items():
-        node = raw
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[leaf] = value
+    raw = apply_overrides(raw, overrides)
     run_dir = find_resumable(settings, path.stem) if resume and not dry_run else None
     if run_dir is not None:  # the run continues under the recipe it started with
         raw = read_recipe(run_dir / "recipe.yaml")
@@ -90,13 +92,23 @@ def run_recipe(
     )
 
 
-def _run_sentiment(settings: Settings, path: Path, **kwargs: Any) -> dict[str, Any]:
+def _run_sentiment(settings: Settings, path: Path, **kwargs: Any) -> SentimentRunResult | dict[str, Any]:
     from infinstruct.finetune.sentiment.train import run_sentiment_recipe
 
     return run_sentiment_recipe(settings, path, **kwargs)
 
 
 # -- the run ----------------------------------------------------------------------------
+@dataclass
+class _Earlier:
+    """What a continued run knows of its parent's domains before training on the new one."""
+
+    domains: list[str] = field(default_factory=list)
+    before: dict[str, LossMetrics] = field(default_factory=dict)  # held-out loss per domain
+    replay: list[data.Example] = field(default_factory=list)
+    penalty: Penalty | None = None
+
+
 def _train(
     settings: Settings,
     config: FinetuneConfig,
@@ -105,7 +117,7 @@ def _train(
     parent: ModelVersion | None,
     resume: bool,
     show_progress: bool,
-) -> dict[str, Any]:
+) -> RunResult:
     from accelerate import Accelerator
 
     started = time.monotonic()
@@ -116,40 +128,8 @@ def _train(
     splits = build_splits(settings, config)
     model, tokenizer, base = build_model_for(settings, config, splits, run_dir=run_dir, parent=parent)
     model.to(accelerator.device)
-    earlier = (
-        [d for d in continual.domains_seen(parent) if d not in (config.data.domains or [])] if parent else []
-    )
-    ev = config.eval
-    before: dict[str, dict[str, Any]] = {}
-    replay: list[data.Example] = []
-    penalty = None
-    if earlier:
-        for domain in earlier:
-            held = data.load_split(
-                settings, config.data, "test", limit=config.data.max_eval, domains=[domain]
-            )
-            before[domain] = score_loss(
-                model, tokenizer, held, max_len=config.data.max_seq_len, batch_size=ev.batch_size
-            )
-        old_train = data.load_split(
-            settings,
-            config.data,
-            "train",
-            limit=config.data.max_train,
-            seed=config.optim.seed,
-            domains=earlier,
-        )
-        if config.continual.strategy == "replay":
-            replay = old_train
-        if config.continual.strategy in {"ewc", "replay"} and config.continual.ewc_lambda > 0:
-            penalty = continual.ewc_penalty(
-                model,
-                tokenizer,
-                old_train[: config.continual.fisher_samples],
-                lam=config.continual.ewc_lambda,
-                max_len=config.data.max_seq_len,
-            )
-    phases = build_phases(settings, config, tokenizer, splits, replay)
+    earlier = _earlier(settings, config, parent, model, tokenizer) if parent else _Earlier()
+    phases = build_phases(settings, config, tokenizer, splits, earlier.replay)
     result = run_loop(
         settings,
         config,
@@ -159,7 +139,7 @@ def _train(
         run_dir=run_dir,
         resume=resume,
         accelerator=accelerator,
-        penalty=penalty,
+        penalty=earlier.penalty,
         show_progress=show_progress,
     )
     accelerator.wait_for_everyone()
@@ -170,10 +150,70 @@ def _train(
     save_artefact(model, final, base=base)
     tokenizer.save_pretrained(str(final))
     dump_config(config, final / "recipe.yaml")
-    # -- evaluation on the held-out splits --
+    report = _evaluate(settings, config, model, tokenizer, splits, parent=parent, before=earlier.before)
+    report["train"] = _train_summary(result, model, started=started)
+    version = _register(
+        settings,
+        config,
+        report,
+        final=final,
+        base=base,
+        parent=parent,
+        examples=splits["train"],
+        earlier=earlier.domains,
+    )
+    report["version"] = version.name
+    write_report(final, report)
+    mark_complete(run_dir, version.name)
+    return {"version": version.name, "artefact_path": str(final), "run_dir": str(run_dir), **_summary(report)}
+
+
+def _earlier(
+    settings: Settings, config: FinetuneConfig, parent: ModelVersion, model: Any, tokenizer: Any
+) -> _Earlier:
+    """The parent's other domains: their loss before training, the replay pool, the EWC penalty."""
+    domains = [d for d in continual.domains_seen(parent) if d not in (config.data.domains or [])]
+    out = _Earlier(domains=domains)
+    if not domains:
+        return out
+    cfg = config.data
+    for domain in domains:
+        held = data.load_split(settings, cfg, "test", limit=cfg.max_eval, domains=[domain])
+        out.before[domain] = score_loss(
+            model, tokenizer, held, max_len=cfg.max_seq_len, batch_size=config.eval.batch_size
+        )
+    old_train = data.load_split(
+        settings, cfg, "train", limit=cfg.max_train, seed=config.optim.seed, domains=domains
+    )
+    strategy = config.continual
+    if strategy.strategy == "replay":
+        out.replay = old_train
+    if strategy.strategy in {"ewc", "replay"} and strategy.ewc_lambda > 0:
+        out.penalty = continual.ewc_penalty(
+            model,
+            tokenizer,
+            old_train[: strategy.fisher_samples],
+            lam=strategy.ewc_lambda,
+            max_len=cfg.max_seq_len,
+        )
+    return out
+
+
+def _evaluate(
+    settings: Settings,
+    config: FinetuneConfig,
+    model: Any,
+    tokenizer: Any,
+    splits: dict[str, list[data.Example]],
+    *,
+    parent: ModelVersion | None,
+    before: dict[str, LossMetrics],
+) -> EvalReport:
+    """The held-out report: validation and test, the untuned base, forgetting of earlier domains."""
+    ev = config.eval
     kw = {"max_len": config.data.max_seq_len, "batch_size": ev.batch_size}
-    report: dict[str, Any] = {"recipe": config.name, "splits": {}}
-    report["splits"]["validation"] = score_loss(model, tokenizer, splits["validation"], **kw)
+    report: EvalReport = {"recipe": config.name, "splits": {}}
+    report["splits"]["validation"] = {**score_loss(model, tokenizer, splits["validation"], **kw)}
     report["splits"]["test"] = evaluate_model(
         settings,
         model,
@@ -186,7 +226,7 @@ def _train(
     as_base = base_view(model)
     if ev.compare_base and as_base is not None and parent is None and splits["validation"]:
         with as_base:
-            report["splits"]["base_validation"] = score_loss(model, tokenizer, splits["validation"], **kw)
+            report["splits"]["base_validation"] = {**score_loss(model, tokenizer, splits["validation"], **kw)}
         base_loss, loss = (
             report["splits"]["base_validation"].get("loss"),
             report["splits"]["validation"].get("loss"),
@@ -205,35 +245,26 @@ def _train(
         }
         report["forgetting"] = continual.forgetting_report(before, after)
         report["forgetting"]["strategy"] = config.continual.strategy
+    return report
+
+
+def _train_summary(result: LoopResult, model: Any, *, started: float) -> dict[str, Any]:
+    """The loop's numbers as the report's ``train`` block (the loss curve, not every loss)."""
     loop = asdict(result)
     loop.pop("losses")
-    report["train"] = {
+    return {
         **loop,
         "first_loss": result.losses[0] if result.losses else None,
         "loss_curve": loss_curve(result.losses, start=result.steps - len(result.losses)),
         "wall_s": round(time.monotonic() - started, 1),
         "parameters": parameter_counts(model),
     }
-    version = _register(
-        settings,
-        config,
-        report,
-        final=final,
-        base=base,
-        parent=parent,
-        examples=splits["train"],
-        earlier=earlier,
-    )
-    report["version"] = version.name
-    write_report(final, report)
-    mark_complete(run_dir, version.name)
-    return {"version": version.name, "artefact_path": str(final), "run_dir": str(run_dir), **_summary(report)}
 
 
 def _register(
     settings: Settings,
     config: FinetuneConfig,
-    report: dict[str, Any],
+    report: EvalReport,
     *,
     final: Path,
     base: str,
@@ -241,15 +272,17 @@ def _register(
     examples: list[data.Example],
     earlier: list[str],
 ) -> ModelVersion:
-    test = {k: v for k, v in report["splits"]["test"].items() if k != "samples"}
-    metrics = {
-        **test,
-        "splits": {k: {m: x for m, x in v.items() if m != "samples"} for k, v in report["splits"].items()},
-        "domains_seen": earlier + [d for d in (config.data.domains or []) if d not in earlier],
+    metrics: dict[str, Any] = {k: v for k, v in report["splits"]["test"].items() if k != "samples"}
+    metrics["splits"] = {
+        k: {m: x for m, x in v.items() if m != "samples"} for k, v in report["splits"].items()
     }
-    for key in ("val_loss_drop", "forgetting", "train"):
-        if key in report:
-            metrics[key] = report[key]
+    metrics["domains_seen"] = earlier + [d for d in (config.data.domains or []) if d not in earlier]
+    if "val_loss_drop" in report:
+        metrics["val_loss_drop"] = report["val_loss_drop"]
+    if "forgetting" in report:
+        metrics["forgetting"] = report["forgetting"]
+    if "train" in report:
+        metrics["train"] = report["train"]
     method: str = (
         "lora" if parent is not None and config.continual.strategy == "adapter" else config.method.name
     )
@@ -294,13 +327,23 @@ def loss_curve(losses: list[float], *, start: int = 0, points: int = 200) -> lis
     return [[start + i + 1, round(losses[i], 4)] for i in picked]
 
 
-def _summary(report: dict[str, Any]) -> dict[str, Any]:
-    test = report["splits"]["test"]
-    out = {k: test.get(k) for k in ("loss", "perplexity", "loss_per_char", "chrf", "rougeL", "embed_sim")}
-    out["validation_loss"] = report["splits"]["validation"].get("loss")
-    for key in ("val_loss_drop", "forgetting", "train"):
-        if key in report:
-            out[key] = report[key]
+def _summary(report: EvalReport) -> RunResult:
+    test, validation = report["splits"]["test"], report["splits"]["validation"]
+    out: RunResult = {
+        "loss": test.get("loss"),
+        "perplexity": test.get("perplexity"),
+        "loss_per_char": test.get("loss_per_char"),
+        "chrf": test.get("chrf"),
+        "rougeL": test.get("rougeL"),
+        "embed_sim": test.get("embed_sim"),
+        "validation_loss": validation.get("loss"),
+    }
+    if "val_loss_drop" in report:
+        out["val_loss_drop"] = report["val_loss_drop"]
+    if "forgetting" in report:
+        out["forgetting"] = report["forgetting"]
+    if "train" in report:
+        out["train"] = report["train"]
     return out
 
 

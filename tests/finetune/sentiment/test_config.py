@@ -8,7 +8,8 @@ import pytest
 
 from infinstruct.core.errors import ConfigError
 from infinstruct.core.settings import Settings
-from infinstruct.finetune.sentiment.config import apply_overrides, build_config, load_config
+from infinstruct.finetune.harness.overrides import apply_overrides
+from infinstruct.finetune.sentiment.config import build_config, load_config
 from tests.conftest import REPO
 
 

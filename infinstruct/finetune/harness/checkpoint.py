@@ -1,8 +1,12 @@
 """Checkpoints of a run: the trainable weights, optimiser, schedule, step and RNG state.
 
-Only parameters that train are saved (an adapter's few MB, not the frozen base), each into
-``step-NNNNNN.tmp`` renamed into place when complete, so a run killed mid-write leaves the
-previous checkpoint intact and ``--resume`` never reads half a file.
+Two formats, both kept because registered runs on disk use them: the dialogue trainer's
+``checkpoints/step-NNNNNN/`` folders (``save_checkpoint``), and the sentiment trainer's one
+``checkpoint.pt`` file (``save_state_file``). Either is written to a temporary name and
+renamed into place, so a run killed mid-write leaves the previous checkpoint intact.
+
+A folder checkpoint holds only the parameters that train (an adapter's few MB, not the
+frozen base), so ``--resume`` reads little and never half a file.
 """
 
 from __future__ import annotations
@@ -86,3 +90,20 @@ def load_checkpoint(path: Path, *, model: Any, optimizer: Any, scheduler: Any) -
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     log.info("resumed from %s (step %d)", path, meta["step"])
     return Resumed(step=int(meta["step"]), tokens=int(meta["tokens"]), path=path)
+
+
+def save_state_file(path: Path, state: dict[str, Any]) -> None:
+    """``state`` into the single file ``path``, atomically."""
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
+
+
+def load_state_file(path: Path, *, device: Any) -> dict[str, Any]:
+    """A ``save_state_file`` checkpoint; tensors only (never unpickle code)."""
+    import torch
+
+    state: dict[str, Any] = torch.load(path, map_location=device, weights_only=True)
+    return state
