@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -510,7 +510,7 @@ def _train_and_activate(settings: Settings, kind: str, recipe: str, overrides: d
     current = active_version(settings, kind)
     if current is not None:
         return f"kept the active {current.name}"
-    result = run_recipe(settings, recipe, overrides=overrides, show_progress=False)
+    result: Mapping[str, Any] = run_recipe(settings, recipe, overrides=overrides, show_progress=False)
     version, _ = activate(settings, result["version"], gate=build_gate(settings))
     keys = ("validation_loss", "val_loss_drop", "accuracy", "macro_f1")
     return {"version": version.name, **{k: result[k] for k in keys if result.get(k) is not None}}
