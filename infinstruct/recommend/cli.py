@@ -23,11 +23,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Recommend items for a user, from liked items, or from a text description."""
-        from infinstruct.recommend.service import load_recommender, recommend
+        from infinstruct.recommend.service import Recommenders, load_recommender, recommend
 
         settings = settings_from(ctx)
-        items = recommend(settings, user=user, likes=likes, text=text, k=k, corpus=corpus)
-        name = load_recommender(settings, corpus, user=user).data.corpus
+        built = Recommenders()  # the recommend call builds it, the corpus name reads it back
+        items = recommend(settings, user=user, likes=likes, text=text, k=k, corpus=corpus, recommenders=built)
+        name = load_recommender(settings, corpus, user=user, recommenders=built).data.corpus
         lines = [f"{i}. {r.title} [{r.item_id}] {r.score:.3f}: {r.why}" for i, r in enumerate(items, 1)]
         emit(
             {"corpus": name, "items": [r.as_dict() for r in items]},

@@ -1,7 +1,8 @@
 """The recommendation service: ``recommend(settings, user=, likes=, text=, k=)``.
 
-One ``Recommender`` per (database, corpus) is kept in the process and rebuilt when the
-corpus' versions change (a load or a rollback). Building it reads the catalogue, embeds the
+A ``Recommenders`` cache keeps one ``Recommender`` per (database, corpus) and rebuilds it
+when the corpus' versions change (a load or a rollback); ``services.py`` builds one per
+process and hands it to the API and the chat, a CLI command builds its own. Building it reads the catalogue, embeds the
 item profiles (cached on disk) and takes the signal weights fitted on the validation split,
 fitting them on the first request after a load (then cached beside the profiles).
 """
@@ -21,6 +22,7 @@ import numpy as np
 
 from infinstruct.core.errors import InputError, NotFoundError
 from infinstruct.core.settings import Settings
+from infinstruct.embeddings.embedder import Embedders, load_embedder
 from infinstruct.recommend import store
 from infinstruct.recommend.dataset import ItemData
 from infinstruct.recommend.evaluate import eligible_users, fit_weights
@@ -37,9 +39,6 @@ from infinstruct.recommend.signals import (
 )
 
 log = logging.getLogger(__name__)
-
-_LOCK = threading.Lock()
-_CACHE: dict[tuple[str, str], tuple[str, Recommender]] = {}
 
 
 @dataclass(frozen=True)
@@ -176,35 +175,56 @@ def recommend(
     text: str | None = None,
     k: int | None = None,
     corpus: str | None = None,
+    recommenders: Recommenders | None = None,
 ) -> list[Recommendation]:
-    """Top-``k`` items for a known user, a few liked items (ids or exact titles), or a text."""
+    """Top-``k`` items for a known user, a few liked items (ids or exact titles), or a text;
+    ``recommenders`` is the cache to build in or reuse (a new one when not given)."""
     k = settings.recommend.default_k if k is None else k
     if not 1 <= k <= settings.recommend.max_k:
         raise InputError(f"k must be between 1 and {settings.recommend.max_k} (got {k})")
-    recommender = load_recommender(settings, corpus, user=user)
+    recommender = load_recommender(settings, corpus, user=user, recommenders=recommenders)
     return recommender.recommend(user=user, likes=likes, text=text, k=k)
 
 
+class Recommenders:
+    """Built recommenders by (database, corpus), each kept until the corpus' versions change,
+    and the ``Embedders`` they encode with: the cache its owner shares between requests."""
+
+    def __init__(self, embedders: Embedders | None = None) -> None:
+        self.embedders = embedders if embedders is not None else Embedders()
+        self._lock = threading.Lock()
+        self._built: dict[tuple[str, str], tuple[str, Recommender]] = {}
+
+    def get(self, settings: Settings, corpus: str | None = None, *, user: str | None = None) -> Recommender:
+        name = store.choose_corpus(settings, corpus, user=user)
+        stamp = store.fingerprint(settings, name)
+        key = (settings.database_url, name)
+        with self._lock:
+            cached = self._built.get(key)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            data = store.load_item_data(settings, name)
+            recommender = build_recommender(settings, data, stamp, embedders=self.embedders)
+            self._built[key] = (stamp, recommender)
+            return recommender
+
+
 def load_recommender(
-    settings: Settings, corpus: str | None = None, *, user: str | None = None
+    settings: Settings,
+    corpus: str | None = None,
+    *,
+    user: str | None = None,
+    recommenders: Recommenders | None = None,
 ) -> Recommender:
-    """The process' recommender for the chosen corpus, rebuilt when its versions changed."""
-    name = store.choose_corpus(settings, corpus, user=user)
-    stamp = store.fingerprint(settings, name)
-    key = (settings.database_url, name)
-    with _LOCK:
-        cached = _CACHE.get(key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        recommender = build_recommender(settings, store.load_item_data(settings, name), stamp)
-        _CACHE[key] = (stamp, recommender)
-        return recommender
+    """The recommender for the chosen corpus: ``recommenders``' while its versions are
+    unchanged, else a new one (kept there when given)."""
+    return (recommenders if recommenders is not None else Recommenders()).get(settings, corpus, user=user)
 
 
-def build_recommender(settings: Settings, data: ItemData, stamp: str) -> Recommender:
-    from infinstruct.embeddings.embedder import load_embedder
-
-    embedder = load_embedder(settings)
+def build_recommender(
+    settings: Settings, data: ItemData, stamp: str, *, embedders: Embedders | None = None
+) -> Recommender:
+    embedder = load_embedder(settings, embedders)
 
     def embed(texts: list[str]) -> np.ndarray:
         return embed_profiles(settings, texts, embedder=embedder)

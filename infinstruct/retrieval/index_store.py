@@ -48,8 +48,6 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 FORMAT = 1
 _EMBED_BATCH = 2048
-_LOCK = threading.Lock()
-_LOADED: dict[Path, RetrievalIndex] = {}
 
 
 @dataclass
@@ -161,8 +159,6 @@ def build_index(settings: Settings, *, full: bool = False, show_progress: bool =
             f"index holds {len(vectors)} vectors but the store has {len(wanted)} live chunks; "
             "run `infinstruct index build --full`"
         )
-    with _LOCK:
-        _LOADED.pop(settings.index_dir.resolve(), None)
     return {
         "model": embedder.model_name,
         "kind": vectors.kind,
@@ -269,8 +265,30 @@ def _save(
     log.info("index saved: %s vectors (%s) in %s", manifest["count"], manifest["kind"], folder)
 
 
-def load_index(settings: Settings, *, repair: bool = True) -> RetrievalIndex:
-    """The current index, cached per process until a newer generation is saved.
+class IndexCache:
+    """Loaded indexes by folder, each reused while its manifest on disk is unchanged.
+
+    ``services.py`` builds one per process and passes it (with the ``Embedders``) to the
+    searches of the server; a caller without one loads the index for itself. A build writes
+    a new manifest, so the next ``load_index`` through the cache sees it and loads again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: dict[Path, RetrievalIndex] = {}
+
+    def current(self, folder: Path, manifest: dict[str, Any] | None) -> RetrievalIndex | None:
+        with self._lock:
+            cached = self._loaded.get(folder)
+        return cached if cached is not None and manifest is not None and cached.manifest == manifest else None
+
+    def keep(self, folder: Path, index: RetrievalIndex) -> None:
+        with self._lock:
+            self._loaded[folder] = index
+
+
+def load_index(settings: Settings, *, repair: bool = True, cache: IndexCache | None = None) -> RetrievalIndex:
+    """The current index: ``cache``'s copy while the manifest is unchanged, else read from disk.
 
     On first load the index is compared with the store; a mismatch (documents loaded or
     rolled back since, a changed model, broken files) is repaired by an incremental build
@@ -278,10 +296,8 @@ def load_index(settings: Settings, *, repair: bool = True) -> RetrievalIndex:
     """
     key = settings.index_dir.resolve()
     manifest = _read_manifest(settings.index_dir)
-    with _LOCK:
-        cached = _LOADED.get(key)
-        if cached is not None and manifest is not None and cached.generation == manifest["generation"]:
-            return cached
+    if cache is not None and (cached := cache.current(key, manifest)) is not None:
+        return cached
     if manifest is None and not repair:
         raise IndexStoreError(f"no index at {settings.index_dir}; run `infinstruct index build` first")
     problem = "no index" if manifest is None else _store_mismatch(settings, manifest)
@@ -302,8 +318,8 @@ def load_index(settings: Settings, *, repair: bool = True) -> RetrievalIndex:
         raise IndexStoreError(
             f"the index at {settings.index_dir} is unreadable ({exc}); run `infinstruct index build --full`"
         ) from exc
-    with _LOCK:
-        _LOADED[key] = loaded
+    if cache is not None:
+        cache.keep(key, loaded)
     return loaded
 
 

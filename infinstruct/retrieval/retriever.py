@@ -10,9 +10,11 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from infinstruct.core.settings import Settings
+from infinstruct.embeddings.embedder import Embedders
+from infinstruct.retrieval.index_store import IndexCache
 from infinstruct.retrieval.search import Hit, Mode, search
 
 
@@ -46,9 +48,21 @@ class InfinstructRetriever(BaseRetriever):
     mode: Mode = "hybrid"
     corpus: str | list[str] | None = None
     filters: dict[str, Any] | None = None
+    #: The model and index this retriever loads once and reuses (pass shared ones to share).
+    embedders: Embedders = Field(default_factory=Embedders)
+    indexes: IndexCache = Field(default_factory=IndexCache)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[LCDocument]:
-        hits = search(self.settings, query, self.k, corpus=self.corpus, filters=self.filters, mode=self.mode)
+        hits = search(
+            self.settings,
+            query,
+            self.k,
+            corpus=self.corpus,
+            filters=self.filters,
+            mode=self.mode,
+            embedders=self.embedders,
+            indexes=self.indexes,
+        )
         return [hit_to_document(h) for h in hits]

@@ -19,10 +19,10 @@ from infinstruct.core.db import session_scope
 from infinstruct.core.errors import InputError
 from infinstruct.core.settings import Settings
 from infinstruct.core.text import is_chinese
-from infinstruct.embeddings.embedder import load_embedder
+from infinstruct.embeddings.embedder import Embedders, load_embedder
 from infinstruct.retrieval.chunks import CHUNK, CORPUS, DOCUMENT
 from infinstruct.retrieval.fusion import dense_weight, rrf
-from infinstruct.retrieval.index_store import load_index
+from infinstruct.retrieval.index_store import IndexCache, load_index
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +189,14 @@ def search(
     corpus: str | list[str] | None = None,
     filters: SearchFilters | dict[str, Any] | None = None,
     mode: Mode = "hybrid",
+    embedders: Embedders | None = None,
+    indexes: IndexCache | None = None,
 ) -> list[Hit]:
-    """The ``k`` best documents for ``query`` (one hit per document, best chunk first)."""
+    """The ``k`` best documents for ``query`` (one hit per document, best chunk first).
+
+    A caller that searches more than once passes the ``embedders`` and ``indexes`` it keeps
+    (the server's come from ``services.py``); without them the model and index are loaded
+    for this one search."""
     if not query.strip():
         raise InputError("the search query is empty; give some text to search for")
     if mode not in MODES:
@@ -199,7 +205,7 @@ def search(
     if k <= 0:
         raise InputError(f"--k must be > 0 (got {k})")
     flt = SearchFilters.from_any(filters, corpus=corpus)
-    index = load_index(settings)
+    index = load_index(settings, cache=indexes)
     allowed = None if flt.empty else allowed_chunk_ids(settings, flt)
     if allowed is not None and len(allowed) == 0:
         return []
@@ -209,7 +215,7 @@ def search(
     dense: list[tuple[int, float]] = []
     lexical: list[tuple[int, float]] = []
     if mode in ("hybrid", "dense"):
-        vector = load_embedder(settings).embed([query])
+        vector = load_embedder(settings, embedders).embed([query])
         scores, ids = index.vectors.search(vector, depth, allowed=allowed)
         dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
     if mode in ("hybrid", "bm25"):

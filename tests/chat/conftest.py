@@ -19,8 +19,11 @@ from infinstruct.chat.router import ChatRouter
 from infinstruct.chat.thresholds import Thresholds
 from infinstruct.core.settings import Settings, load_settings
 from infinstruct.core.tables import ModelVersion
+from infinstruct.embeddings.embedder import Embedders
 
 DATA = Path(__file__).resolve().parent / "data"
+#: One MiniLM for the test session's routers, as ``services.py`` shares one per process.
+EMBEDDERS = Embedders()
 CANARY = "CANARY-7Q2X"
 #: Fixed thresholds for routing-logic tests (calibration has its own real-data test).
 FIXED = Thresholds(curated=0.9, model=0.8, retrieval=0.35)
@@ -99,7 +102,7 @@ def build_chat_template(tmp_path_factory: pytest.TempPathFactory, _migrated_temp
     from infinstruct.embeddings.embedder import load_embedder
 
     for version in registry.list_versions(settings, kind="dialogue"):  # saved beside the copy
-        load_version_index(settings, version, load_embedder(settings))
+        load_version_index(settings, version, load_embedder(settings, EMBEDDERS))
     _TEMPLATE.append(folder)
     return folder
 
@@ -125,8 +128,8 @@ def make_router(
     return ChatRouter(
         settings,
         models=ModelProvider(settings, factory=scripted_factory(backend)),
-        embedder=load_embedder(settings),
-        searcher=index_searcher(settings),
+        embedder=load_embedder(settings, EMBEDDERS),
+        searcher=index_searcher(settings, embedders=EMBEDDERS),
         recommender=recommender,  # type: ignore[arg-type]
         thresholds=thresholds,
     )

