@@ -22,12 +22,24 @@ import os
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlmodel import col, select
 
 from infinstruct.chat.calibration import CalibrationItem, _pick
+from infinstruct.chat.eval_reports import (
+    AnswerReport,
+    AnswerShares,
+    InDomain,
+    IntentScores,
+    Latency,
+    OffDomain,
+    QuestionCounts,
+    ReplyShares,
+    RouteShares,
+    Similarity,
+)
 from infinstruct.chat.ood import OUT_OF_DOMAIN
 from infinstruct.chat.reply_check import invented_contacts, is_degenerate, is_echo, is_label
 from infinstruct.core.db import session_scope
@@ -125,6 +137,15 @@ def _flags(answer: Answer, question: str, labels: frozenset[str], allowed: list[
     }
 
 
+def _shares(group: list[dict[str, bool]]) -> ReplyShares:
+    return ReplyShares(
+        label_share=_share([f["label"] for f in group]),
+        echo_share=_share([f["echo"] for f in group]),
+        degenerate_share=_share([f["degenerate"] for f in group]),
+        invented_contact_share=_share([f["invented_contact"] for f in group]),
+    )
+
+
 def _share(values: list[bool]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
@@ -133,7 +154,7 @@ def _percentile(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 3) if values else 0.0
 
 
-def run_answer_eval(settings: Settings, router: ChatRouter, *, size: int = 30) -> dict[str, Any]:
+def run_answer_eval(settings: Settings, router: ChatRouter, *, size: int = 30) -> AnswerReport:
     """Ask every sampled question, judge the replies, compute the baselines; the report."""
     from infinstruct.chat.curation import intent_answers
 
@@ -152,55 +173,53 @@ def run_answer_eval(settings: Settings, router: ChatRouter, *, size: int = 30) -
     for item, answer, _ in asked:
         allowed = [*curated_texts, *(s.snippet for s in answer.sources), *(s.title for s in answer.sources)]
         flags[answer.route].append(_flags(answer, item.question, labels, allowed))
-    every = [f for group in flags.values() for f in group]
-    keys = ("label", "echo", "degenerate", "invented_contact")
-    reply_items = [(i, a) for i, a, _ in asked if i.kind == "reply"]
-    intent_items = [(i, a) for i, a, _ in asked if i.kind == "intent"]
-    off_items = [(i, a) for i, a, _ in asked if i.kind == "off_domain"]
+    by_kind: dict[str, list[tuple[EvalQuestion, Answer]]] = defaultdict(list)
+    for item, answer, _ in asked:
+        by_kind[item.kind].append((item, answer))
+    reply_items, intent_items, off_items = by_kind["reply"], by_kind["intent"], by_kind["off_domain"]
     rejections: Counter[str] = Counter()
     for _, answer, _ in asked:
         rejections.update(answer.rejections)
     latencies = [t for _, _, t in asked]
     generated = [t for _, a, t in asked if a.route in ("model", "retrieval")]
-    return {
-        "model_version": version.name,
-        "questions": {"reply": len(reply_items), "intent": len(intent_items), "off_domain": len(off_items)},
-        "answers": {
-            **{f"{k}_share": _share([f[k] for f in every]) for k in keys},
-            "by_route": {
-                route: {"n": len(group), **{f"{k}_share": _share([f[k] for f in group]) for k in keys}}
-                for route, group in sorted(flags.items())
+    return AnswerReport(
+        model_version=version.name,
+        questions=QuestionCounts(reply=len(reply_items), intent=len(intent_items), off_domain=len(off_items)),
+        answers=AnswerShares(
+            **_shares([f for group in flags.values() for f in group]),
+            by_route={
+                route: RouteShares(n=len(group), **_shares(group)) for route, group in sorted(flags.items())
             },
-            "routes": dict(Counter(a.route for _, a, _ in asked)),
-        },
-        "off_domain": {
-            "decline_share": _share([a.route == "abstain" for _, a in off_items]),
-            "routes": dict(Counter(a.route for _, a in off_items)),
-        },
-        "in_domain": {
-            "answered_share": _share([a.route != "abstain" for _, a in reply_items]),
-            "intent_routed_share": _share([a.intent is not None for _, a in intent_items]),
-        },
-        "similarity": _similarity(router, reply_items),
-        "intent": {
-            "accuracy": _share([a.intent == i.reference for i, a in intent_items]),
-            "curated_share": _share([a.route == "curated" for _, a in intent_items]),
-        },
-        "rejections": dict(rejections),
-        "latency": {
-            "p50_s": _percentile(latencies, 50),
-            "p95_s": _percentile(latencies, 95),
-            "generated_p50_s": _percentile(generated, 50),
-            "generated_p95_s": _percentile(generated, 95),
-        },
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-    }
+            routes=dict(Counter(a.route for _, a, _ in asked)),
+        ),
+        off_domain=OffDomain(
+            decline_share=_share([a.route == "abstain" for _, a in off_items]),
+            routes=dict(Counter(a.route for _, a in off_items)),
+        ),
+        in_domain=InDomain(
+            answered_share=_share([a.route != "abstain" for _, a in reply_items]),
+            intent_routed_share=_share([a.intent is not None for _, a in intent_items]),
+        ),
+        similarity=_similarity(router, reply_items),
+        intent=IntentScores(
+            accuracy=_share([a.intent == i.reference for i, a in intent_items]),
+            curated_share=_share([a.route == "curated" for _, a in intent_items]),
+        ),
+        rejections=dict(rejections),
+        latency=Latency(
+            p50_s=_percentile(latencies, 50),
+            p95_s=_percentile(latencies, 95),
+            generated_p50_s=_percentile(generated, 50),
+            generated_p95_s=_percentile(generated, 95),
+        ),
+        load_average=[round(x, 2) for x in os.getloadavg()],
+    )
 
 
-def _similarity(router: ChatRouter, items: list[tuple[EvalQuestion, Answer]]) -> dict[str, Any]:
+def _similarity(router: ChatRouter, items: list[tuple[EvalQuestion, Answer]]) -> Similarity:
     """Mean cosine to the real agent reply: ours, the nearest past reply, one constant apology."""
     if not items:
-        return {"ours": 0.0, "nearest_reply": 0.0, "constant": 0.0, "n": 0}
+        return Similarity(ours=0.0, nearest_reply=0.0, constant=0.0, n=0)
     embed = router.embedder.embed
     references = embed([i.reference for i, _ in items])
     ours = embed([a.answer for _, a in items])
@@ -215,9 +234,9 @@ def _similarity(router: ChatRouter, items: list[tuple[EvalQuestion, Answer]]) ->
     def mean_cos(vectors: np.ndarray) -> float:
         return round(float(np.mean(np.sum(vectors * references, axis=1))), 4)
 
-    return {
-        "ours": mean_cos(ours),
-        "nearest_reply": mean_cos(baseline),
-        "constant": round(float(np.mean(references @ constant)), 4),
-        "n": len(items),
-    }
+    return Similarity(
+        ours=mean_cos(ours),
+        nearest_reply=mean_cos(baseline),
+        constant=round(float(np.mean(references @ constant)), 4),
+        n=len(items),
+    )

@@ -23,9 +23,10 @@ import numpy as np
 from sqlmodel import col, select
 
 from infinstruct.chat.answers import Route
-from infinstruct.chat.ood import OUT_OF_DOMAIN
+from infinstruct.chat.eval_reports import Bounds, CalibrationReport, RouteReport
+from infinstruct.chat.ood import OUT_OF_DOMAIN, half_of
 from infinstruct.chat.router import Features, decide
-from infinstruct.chat.thresholds import Thresholds, save_thresholds
+from infinstruct.chat.thresholds import OFF_DOMAIN_GATE_OFF, Thresholds, save_thresholds
 from infinstruct.core.db import session_scope
 from infinstruct.core.errors import InputError
 from infinstruct.core.settings import Settings
@@ -53,8 +54,7 @@ class CalibrationItem:
 
     @property
     def half(self) -> str:
-        digest = hashlib.sha256(f"calib:{self.question}".encode()).digest()
-        return "validation" if digest[0] % 2 == 0 else "test"
+        return half_of(self.question)
 
 
 def _pick(rows: list[tuple[str, Any]], n: int) -> list[Any]:
@@ -165,7 +165,7 @@ def calibration_items(
     return inside + outside
 
 
-def route_report(items: list[CalibrationItem], routes: list[Route]) -> dict[str, Any]:
+def route_report(items: list[CalibrationItem], routes: list[Route]) -> RouteReport:
     """Per-route accuracy, abstain precision/recall and the confusion of expected vs got."""
     confusion: dict[str, Counter[str]] = defaultdict(Counter)
     for item, got in zip(items, routes, strict=True):
@@ -175,16 +175,16 @@ def route_report(items: list[CalibrationItem], routes: list[Route]) -> dict[str,
     right_abstain = confusion["abstain"]["abstain"] if "abstain" in confusion else 0
     should_abstain = sum(confusion["abstain"].values()) if "abstain" in confusion else 0
     answered = [(i, r) for i, r in zip(items, routes, strict=True) if i.expected != "abstain"]
-    return {
-        "items": len(items),
-        "per_route_accuracy": per_route,
-        "abstain_precision": round(right_abstain / said_abstain, 4) if said_abstain else 1.0,
-        "abstain_recall": round(right_abstain / should_abstain, 4) if should_abstain else 1.0,
-        "answered_share": round(sum(1 for _, r in answered if r != "abstain") / len(answered), 4)
+    return RouteReport(
+        items=len(items),
+        per_route_accuracy=per_route,
+        abstain_precision=round(right_abstain / said_abstain, 4) if said_abstain else 1.0,
+        abstain_recall=round(right_abstain / should_abstain, 4) if should_abstain else 1.0,
+        answered_share=round(sum(1 for _, r in answered if r != "abstain") / len(answered), 4)
         if answered
         else 0.0,
-        "confusion": {k: dict(v) for k, v in sorted(confusion.items())},
-    }
+        confusion={k: dict(v) for k, v in sorted(confusion.items())},
+    )
 
 
 def _routes(features: list[Features], thresholds: Thresholds) -> list[Route]:
@@ -203,21 +203,47 @@ def _candidates(values: list[float], most: int = 120) -> Any:
     return np.concatenate([[distinct[0] - 1e-3], mids, [distinct[-1] + 1e-3]])
 
 
-def fit_thresholds(items: list[CalibrationItem], features: list[Features], base: Thresholds) -> Thresholds:
-    """The (model, retrieval) pair with the best mean per-route accuracy among those that meet
-    the abstain bounds (plus a margin) on these items, or among all when none does; ties -> the
-    middle of the best plateau, which is the choice least sensitive to small score shifts.
+#: Off-domain margins tried by the fit (cosine differences), plus the gate switched off.
+MARGINS = (*np.round(np.arange(-0.3, 0.301, 0.025), 3).tolist(), OFF_DOMAIN_GATE_OFF)
 
-    Vectorised over the retrieval candidates: a full grid in pure Python would take
-    seconds per calibration.
-    """
+
+def fit_thresholds(items: list[CalibrationItem], features: list[Features], base: Thresholds) -> Thresholds:
+    """The (off-domain margin, model, retrieval) triple with the best mean per-route accuracy
+    among those that meet the abstain bounds (plus a margin) on these items, or among all when
+    none does; ties -> the middle of the best plateau, the choice least sensitive to small
+    score shifts."""
     expected = np.array([i.expected for i in items])
+    gap = np.array([f.off_domain_gap() for f in features])
     model = np.array([f.model if f.examples else -np.inf for f in features])
     retrieval = np.array([f.retrieval for f in features])
+    best: list[tuple[float, float, float]] = []
+    best_score = -1.0
+    for margin in MARGINS:
+        gated = gap >= margin  # declined before any similarity threshold is looked at
+        score, pairs = _fit_pair(
+            expected, np.where(gated, -np.inf, model), np.where(gated, -np.inf, retrieval)
+        )
+        if score > best_score + 1e-9:
+            best_score, best = score, []
+        if abs(score - best_score) <= 1e-9:
+            best.extend((float(margin), tm, tr) for tm, tr in pairs)
+    margin, tm, tr = best[len(best) // 2]
+    return replace(
+        base, model=round(tm, 4), retrieval=round(tr, 4), off_domain_margin=round(margin, 4), calibrated=True
+    )
+
+
+def _fit_pair(
+    expected: np.ndarray, model: np.ndarray, retrieval: np.ndarray
+) -> tuple[float, list[tuple[float, float]]]:
+    """The best score of the (model, retrieval) grid and every pair that reaches it.
+
+    Vectorised over the retrieval candidates: a full grid in pure Python would take
+    seconds per calibration."""
     routes_seen = sorted(set(expected.tolist()))
-    uses_model = "model" in routes_seen
-    model_cands = _candidates(model[np.isfinite(model)].tolist()) if uses_model else np.array([1.01])
-    retrieval_cands = _candidates(retrieval.tolist())
+    finite_model = model[np.isfinite(model)].tolist()
+    model_cands = _candidates(finite_model) if "model" in routes_seen else np.array([1.01])
+    retrieval_cands = _candidates(retrieval[np.isfinite(retrieval)].tolist())
     best: list[tuple[float, float]] = []
     best_score = -1.0
     for tm in model_cands:
@@ -247,17 +273,18 @@ def fit_thresholds(items: list[CalibrationItem], features: list[Features], base:
                 best_score, best = score, []
             if abs(score - best_score) <= 1e-9:
                 best.append((float(tm), float(retrieval_cands[j])))
-    tm, tr = best[len(best) // 2]
-    return replace(base, model=round(tm, 4), retrieval=round(tr, 4), calibrated=True)
+    return best_score, best
 
 
 def run_calibration(
     settings: Settings, router: ChatRouter, *, size: int | None = None, save: bool = True
-) -> dict[str, Any]:
+) -> CalibrationReport:
     """Build the set, fit on its validation half, report on its test half, save thresholds."""
     version = router.models.version
     items = calibration_items(settings, version, size=size or settings.chat.calibration_size)
-    features = router.features([i.question for i in items], exclude=[i.exclude for i in items])
+    features = router.features(
+        [i.question for i in items], exclude=[i.exclude for i in items], leave_out_references=True
+    )
     val = [n for n, i in enumerate(items) if i.half == "validation"]
     test = [n for n, i in enumerate(items) if i.half == "test"]
     fitted = fit_thresholds([items[n] for n in val], [features[n] for n in val], router.thresholds)
@@ -272,27 +299,29 @@ def run_calibration(
         },
     )
 
-    def report_on(idx: list[int]) -> dict[str, Any]:
+    def report_on(idx: list[int]) -> RouteReport:
         chosen = [items[n] for n in idx]
         return route_report(chosen, _routes([features[n] for n in idx], replace(fitted, curated=2.0)))
 
     test_report = report_on(test)
-    result: dict[str, Any] = {
-        "model_version": version.name if version else None,
-        "thresholds": fitted.as_dict(),
-        "validation": report_on(val),
-        "test": test_report,
-        "bounds": {"abstain_precision": MIN_ABSTAIN_PRECISION, "abstain_recall": MIN_ABSTAIN_RECALL},
-        "meets_bounds": test_report["abstain_precision"] >= MIN_ABSTAIN_PRECISION
+    result = CalibrationReport(
+        model_version=version.name if version else None,
+        thresholds=fitted.as_dict(),
+        validation=report_on(val),
+        test=test_report,
+        bounds=Bounds(abstain_precision=MIN_ABSTAIN_PRECISION, abstain_recall=MIN_ABSTAIN_RECALL),
+        meets_bounds=test_report["abstain_precision"] >= MIN_ABSTAIN_PRECISION
         and test_report["abstain_recall"] >= MIN_ABSTAIN_RECALL,
-        "origins": dict(Counter(i.origin for i in items)),
-    }
+        origins=dict(Counter(i.origin for i in items)),
+    )
     if save:
         result["saved_to"] = str(save_thresholds(settings, fitted))
     log.info(
-        "chat calibration: thresholds model=%.3f retrieval=%.3f; test abstain P=%.3f R=%.3f",
+        "chat calibration: thresholds model=%.3f retrieval=%.3f off-domain margin=%.3f; "
+        "test abstain P=%.3f R=%.3f",
         fitted.model,
         fitted.retrieval,
+        fitted.off_domain_margin,
         test_report["abstain_precision"],
         test_report["abstain_recall"],
     )

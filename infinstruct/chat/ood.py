@@ -13,6 +13,8 @@ fits on its validation half and ``eval answers`` reports on the other half.
 
 from __future__ import annotations
 
+import hashlib
+
 OUT_OF_DOMAIN: tuple[str, ...] = (
     # trivia and general knowledge
     "What is the capital city of Australia?",
@@ -268,3 +270,18 @@ NEAR_DOMAIN: tuple[str, ...] = (
 )
 
 OUT_OF_DOMAIN = OUT_OF_DOMAIN + NEAR_DOMAIN
+
+
+def half_of(question: str) -> str:
+    """``validation`` or ``test``: the fixed hash half a calibration question belongs to.
+
+    Thresholds and the off-domain references use the validation half only; ``eval chat``
+    reports on the test half and ``eval answers`` asks only test-half off-domain questions,
+    so nothing is fitted on a question it is scored on."""
+    digest = hashlib.sha256(f"calib:{question}".encode()).digest()
+    return "validation" if digest[0] % 2 == 0 else "test"
+
+
+def reference_questions() -> tuple[str, ...]:
+    """The off-domain questions the router compares a question with (the validation half)."""
+    return tuple(q for q in OUT_OF_DOMAIN if half_of(q) == "validation")

@@ -119,6 +119,10 @@ def is_degenerate(reply: str) -> str:
     return ""
 
 
+#: At most this many characters of a Chinese reply that is mostly the question's own may be new.
+_ZH_ECHO_NEW_CHARS = 6
+
+
 def is_echo(reply: str, question: str) -> bool:
     """The question said back: the same words, or nearly all of the reply taken from it."""
     said, asked = _units(reply), _units(question)
@@ -127,7 +131,11 @@ def is_echo(reply: str, question: str) -> bool:
     if said == asked:
         return True
     overlap = sum((Counter(said) & Counter(asked)).values())
-    return overlap / len(said) >= 0.85 and overlap / len(asked) >= 0.6
+    if overlap / len(said) >= 0.85 and overlap / len(asked) >= 0.6:
+        return True
+    # Chinese: a short reply built mostly from the question's own characters ("请问可以退货吗？"
+    # -> "我们可以退货吗？") says nothing new, though a few characters differ.
+    return is_chinese(question) and overlap / len(said) >= 0.6 and len(said) - overlap <= _ZH_ECHO_NEW_CHARS
 
 
 def recites(reply: str, texts: Iterable[str], *, window: int = 8) -> bool:

@@ -28,6 +28,8 @@ from infinstruct.chat import conversations, curation, prompts
 from infinstruct.chat.answers import Answer, Route, Source, humanize_intent
 from infinstruct.chat.backends import ModelProvider
 from infinstruct.chat.evidence import Recommender, Searcher, best_score, recommendation_request
+from infinstruct.chat.intent_evidence import ANSWER_MARGIN, MIN_INTENT_COVERAGE, coverage, intent_vocabularies
+from infinstruct.chat.ood import reference_questions
 from infinstruct.chat.questions import (
     IntentGuess,
     QuestionIndex,
@@ -57,6 +59,14 @@ class Features:
     #: The curated answer of ``intent`` (``{id, answer, intent}``) when an operator wrote one.
     intent_answer: dict[str, Any] | None = None
     min_intent_confidence: float = 0.5
+    #: A curated answer chosen by intent alone needs this vote share (a hand-off tag needs
+    #: only ``min_intent_confidence``: a wrong tag costs a colleague a glance, a wrong answer
+    #: misleads the customer).
+    min_answer_confidence: float = 0.6
+    #: Similarity to the nearest committed off-domain reference question (``ood.reference_questions``).
+    off_domain: float = 0.0
+    #: Share of the question's content words found in the voted intent's training questions.
+    intent_coverage: float = 1.0
 
     def scores(self) -> dict[str, float]:
         return {
@@ -64,7 +74,16 @@ class Features:
             "model": round(self.model, 4),
             "retrieval": round(self.retrieval, 4),
             "intent": round(self.intent.similarity, 4) if self.intent else 0.0,
+            "off_domain": round(self.off_domain, 4),
         }
+
+    def in_domain(self) -> float:
+        """The best in-domain evidence: similarity to a trained question or an intent-labelled one."""
+        return max(self.model if self.examples else 0.0, self.intent.similarity if self.intent else 0.0)
+
+    def off_domain_gap(self) -> float:
+        """How much closer the question is to a known off-domain question than to the domain."""
+        return self.off_domain - self.in_domain()
 
     def fired_intent(self, thresholds: Thresholds) -> IntentGuess | None:
         """The intent when the signal fires: close enough and a clear vote."""
@@ -80,10 +99,21 @@ def decide(features: Features, thresholds: Thresholds, *, recommend: bool = Fals
         return "curated"
     if recommend:
         return "recommend"
+    # MiniLM scores every question against the domain's closest text, however unrelated (all
+    # Chinese text sits close together for it): being clearly nearer to a known off-domain
+    # question than to anything in the domain is the evidence that declines it.
+    if features.off_domain_gap() >= thresholds.off_domain_margin:
+        return "abstain"
     intent = features.fired_intent(thresholds)
     # closer to an intent-labelled question than to any reply the model learnt: the intent decides
     if intent is not None and intent.similarity >= features.model:
-        return "curated" if features.intent_answer is not None else "abstain"
+        answer = (
+            features.intent_answer is not None
+            and intent.confidence >= features.min_answer_confidence
+            and intent.similarity >= features.model + ANSWER_MARGIN
+            and features.intent_coverage >= MIN_INTENT_COVERAGE
+        )
+        return "curated" if answer else "abstain"
     if features.examples and features.model >= thresholds.model:
         return "model"
     if features.retrieval >= thresholds.retrieval:
@@ -147,6 +177,8 @@ class ChatRouter:
         self._lock = threading.Lock()
         self._version_index: QuestionIndex | None = None
         self._intent_index: QuestionIndex | None = None
+        self._off_domain_index: QuestionIndex | None = None
+        self._intent_vocab: tuple[str, dict[str, frozenset[str]]] | None = None
         self._curated: tuple[tuple[int, int], QuestionIndex, dict[str, dict[str, Any]]] | None = None
 
     # -- the pieces a decision needs ---------------------------------------------------
@@ -181,6 +213,16 @@ class ChatRouter:
                 self._intent_index = load_version_index(self.settings, version, self.embedder, kind="intents")
             return self._intent_index
 
+    def intent_vocabularies(self) -> dict[str, frozenset[str]]:
+        """Intent label -> content words of its training questions (the curated-answer evidence)."""
+        index = self.intent_index()
+        if index is None:
+            return {}
+        with self._lock:
+            if self._intent_vocab is None or self._intent_vocab[0] != index.key:
+                self._intent_vocab = (index.key, intent_vocabularies(index.payloads))
+            return self._intent_vocab[1]
+
     def intent_labels(self) -> frozenset[str]:
         """Every intent label the signal knows (a reply that is one is rejected)."""
         index = self.intent_index()
@@ -200,13 +242,29 @@ class ChatRouter:
     def curated_index(self) -> QuestionIndex:
         return self._curated_state()[0]
 
+    def off_domain_index(self) -> QuestionIndex:
+        """The committed off-domain reference questions (embedded once per router)."""
+        with self._lock:
+            if self._off_domain_index is None:
+                refs = reference_questions()
+                self._off_domain_index = QuestionIndex(
+                    "off_domain", [{"question": q} for q in refs], self.embedder.embed(list(refs))
+                )
+            return self._off_domain_index
+
     def features(
-        self, questions: Sequence[str], *, exclude: Sequence[frozenset[str]] | None = None
+        self,
+        questions: Sequence[str],
+        *,
+        exclude: Sequence[frozenset[str]] | None = None,
+        leave_out_references: bool = False,
     ) -> list[Features]:
         """Scores of many questions at once (``exclude``: doc ids a question may not match,
-        e.g. the document a held-out calibration question came from)."""
+        e.g. the document a held-out calibration question came from; ``leave_out_references``:
+        an off-domain reference question is not compared with itself, for calibration)."""
         cfg = self.settings.chat
         vectors = self.embedder.embed(list(questions))
+        references = self.off_domain_index().nearest(vectors, 2)
         curated_index, by_intent = self._curated_state()
         curated = curated_index.nearest(vectors, 1)
         index = self.version_index()
@@ -215,7 +273,14 @@ class ChatRouter:
         voters = intents.nearest(vectors, max(cfg.intent_neighbours, 1)) if intents else None
         out: list[Features] = []
         for i, question in enumerate(questions):
-            feat = Features(min_intent_confidence=cfg.intent_min_confidence)
+            feat = Features(
+                min_intent_confidence=cfg.intent_min_confidence,
+                min_answer_confidence=cfg.intent_answer_min_confidence,
+                off_domain=max(
+                    (s for s, p in references[i] if not (leave_out_references and p["question"] == question)),
+                    default=0.0,
+                ),
+            )
             if curated[i]:
                 feat.curated, feat.curated_hit = curated[i][0]
             if examples and examples[i]:
@@ -223,6 +288,9 @@ class ChatRouter:
             if voters and voters[i]:
                 feat.intent = vote_intent(voters[i])
                 feat.intent_answer = by_intent.get(feat.intent.intent) if feat.intent else None
+                if feat.intent is not None and feat.intent_answer is not None:
+                    vocabulary = self.intent_vocabularies().get(feat.intent.intent, frozenset())
+                    feat.intent_coverage = coverage(question, vocabulary)
             if self.searcher is not None:
                 skip = exclude[i] if exclude else frozenset()
                 feat.retrieval = best_score(self.searcher(question, 1 + len(skip), "dense"), exclude=skip)

@@ -11,6 +11,9 @@ from typing import Any
 from infinstruct.core.errors import ConfigError
 from infinstruct.core.settings import Settings
 
+#: A margin no cosine difference reaches: the off-domain gate is off.
+OFF_DOMAIN_GATE_OFF = 2.0
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -21,6 +24,10 @@ class Thresholds:
     retrieval: float
     #: The intent signal fires from this similarity to the nearest intent-labelled question.
     intent: float = 0.62
+    #: A question is declined when its similarity to the nearest committed off-domain question
+    #: exceeds its in-domain evidence (model or intent similarity) by at least this margin.
+    #: ``OFF_DOMAIN_GATE_OFF`` (the fallback until calibration) never declines.
+    off_domain_margin: float = OFF_DOMAIN_GATE_OFF
     calibrated: bool = False
     fitted: dict[str, Any] = field(default_factory=dict)
 
@@ -54,6 +61,7 @@ def load_thresholds(settings: Settings) -> Thresholds:
             model=float(data["model"]),
             retrieval=float(data["retrieval"]),
             intent=float(data.get("intent", settings.chat.intent_min_similarity)),
+            off_domain_margin=float(data.get("off_domain_margin", OFF_DOMAIN_GATE_OFF)),
             calibrated=bool(data.get("calibrated", True)),
             fitted=dict(data.get("fitted", {})),
         )

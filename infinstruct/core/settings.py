@@ -222,7 +222,11 @@ class ChatSettings(BaseModel):
         description="Nearest real agent replies shown to the model as grounding (model and "
         "retrieval routes).",
     )
-    retrieval_k: int = Field(default=4, description="Passages the retrieval route hands the model.")
+    retrieval_k: int = Field(
+        default=2,
+        description="Passages the retrieval route hands the model (each one lengthens the prompt "
+        "the CPU must read before the first token).",
+    )
     question_tasks: list[str] = Field(
         default=["support_reply", "dialogue_reply", "curated_qa"],
         description="Instruction tasks whose examples count as training questions for the model "
@@ -242,12 +246,17 @@ class ChatSettings(BaseModel):
         default=0.5,
         description="Share of the similarity-weighted neighbour votes the winning intent needs.",
     )
+    intent_answer_min_confidence: float = Field(
+        default=0.6,
+        description="Vote share an intent needs for its curated answer to be sent (below it, and "
+        "above intent_min_confidence, the question is handed off tagged with the intent instead).",
+    )
     intent_neighbours: int = Field(default=10, description="Intent-labelled neighbours that vote.")
     model_max_new_tokens: int = Field(
-        default=48,
+        default=40,
         description="New-token cap of a model-route reply (a short answer keeps p95 latency low on CPU).",
     )
-    retrieval_max_new_tokens: int = Field(default=64, description="New-token cap of a retrieval-route reply.")
+    retrieval_max_new_tokens: int = Field(default=48, description="New-token cap of a retrieval-route reply.")
     grounding_reply_chars: int = Field(
         default=220,
         description="Each past agent reply shown to the model is cut to this many characters "

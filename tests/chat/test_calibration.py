@@ -38,3 +38,54 @@ def test_report_abstain_precision_and_recall() -> None:
 def test_out_of_domain_list_is_diverse_and_bilingual() -> None:
     assert len(set(OUT_OF_DOMAIN)) == len(OUT_OF_DOMAIN) >= 190
     assert sum(1 for q in OUT_OF_DOMAIN if any("\u4e00" <= c <= "\u9fff" for c in q)) >= 30
+
+
+def test_fit_declines_questions_nearer_to_the_off_domain_references() -> None:
+    """Off-domain questions that score as high as in-domain ones against the training questions
+    (all Chinese text, for an English embedder) are told apart by being much closer to a
+    known off-domain question: the fit finds the margin."""
+    items, feats = [], []
+    for n in range(20):
+        items.append(_item("model", n))
+        feats.append(Features(model=0.8 + n / 100, examples=[(0.9, {})], off_domain=0.5 + n / 100))
+        items.append(_item("abstain", n))
+        feats.append(Features(model=0.8 + n / 100, examples=[(0.9, {})], off_domain=0.9 + n / 200))
+    fitted = fit_thresholds(items, feats, Thresholds(curated=0.9, model=0.5, retrieval=0.5))
+    assert -0.2 < fitted.off_domain_margin <= 0.2
+    report = route_report(items, [decide(f, fitted) for f in feats])
+    assert report["abstain_recall"] == 1.0 and report["per_route_accuracy"]["model"] == 1.0
+
+
+def test_an_intent_needs_more_evidence_for_its_curated_answer_than_for_a_tag() -> None:
+    """Issue 14: "my package hasn't arrived yet" got the card-delivery answer (card_arrival,
+    confidence 0.77, intent similarity 0.64 against 0.57 for the nearest trained tweet)."""
+    from infinstruct.chat.questions import IntentGuess
+
+    thresholds = Thresholds(curated=0.9, model=0.5, retrieval=0.5, intent=0.6)
+    answer = {"id": 1, "answer": "Cards arrive in 5 days.", "intent": "card_arrival"}
+
+    def feat(
+        confidence: float, similarity: float = 0.9, model: float = 0.5, coverage: float = 1.0
+    ) -> Features:
+        return Features(
+            intent=IntentGuess("card_arrival", confidence, similarity),
+            intent_answer=answer,
+            model=model,
+            examples=[(model, {})],
+            intent_coverage=coverage,
+        )
+
+    assert decide(feat(0.95), thresholds) == "curated"
+    assert decide(feat(0.55), thresholds) == "abstain"  # handed off, tagged with the intent
+    assert feat(0.55).fired_intent(thresholds) is not None
+    assert decide(feat(0.77, similarity=0.64, model=0.57), thresholds) == "abstain"  # no clear margin
+    assert decide(feat(0.95, coverage=0.5), thresholds) == "abstain"  # words the intent never uses
+
+
+def test_content_words_and_coverage() -> None:
+    from infinstruct.chat.intent_evidence import content_words, coverage, intent_vocabularies
+
+    assert content_words("My card hasn't arrived yet!") == {"card", "arriv"}
+    vocab = intent_vocabularies([{"question": "When will my card arrive?", "answer": "card_arrival"}])
+    assert coverage("My new parcel has not arrived", vocab["card_arrival"]) == 1 / 3
+    assert coverage("Where is my card? It has not arrived", vocab["card_arrival"]) == 1.0

@@ -71,3 +71,18 @@ def test_humanize_intent() -> None:
     assert humanize_intent("Refund_not_showing_up") == "Refund not showing up"
     assert humanize_intent("ATM_support") == "ATM support"
     assert humanize_intent("") == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "echo"),
+    [
+        ("请问可以退货吗？", "我们可以退货吗？", True),  # issue 14: passed the check before
+        ("请问可以退货吗？", "可以退货吗", True),
+        ("请问可以退货吗？", "可以的，亲，支持七天无理由退货，请在订单页面申请。", False),
+    ],
+)
+def test_a_chinese_reply_made_of_the_questions_own_characters_is_an_echo(
+    question: str, reply: str, echo: bool
+) -> None:
+    verdict = check_reply(reply, ReplyContext(question=question))
+    assert (verdict.reason == "echo") is echo, verdict
