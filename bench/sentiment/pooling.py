@@ -13,7 +13,6 @@ mean of the token vectors (how the sentence-transformers model was trained). Wri
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -77,8 +76,23 @@ def main() -> None:
         accuracy = round(float((probe.predict(val[name]) == y_val).mean()), 4)
         rows["validation_accuracy"][name] = accuracy
         print(f"{name:12} {accuracy:>20}")
-    out = REPO / "bench" / "results" / "sentiment-pooling.json"
-    out.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    # The bench format (commit, time, machine) so docs/benchmarks.md can name where it came from.
+    import sys
+
+    sys.path.insert(0, str(REPO))
+    from bench.common import machine_info, write_result
+
+    path = write_result(
+        "sentiment-pooling",
+        {
+            "what": "linear probe on the frozen bundled MiniLM, fitted on sentiment-minilm's PhraseBank "
+            "training split, scored on its validation split (never test), per pooling",
+            "produced_by": "python bench/sentiment/pooling.py",
+            "machine": machine_info(),
+            **rows,
+        },
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
