@@ -27,7 +27,7 @@ from typing import Any
 from infinstruct.connectors.dialogues import dialogue
 from infinstruct.connectors.news import clean_html, parse_time
 from infinstruct.connectors.records import Item, Quarantined
-from infinstruct.connectors.safeio import TruncatedInput
+from infinstruct.connectors.safeio import DEFAULT_LIMITS, Limits, TruncatedInput
 from infinstruct.connectors.tabular import Row, cell_text, field_key, fields_with, table_fields, table_rows
 from infinstruct.core.errors import ConnectorError
 
@@ -156,6 +156,8 @@ class ConversationConnector:
     """One message per row → one ``dialogue`` document per conversation id."""
 
     name = "conversation"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "support"
     expects = (
         "one message per row (CSV/TSV, JSON array, JSONL, Parquet) with conversation id, role and text "
@@ -205,7 +207,7 @@ class ConversationConnector:
         groups: dict[str, list[tuple[int, Row]]] = {}
         known = table_fields(path)
         try:
-            for number, row in table_rows(path):
+            for number, row in table_rows(path, limits=self.limits):
                 if isinstance(row, str):
                     yield Quarantined(
                         str(path), "wrong number of columns or not a JSON object", raw=row, line=number

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
-from infinstruct.connectors.safeio import load_json, looks_binary, peek, text_lines
+from infinstruct.connectors.safeio import DEFAULT_LIMITS, Limits, load_json, looks_binary, peek, text_lines
 from infinstruct.core.text import join_cjk
 
 
@@ -39,6 +39,8 @@ class AbcdConnector:
     """
 
     name = "abcd"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "support"
     expects = "JSON list of {convo_id, scenario{flow, subflow}, original: [[speaker, text]]} (+ kb.json)"
 
@@ -66,8 +68,8 @@ class AbcdConnector:
         kb: dict[str, Any] = {}
         for extra in self.companions(path):
             if extra.name == "kb.json":
-                kb = load_json(extra)
-        data = load_json(main)
+                kb = load_json(extra, limits=self.limits)
+        data = load_json(main, limits=self.limits)
         for index, convo in enumerate(data if isinstance(data, list) else []):
             try:
                 scenario = convo.get("scenario", {})
@@ -98,6 +100,8 @@ class TaskmasterConnector:
     """Taskmaster-1/2: one conversation object or a list of them; USER/ASSISTANT turns."""
 
     name = "taskmaster"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "support"
     expects = "JSON object or list of {conversation_id, utterances: [{speaker, text}]}"
 
@@ -108,7 +112,7 @@ class TaskmasterConnector:
         return 0.9 if head[:1] in "[{" and '"utterances"' in head and '"conversation_id"' in head else 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
-        data = load_json(path)
+        data = load_json(path, limits=self.limits)
         convos = data if isinstance(data, list) else [data]
         for index, convo in enumerate(convos):
             try:
@@ -147,6 +151,8 @@ class ChatJsonlConnector:
     ``{"conversations": [{from, value}]}``, one conversation per line. System turns go to meta."""
 
     name = "chat-jsonl"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "support"
     expects = 'JSONL lines with "messages" [{role, content}] or "conversations" [{from, value}]'
 
@@ -159,7 +165,7 @@ class ChatJsonlConnector:
         return 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
-        for number, line in text_lines(path):
+        for number, line in text_lines(path, limits=self.limits):
             if not line.strip():
                 continue
             try:
@@ -193,6 +199,8 @@ class EcdConnector:
     """
 
     name = "ecd"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "support"
     expects = "TSV lines 'label<TAB>utterance…<TAB>reply' with label 0/1, Chinese text"
 
@@ -207,7 +215,7 @@ class EcdConnector:
         order: list[tuple[str, ...]] = []
         positives: dict[tuple[str, ...], tuple[int, str]] = {}
         distractors: dict[tuple[str, ...], list[str]] = {}
-        for number, line in text_lines(path):
+        for number, line in text_lines(path, limits=self.limits):
             parts = line.split("\t")
             if len(parts) < 3 or parts[0] not in ("0", "1"):
                 if line.strip():

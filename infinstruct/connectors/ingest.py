@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from infinstruct.connectors import registry
 from infinstruct.connectors.naming import default_name, incompatible
 from infinstruct.connectors.records import Connector, DocumentRecord, InteractionRecord, Quarantined
-from infinstruct.connectors.safeio import Limits, TruncatedInput, check_file_size, set_limits
+from infinstruct.connectors.safeio import DEFAULT_LIMITS, Limits, TruncatedInput, check_file_size
 from infinstruct.connectors.store import QUARANTINE, BatchWriter, LoadState, finalise_counts
 from infinstruct.core.db import get_engine
 from infinstruct.core.errors import ConnectorError, InputError, QuarantineError
@@ -65,7 +65,9 @@ def plan(
     options.check()
     candidates = options.connectors(connector)
     if path.is_file():
-        check_file_size(path)  # before detection, which only peeks and would just not match
+        check_file_size(
+            path, limits=options.limits
+        )  # before detection, which only peeks and would just not match
         chosen = candidates[0] if connector else registry.best_match(path, candidates)
         if chosen is None:
             raise registry.no_match_error(path, candidates)
@@ -103,7 +105,7 @@ def plan(
     return Plan(path, units, skipped)
 
 
-def content_hash(the_plan: Plan) -> str:
+def content_hash(the_plan: Plan, *, limits: Limits = DEFAULT_LIMITS) -> str:
     """Hash of every data file the load reads, plus the connectors: a change = a new version."""
     digest = hashlib.sha256(the_plan.connector_name.encode())
     root = the_plan.root
@@ -113,7 +115,7 @@ def content_hash(the_plan: Plan) -> str:
         else sorted(p for p in root.rglob("*") if p.is_file() and not registry.DOC_FILE.match(p.name))
     )
     for file in files:
-        check_file_size(file)
+        check_file_size(file, limits=limits)
         digest.update(str(file.relative_to(root) if file != root else file.name).encode())
         with file.open("rb") as fh:
             while chunk := fh.read(1 << 20):
@@ -139,8 +141,9 @@ def ingest(
     started = time.monotonic()
     cfg = settings.ingest
     uri, path = resolve_source(settings, source)
+    limits = Limits.of(cfg)
     the_plan = plan(
-        path, connector=connector, options=registry.Options(columns, agent_roles, score_thresholds)
+        path, connector=connector, options=registry.Options(columns, agent_roles, score_thresholds, limits)
     )
     name = corpus or default_name(str(source), path, the_plan)
     engine = get_engine(settings)
@@ -150,7 +153,7 @@ def ingest(
             name=name,
             uri=uri,
             path=path,
-            digest=content_hash(the_plan),
+            digest=content_hash(the_plan, limits=limits),
             plan_=the_plan,
             domain=domain,
             scrub=cfg.scrub_pii if scrub_pii is None else scrub_pii,
@@ -310,14 +313,9 @@ def _raw_of(record: DocumentRecord | InteractionRecord) -> str:
 
 
 def resolve_source(settings: Settings, source: str | Path) -> tuple[str, Path]:
-    """``(uri, local path)`` of a load's source (a URL is fetched to the cache first);
-    sets the ingest limits the connectors read through."""
+    """``(uri, local path)`` of a load's source (a URL is fetched to the cache first)."""
     from infinstruct.connectors.fetch import fetch_to_cache, is_url
 
-    cfg = settings.ingest
-    set_limits(
-        Limits(cfg.max_file_mb, cfg.max_field_chars, cfg.max_decompressed_ratio, cfg.max_decompressed_mb)
-    )
     if is_url(str(source)):
         return str(source), fetch_to_cache(settings, str(source))
     path = Path(source).expanduser().resolve()

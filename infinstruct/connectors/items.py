@@ -13,6 +13,8 @@ from typing import Any
 from infinstruct.connectors.labelled import raise_columns
 from infinstruct.connectors.records import DocumentRecord, InteractionRecord, Item, Quarantined
 from infinstruct.connectors.safeio import (
+    DEFAULT_LIMITS,
+    Limits,
     TruncatedInput,
     csv_header,
     csv_rows,
@@ -58,6 +60,8 @@ class MovieLensConnector:
     """
 
     name = "movielens"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "items"
     expects = "movies.csv (movieId,title,genres) and/or ratings.csv, tags.csv, links.csv"
 
@@ -84,7 +88,7 @@ class MovieLensConnector:
             yield from self._interactions(files["ratings.csv"], "rating")
         links: dict[str, dict[str, str]] = {}
         if "links.csv" in files:
-            for _, row in csv_rows(files["links.csv"]):
+            for _, row in csv_rows(files["links.csv"], limits=self.limits):
                 if isinstance(row, dict):
                     links[row["movieId"]] = {"imdb_id": row["imdbId"], "tmdb_id": row["tmdbId"]}
         if "movies.csv" in files:
@@ -93,7 +97,7 @@ class MovieLensConnector:
     def _movies(
         self, path: Path, tags: dict[str, list[str]], links: dict[str, dict[str, str]]
     ) -> Iterator[Item]:
-        for number, row in csv_rows(path):
+        for number, row in csv_rows(path, limits=self.limits):
             if isinstance(row, str) or not row["movieId"].strip().isdigit() or not row["title"].strip():
                 yield Quarantined(str(path), "expected movieId,title,genres", raw=str(row), line=number)
                 continue
@@ -116,7 +120,7 @@ class MovieLensConnector:
             )
 
     def _interactions(self, path: Path, kind: str) -> Iterator[Item]:
-        for number, row in csv_rows(path):
+        for number, row in csv_rows(path, limits=self.limits):
             try:
                 assert isinstance(row, dict)
                 value = float(row["rating"]) if kind == "rating" else None
@@ -139,6 +143,8 @@ class AmazonReviewsConnector:
     """Amazon review JSON lines (gzip or plain): reviews → interactions; products → items."""
 
     name = "amazon-reviews"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "items"
     expects = 'JSON lines (often .json.gz) with "reviewerID", "asin", "overall"'
 
@@ -152,7 +158,7 @@ class AmazonReviewsConnector:
         reviews: dict[str, list[str]] = defaultdict(list)
         number = 0
         try:
-            for number, line in _binary_lines(path):
+            for number, line in _binary_lines(path, self.limits):
                 try:
                     row = json.loads(line)
                     stamp = _unix(row["unixReviewTime"]) if "unixReviewTime" in row else None
@@ -187,9 +193,9 @@ class AmazonReviewsConnector:
             yield product
 
 
-def _binary_lines(path: Path) -> Iterator[tuple[int, str]]:
+def _binary_lines(path: Path, limits: Limits) -> Iterator[tuple[int, str]]:
     """Lines of a possibly gzipped file, decoded per line (streams: no full read)."""
-    with open_binary(path) as fh:
+    with open_binary(path, limits=limits) as fh:
         encoding = "utf-8"
         for number, raw in enumerate(fh, start=1):
             if number == 1:
@@ -204,6 +210,8 @@ class GenericCatalogueConnector:
     (also ``text`` and ``genres``); dotted paths reach nested JSON."""
 
     name = "catalogue"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "items"
     expects = (
         "CSV/TSV, JSON array, JSONL or Parquet with id and title fields; --map id=FIELD --map title=FIELD"
@@ -230,7 +238,7 @@ class GenericCatalogueConnector:
 
     def read(self, path: Path) -> Iterator[Item]:
         known = table_fields(path)
-        for number, row in table_rows(path):
+        for number, row in table_rows(path, limits=self.limits):
             if isinstance(row, str):
                 yield Quarantined(
                     str(path), "wrong number of columns or not a JSON object", raw=row, line=number

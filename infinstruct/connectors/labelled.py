@@ -12,7 +12,16 @@ from typing import Any
 
 from infinstruct.connectors import sentiment
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
-from infinstruct.connectors.safeio import csv_header, csv_rows, load_json, looks_binary, peek, text_lines
+from infinstruct.connectors.safeio import (
+    DEFAULT_LIMITS,
+    Limits,
+    csv_header,
+    csv_rows,
+    load_json,
+    looks_binary,
+    peek,
+    text_lines,
+)
 from infinstruct.connectors.tabular import cell_text, fields_with, find_field, table_fields, table_rows
 from infinstruct.core.text import sentence_key
 
@@ -38,9 +47,14 @@ def labelled(
 
 
 def _csv_labelled(
-    path: Path, text_col: str, label_col: str, label_set: str, mapper: Callable[[str], str | None]
+    path: Path,
+    text_col: str,
+    label_col: str,
+    label_set: str,
+    mapper: Callable[[str], str | None],
+    limits: Limits,
 ) -> Iterator[Item]:
-    for number, row in csv_rows(path):
+    for number, row in csv_rows(path, limits=limits):
         if isinstance(row, str):
             yield Quarantined(str(path), "wrong number of columns", raw=row, line=number)
             continue
@@ -58,6 +72,8 @@ class Banking77Connector:
     """BANKING77 ``text,category``; ``categories.json`` beside it is the label list."""
 
     name = "banking77"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "support"
     expects = "CSV header text,category (+ categories.json with the intent names)"
 
@@ -74,7 +90,7 @@ class Banking77Connector:
     def read(self, path: Path) -> Iterator[Item]:
         files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
         cats = self.companions(path)
-        known = set(load_json(cats[0])) if cats else None
+        known = set(load_json(cats[0], limits=self.limits)) if cats else None
         for file in files:
             if csv_header(file) != ["text", "category"]:
                 continue
@@ -84,6 +100,7 @@ class Banking77Connector:
                 "category",
                 "intent",
                 lambda raw: raw.strip() if raw.strip() and (known is None or raw.strip() in known) else None,
+                self.limits,
             )
 
 
@@ -99,6 +116,8 @@ class PhraseBankConnector:
     """
 
     name = "phrasebank"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "finance"
     expects = "text lines 'sentence@positive|neutral|negative' (Sentences_*Agree.txt)"
 
@@ -124,7 +143,7 @@ class PhraseBankConnector:
         for file in self._files(path):
             match = _PHRASEBANK_FILE.search(file.name)
             agreement = _AGREEMENT.get(match.group(1), 0) if match else 0
-            for number, line in text_lines(file):
+            for number, line in text_lines(file, limits=self.limits):
                 sentence, _, raw_label = line.rpartition("@")
                 label = sentiment.map_label(raw_label, sentiment.NAMED)
                 if not sentence.strip() or label is None:
@@ -145,6 +164,8 @@ class FiqaConnector:
     """FiQA 2018 task 1 microblogs: ``{id: {sentence, info: [{sentiment_score, target}]}}``."""
 
     name = "fiqa"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "finance"
     expects = 'JSON object of {id: {"sentence", "info": [{"sentiment_score", "target"}]}}'
 
@@ -155,7 +176,7 @@ class FiqaConnector:
         return 0.95 if head.lstrip().startswith("{") and '"sentiment_score"' in head else 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
-        data = load_json(path)
+        data = load_json(path, limits=self.limits)
         for index, (post_id, post) in enumerate(data.items() if isinstance(data, dict) else []):
             try:
                 info = post["info"]
@@ -186,6 +207,8 @@ class TwitterFinancialNewsConnector:
     """Twitter financial news sentiment ``text,label`` (0 bearish, 1 bullish, 2 neutral)."""
 
     name = "twitter-fin-news"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "finance"
     expects = "CSV header text,label with label 0 bearish / 1 bullish / 2 neutral"
 
@@ -199,7 +222,12 @@ class TwitterFinancialNewsConnector:
 
     def read(self, path: Path) -> Iterator[Item]:
         for item in _csv_labelled(
-            path, "text", "label", "sentiment", lambda raw: sentiment.map_label(raw, sentiment.TWITTER_NEWS)
+            path,
+            "text",
+            "label",
+            "sentiment",
+            lambda raw: sentiment.map_label(raw, sentiment.TWITTER_NEWS),
+            self.limits,
         ):
             if isinstance(item, DocumentRecord):
                 item.meta["tickers"] = re.findall(r"\$([A-Za-z]{1,6})\b", item.text)
@@ -210,6 +238,8 @@ class FinFeConnector:
     """FinFE (Chinese): JSON array of ``[text, label]``, 0 negative 1 neutral 2 positive."""
 
     name = "finfe"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "finance"
     expects = "JSON array of [text, 0|1|2] pairs"
 
@@ -220,7 +250,7 @@ class FinFeConnector:
         return 0.9 if re.match(r'\[\s*\[\s*"[^"]*"\s*,\s*[012]\s*\]', head) else 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
-        data = load_json(path)
+        data = load_json(path, limits=self.limits)
         for index, row in enumerate(data if isinstance(data, list) else []):
             ok = isinstance(row, list) and len(row) == 2 and isinstance(row[0], str)
             label = sentiment.map_label(row[1], sentiment.FINFE) if ok else None
@@ -241,6 +271,8 @@ class FinNspConnector:
     mid-file and is quarantined."""
 
     name = "finnsp"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "finance"
     expects = "JSON array of [id, title, text, 'a;b', '0|1', 'a'] rows"
 
@@ -251,7 +283,7 @@ class FinNspConnector:
         return 0.9 if re.match(r'\[\s*\[\s*"[0-9a-f]{6,}"\s*,', head) else 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
-        data = load_json(path)
+        data = load_json(path, limits=self.limits)
         for index, row in enumerate(data if isinstance(data, list) else []):
             good = isinstance(row, list) and len(row) == 6 and str(row[4]).strip() in ("0", "1")
             if not good:
@@ -292,6 +324,8 @@ class GenericLabelledConnector:
     """
 
     name = "labelled"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "labelled"
     expects = (
         "CSV/TSV, JSON array, JSONL or Parquet with text and label fields (e.g. label,review or "
@@ -324,7 +358,7 @@ class GenericLabelledConnector:
     def read(self, path: Path) -> Iterator[Item]:
         cols: tuple[str, str] | None = None
         known = table_fields(path)
-        for number, row in table_rows(path):
+        for number, row in table_rows(path, limits=self.limits):
             if isinstance(row, str):
                 yield Quarantined(
                     str(path), "wrong number of columns or not a JSON object", raw=row, line=number

@@ -15,7 +15,15 @@ from typing import Any
 
 from infinstruct.connectors.labelled import raise_columns
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
-from infinstruct.connectors.safeio import csv_header, csv_rows, looks_binary, open_binary, peek
+from infinstruct.connectors.safeio import (
+    DEFAULT_LIMITS,
+    Limits,
+    csv_header,
+    csv_rows,
+    looks_binary,
+    open_binary,
+    peek,
+)
 from infinstruct.connectors.tabular import cell_text, fields_with, find_field, table_fields, table_rows
 from infinstruct.core.errors import ConnectorError, LimitError
 
@@ -100,6 +108,8 @@ def parse_feed(data: bytes, where: str) -> Iterator[Item]:
 
 class FeedConnector:
     name = "feed"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "finance"
     expects = "RSS 2.0 or Atom XML (<rss> or <feed>), file or http(s) URL"
 
@@ -113,7 +123,7 @@ class FeedConnector:
         return 0.95 if "<rss" in text or "<feed" in text or "<rdf:rdf" in text else 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
-        with open_binary(path) as fh:
+        with open_binary(path, limits=self.limits) as fh:
             data = fh.read()
         yield from parse_feed(data, str(path))
 
@@ -165,6 +175,8 @@ class SeekingAlphaConnector:
     """Seeking Alpha summaries ``author,date,ticker,summary`` (dated, one ticker)."""
 
     name = "seeking-alpha"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "finance"
     expects = "CSV header author,date,ticker,summary"
 
@@ -172,7 +184,7 @@ class SeekingAlphaConnector:
         return 0.95 if not path.is_dir() and csv_header(path) == _SEEKING_ALPHA else 0.0
 
     def read(self, path: Path) -> Iterator[Item]:
-        for number, row in csv_rows(path):
+        for number, row in csv_rows(path, limits=self.limits):
             if isinstance(row, str):
                 yield Quarantined(str(path), "wrong number of columns", raw=row, line=number)
                 continue
@@ -205,6 +217,8 @@ class GenericNewsConnector:
     """
 
     name = "news"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "finance"
     expects = "CSV/TSV, JSON array, JSONL or Parquet with title/text/date fields; --map title=FIELD --map date=FIELD"
 
@@ -233,7 +247,7 @@ class GenericNewsConnector:
 
     def read(self, path: Path) -> Iterator[Item]:
         known = table_fields(path)
-        for number, row in table_rows(path):
+        for number, row in table_rows(path, limits=self.limits):
             if isinstance(row, str):
                 yield Quarantined(
                     str(path), "wrong number of columns or not a JSON object", raw=row, line=number

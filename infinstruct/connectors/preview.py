@@ -22,7 +22,7 @@ from infinstruct.connectors.ingest import field_too_long, plan, resolve_source
 from infinstruct.connectors.naming import default_name, incompatible
 from infinstruct.connectors.records import Connector, DocumentRecord, InteractionRecord, Quarantined
 from infinstruct.connectors.registry import Options
-from infinstruct.connectors.safeio import TruncatedInput
+from infinstruct.connectors.safeio import Limits, TruncatedInput
 from infinstruct.connectors.store import DOCUMENT, _aware, document_row, reason_key
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import Corpus
@@ -47,7 +47,7 @@ def preview(
 ) -> dict[str, Any]:
     """The ``ingest --dry-run --json`` report (see docs/connectors.md for its keys)."""
     started = time.monotonic()
-    options = Options(columns, agent_roles, score_thresholds)
+    options = Options(columns, agent_roles, score_thresholds, Limits.of(settings.ingest))
     uri, path = resolve_source(settings, source)
     the_plan = plan(path, connector=connector, options=options)
     name = corpus or default_name(str(source), path, the_plan)

@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from infinstruct.connectors.safeio import Limits
+
 
 @dataclass
 class DocumentRecord:
@@ -75,6 +77,8 @@ class Connector(Protocol):
     domain: str
     #: What the connector looks for; shown when nothing matched.
     expects: str
+    #: The ingest limits its reads keep to (``registry`` sets them from the load's settings).
+    limits: Limits
 
     def detect(self, path: Path) -> float:
         """Confidence in [0, 1] that this connector reads ``path`` (a file or a folder)."""

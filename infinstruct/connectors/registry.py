@@ -25,6 +25,7 @@ from infinstruct.connectors.labelled import (
 )
 from infinstruct.connectors.news import FeedConnector, GenericNewsConnector, SeekingAlphaConnector
 from infinstruct.connectors.records import Connector
+from infinstruct.connectors.safeio import DEFAULT_LIMITS, Limits
 from infinstruct.connectors.twcs import TwcsConnector
 from infinstruct.core.errors import ConnectorError, InputError
 
@@ -39,10 +40,11 @@ def all_connectors(
     *,
     agent_roles: list[str] | None = None,
     score_thresholds: tuple[float, float] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Connector]:
-    """Every connector; the generic ones get the ``--map`` mapping and their options
-    (``--agent-roles`` for conversations, ``--score-thresholds`` for labels)."""
-    return [
+    """Every connector, reading within ``limits``; the generic ones get the ``--map`` mapping
+    and their options (``--agent-roles`` for conversations, ``--score-thresholds`` for labels)."""
+    found: list[Connector] = [
         TwcsConnector(),
         Banking77Connector(),
         AbcdConnector(),
@@ -63,6 +65,9 @@ def all_connectors(
         GenericNewsConnector(columns, score_thresholds=score_thresholds),
         GenericCatalogueConnector(columns),
     ]
+    for connector in found:
+        connector.limits = limits
+    return found
 
 
 def names() -> list[str]:
@@ -98,6 +103,8 @@ class Options:
     columns: dict[str, str] | None = None
     agent_roles: list[str] | None = None
     score_thresholds: tuple[float, float] | None = None
+    #: The load's ``settings.ingest`` limits (``Limits.of``); every connector reads within them.
+    limits: Limits = DEFAULT_LIMITS
 
     def check(self) -> None:
         """A misspelt ``--map`` key would be ignored silently; name it instead."""
@@ -110,7 +117,10 @@ class Options:
 
     def connectors(self, name: str | None = None) -> list[Connector]:
         found = all_connectors(
-            self.columns, agent_roles=self.agent_roles, score_thresholds=self.score_thresholds
+            self.columns,
+            agent_roles=self.agent_roles,
+            score_thresholds=self.score_thresholds,
+            limits=self.limits,
         )
         if name is None:
             return found

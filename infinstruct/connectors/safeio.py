@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from infinstruct.core.errors import ConnectorError, LimitError
+from infinstruct.core.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 
@@ -28,28 +29,36 @@ PEEK_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class Limits:
-    """The ingest limits, copied from ``settings.ingest`` so connectors need no settings."""
+    """The ingest limits, copied from ``settings.ingest`` so connectors need no settings.
+
+    Passed explicitly: ``ingest`` builds them from the settings into ``registry.Options``,
+    which hands them to every connector it makes; each read here takes them as ``limits``.
+    """
 
     max_file_mb: int = 512
     max_field_chars: int = 1_000_000
     max_decompressed_ratio: int = 200
     max_decompressed_mb: int = 2048
 
+    @classmethod
+    def of(cls, ingest: IngestSettings) -> Limits:
+        return cls(
+            ingest.max_file_mb,
+            ingest.max_field_chars,
+            ingest.max_decompressed_ratio,
+            ingest.max_decompressed_mb,
+        )
 
-#: Connectors read through this; ``ingest`` sets it from the settings for each load.
-LIMITS = Limits()
+
+#: The settings' defaults: what a read gets when its caller passes no limits (tests, detection).
+DEFAULT_LIMITS = Limits()
 
 
-def set_limits(limits: Limits) -> None:
-    global LIMITS
-    LIMITS = limits
-
-
-def check_file_size(path: Path) -> None:
+def check_file_size(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> None:
     size = path.stat().st_size
-    if size > LIMITS.max_file_mb * MIB:
+    if size > limits.max_file_mb * MIB:
         raise LimitError(
-            f"{path} is {size / MIB:.0f} MiB, over the {LIMITS.max_file_mb} MiB limit; "
+            f"{path} is {size / MIB:.0f} MiB, over the {limits.max_file_mb} MiB limit; "
             "raise ingest.max_file_mb (INFINSTRUCT_INGEST__MAX_FILE_MB) or split the file"
         )
 
@@ -66,8 +75,9 @@ class _BombGuard(io.RawIOBase):
     before we raise :class:`TruncatedInput`, so no good row before the damage is lost.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: Limits) -> None:
         self._path = path
+        self._limits = limits
         self._raw = path.open("rb")
         self._compressed = max(path.stat().st_size, 1)
         self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -103,11 +113,12 @@ class _BombGuard(io.RawIOBase):
                 )
                 return
             self._out += len(data)
-            limit = min(LIMITS.max_decompressed_mb * MIB, LIMITS.max_decompressed_ratio * self._compressed)
+            cap = self._limits
+            limit = min(cap.max_decompressed_mb * MIB, cap.max_decompressed_ratio * self._compressed)
             if self._out > max(limit, MIB):
                 raise LimitError(
                     f"{self._path} decompresses past {self._out / MIB:.0f} MiB (limit: "
-                    f"{LIMITS.max_decompressed_ratio}x its size, at most {LIMITS.max_decompressed_mb} MiB): "
+                    f"{cap.max_decompressed_ratio}x its size, at most {cap.max_decompressed_mb} MiB): "
                     "a gzip bomb? raise ingest.max_decompressed_ratio / max_decompressed_mb if it is genuine"
                 )
             self._pending += data
@@ -132,11 +143,11 @@ class TruncatedInput(ConnectorError):
     """The input ends early (a cut gzip); rows before the cut are still good."""
 
 
-def open_binary(path: Path) -> io.BufferedIOBase:
+def open_binary(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> io.BufferedIOBase:
     """Bytes of ``path``, transparently gunzipped behind the bomb guard."""
-    check_file_size(path)
+    check_file_size(path, limits=limits)
     if is_gzip(path):
-        return io.BufferedReader(_BombGuard(path), buffer_size=MIB)
+        return io.BufferedReader(_BombGuard(path, limits), buffer_size=MIB)
     return path.open("rb")
 
 
@@ -210,23 +221,23 @@ _MULTIBYTE = {
 }
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> str:
     """The whole file as text, encoding detected; binary junk is refused by name."""
-    with open_binary(path) as fh:
+    with open_binary(path, limits=limits) as fh:
         data = fh.read()
     if looks_binary(data):
         raise ConnectorError(f"{path} looks binary (control bytes), not text; check the file")
     return data.decode(detect_encoding(data), errors="replace")
 
 
-def text_lines(path: Path) -> Iterator[tuple[int, str]]:
+def text_lines(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[int, str]]:
     """``(line number, line)`` without its end-of-line, any encoding, any line ending."""
-    text = read_text(path)
+    text = read_text(path, limits=limits)
     yield from enumerate(text.splitlines(), start=1)
 
 
-def load_json(path: Path) -> Any:
-    text = read_text(path)
+def load_json(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> Any:
+    text = read_text(path, limits=limits)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -235,7 +246,9 @@ def load_json(path: Path) -> Any:
         ) from exc
 
 
-def csv_rows(path: Path, *, delimiter: str | None = None) -> Iterator[tuple[int, dict[str, str] | str]]:
+def csv_rows(
+    path: Path, *, delimiter: str | None = None, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[tuple[int, dict[str, str] | str]]:
     """Rows of a CSV file as ``(record number, {column: value})``; a row of the wrong width
     comes out as ``(number, raw line text)`` so the caller can quarantine it.
 
@@ -243,8 +256,8 @@ def csv_rows(path: Path, *, delimiter: str | None = None) -> Iterator[tuple[int,
     mode, then bare ``\\r`` in values dropped), a pandas index column (empty header name),
     fields far beyond csv's default 128 KiB limit (length is judged later, per record).
     """
-    text = read_text(path)
-    csv.field_size_limit(max(LIMITS.max_file_mb * MIB, 1 << 27))
+    text = read_text(path, limits=limits)
+    csv.field_size_limit(max(limits.max_file_mb * MIB, 1 << 27))
     if delimiter is None:
         delimiter = sniff_delimiter(text[:PEEK_BYTES])
     # A stray bare \r (not part of \r\n) would end a record in csv's eyes; it separated

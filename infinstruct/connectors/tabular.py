@@ -22,9 +22,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from infinstruct.connectors import safeio
 from infinstruct.connectors.safeio import (
+    DEFAULT_LIMITS,
     MIB,
+    Limits,
     TruncatedInput,
     check_file_size,
     csv_header,
@@ -117,21 +118,21 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def table_rows(path: Path) -> Iterator[tuple[int, Row | str]]:
-    """Every row of ``path`` in file order (see the module docstring)."""
+def table_rows(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[int, Row | str]]:
+    """Every row of ``path`` in file order (see the module docstring), read within ``limits``."""
     fmt = table_format(path)
     if fmt is None and _suffix(path) == ".parquet":
         fmt = "parquet"  # let pyarrow name what is wrong with it
     elif fmt is None:  # binary junk named .csv: the reader refuses it by name ("looks binary")
         fmt = _TEXT_SUFFIXES.get(_suffix(path))
     if fmt == "csv":
-        yield from csv_rows(path)
+        yield from csv_rows(path, limits=limits)
     elif fmt == "jsonl":
-        yield from _jsonl_rows(path)
+        yield from _jsonl_rows(path, limits)
     elif fmt == "json":
-        yield from _json_rows(path)
+        yield from _json_rows(path, limits)
     elif fmt == "parquet":
-        yield from _parquet_rows(path)
+        yield from _parquet_rows(path, limits)
     else:
         raise ConnectorError(
             f"{path} is not a CSV/TSV, JSON array, JSON lines or Parquet file; "
@@ -139,8 +140,8 @@ def table_rows(path: Path) -> Iterator[tuple[int, Row | str]]:
         )
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, Row | str]]:
-    for number, line in text_lines(path):
+def _jsonl_rows(path: Path, limits: Limits) -> Iterator[tuple[int, Row | str]]:
+    for number, line in text_lines(path, limits=limits):
         if not line.strip():
             continue
         try:
@@ -164,19 +165,19 @@ def records_of(data: Any) -> list[Any]:
     return [data]
 
 
-def _json_rows(path: Path) -> Iterator[tuple[int, Row | str]]:
-    for index, row in enumerate(records_of(load_json(path)), start=1):
+def _json_rows(path: Path, limits: Limits) -> Iterator[tuple[int, Row | str]]:
+    for index, row in enumerate(records_of(load_json(path, limits=limits)), start=1):
         if isinstance(row, dict):
             yield index, flatten(row)
         else:
             yield index, json.dumps(row, ensure_ascii=False, default=str)[:2000]
 
 
-def _parquet_rows(path: Path) -> Iterator[tuple[int, Row | str]]:
+def _parquet_rows(path: Path, limits: Limits) -> Iterator[tuple[int, Row | str]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    check_file_size(path)
+    check_file_size(path, limits=limits)
     try:
         reader = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
@@ -185,8 +186,8 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Row | str]]:
     # Parquet compresses too: the same ceiling as a gzip's (ratio to the file, absolute cap).
     ceiling = max(
         min(
-            safeio.LIMITS.max_decompressed_mb * MIB,
-            safeio.LIMITS.max_decompressed_ratio * path.stat().st_size,
+            limits.max_decompressed_mb * MIB,
+            limits.max_decompressed_ratio * path.stat().st_size,
         ),
         MIB,
     )
@@ -195,8 +196,8 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Row | str]]:
             decoded += batch.nbytes
             if decoded > ceiling:
                 raise LimitError(
-                    f"{path} decodes past {decoded / MIB:.0f} MiB (limit: {safeio.LIMITS.max_decompressed_ratio}x its "
-                    f"size, at most {safeio.LIMITS.max_decompressed_mb} MiB); raise ingest.max_decompressed_ratio / "
+                    f"{path} decodes past {decoded / MIB:.0f} MiB (limit: {limits.max_decompressed_ratio}x its "
+                    f"size, at most {limits.max_decompressed_mb} MiB); raise ingest.max_decompressed_ratio / "
                     "max_decompressed_mb if it is genuine"
                 )
             for row in batch.to_pylist():

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from infinstruct.connectors.records import DocumentRecord, Item, Quarantined
-from infinstruct.connectors.safeio import csv_header, csv_rows
+from infinstruct.connectors.safeio import DEFAULT_LIMITS, Limits, csv_header, csv_rows
 
 COLUMNS = {
     "tweet_id",
@@ -36,6 +36,8 @@ def _tweet_id(value: str) -> int | None:
 
 class TwcsConnector:
     name = "twcs"
+    #: Set by ``registry`` from the load's settings; the settings' defaults otherwise.
+    limits: Limits = DEFAULT_LIMITS
     domain = "support"
     expects = "CSV with columns " + ",".join(sorted(COLUMNS)) + " (a pandas index column is fine)"
 
@@ -48,7 +50,7 @@ class TwcsConnector:
     def read(self, path: Path) -> Iterator[Item]:
         tweets: dict[int, dict[str, str]] = {}
         lines: dict[int, int] = {}
-        for number, row in csv_rows(path):
+        for number, row in csv_rows(path, limits=self.limits):
             if isinstance(row, str):
                 yield Quarantined(str(path), "wrong number of columns", raw=row, line=number)
                 continue
