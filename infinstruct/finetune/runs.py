@@ -8,11 +8,18 @@ version is registered, a ``COMPLETE`` marker holding the version's name.
 from __future__ import annotations
 
 import json
+import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from infinstruct.core.settings import Settings
+from infinstruct.finetune.harness.recipe import dump_config, read_recipe
+
+log = logging.getLogger(__name__)
 
 COMPLETE = "COMPLETE"
 RUN_JSON = "run.json"
@@ -53,3 +60,30 @@ def find_resumable(settings: Settings, recipe: str) -> Path | None:
 
 def mark_complete(run_dir: Path, version: str) -> None:
     (run_dir / COMPLETE).write_text(version, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """An unfinished run picked up by ``--resume``: it continues as it started."""
+
+    run_dir: Path
+    recipe: dict[str, Any]  # the resolved recipe the run was started with
+    continue_from: str | None
+
+
+def resume_run(settings: Settings, recipe: str, *, resume: bool) -> Resumed | None:
+    """With ``resume``, the newest unfinished run of ``recipe`` (None, and a warning, if none)."""
+    if not resume:
+        return None
+    run_dir = find_resumable(settings, recipe)
+    if run_dir is None:
+        log.warning("no unfinished run of %s to resume; starting a new one", recipe)
+        return None
+    return Resumed(run_dir, read_recipe(run_dir / "recipe.yaml"), run_info(run_dir).get("continue_from"))
+
+
+def start_run(settings: Settings, config: BaseModel, *, name: str, continue_from: str | None) -> Path:
+    """A new run folder for recipe ``name``, ``config`` (its resolved recipe) written in it."""
+    run_dir = new_run_dir(settings, name, continue_from=continue_from)
+    dump_config(config, run_dir / "recipe.yaml")
+    return run_dir

@@ -24,8 +24,7 @@ from infinstruct.core.registry import get_version, next_version_name, register_v
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.harness.continual import Penalty
-from infinstruct.finetune.harness.recipe import read_recipe
-from infinstruct.finetune.runs import find_resumable, mark_complete, new_run_dir, run_info
+from infinstruct.finetune.runs import mark_complete, resume_run, start_run
 from infinstruct.finetune.sentiment import continual
 from infinstruct.finetune.sentiment.baseline import run_baseline
 from infinstruct.finetune.sentiment.config import (
@@ -60,12 +59,10 @@ def run_sentiment_recipe(
     """Train a ``kind: sentiment`` recipe end to end; returns the registered version and metrics
     (or, with ``dry_run``, what would be trained)."""
     config, path = load_config(settings, recipe_path, overrides)
-    run_dir = find_resumable(settings, config.name) if resume and not dry_run else None
-    if run_dir is not None:  # a resumed run keeps the recipe and parent it started with
-        config = build_config(read_recipe(run_dir / "recipe.yaml"), name=config.name, source=str(run_dir))
-        continue_from = run_info(run_dir).get("continue_from")
-    elif resume and not dry_run:
-        log.warning("no unfinished run of %s to resume; starting a new one", config.name)
+    resumed = resume_run(settings, config.name, resume=resume and not dry_run)
+    if resumed is not None:  # a resumed run keeps the recipe and parent it started with
+        config = build_config(resumed.recipe, name=config.name, source=str(resumed.run_dir))
+        continue_from = resumed.continue_from
     parent = get_version(settings, continue_from) if continue_from else None
     if parent is not None and parent.kind != SENTIMENT_KIND:
         raise InputError(
@@ -74,9 +71,11 @@ def run_sentiment_recipe(
     splits = load_splits(settings, config.data, seed=config.optim.seed)
     if dry_run:
         return _dry_run(config, path, splits, parent)
-    if run_dir is None:
-        run_dir = new_run_dir(settings, config.name, continue_from=continue_from)
-        dump_config(config, run_dir / "recipe.yaml")
+    run_dir = (
+        resumed.run_dir
+        if resumed
+        else start_run(settings, config, name=config.name, continue_from=continue_from)
+    )
     return _train(
         settings, config, splits, run_dir=run_dir, parent=parent, resume=resume, show_progress=show_progress
     )

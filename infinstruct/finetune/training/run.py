@@ -21,7 +21,7 @@ from infinstruct.core.settings import Settings
 from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.harness.continual import Penalty
 from infinstruct.finetune.harness.overrides import apply_overrides
-from infinstruct.finetune.runs import find_resumable, mark_complete, new_run_dir, run_info
+from infinstruct.finetune.runs import mark_complete, resume_run, start_run
 from infinstruct.finetune.training import continual, data
 from infinstruct.finetune.training.build import build_model_for, build_phases, build_splits
 from infinstruct.finetune.training.build import dry_run as check_wiring
@@ -68,12 +68,9 @@ def run_recipe(
             show_progress=show_progress,
         )
     raw = apply_overrides(raw, overrides)
-    run_dir = find_resumable(settings, path.stem) if resume and not dry_run else None
-    if run_dir is not None:  # the run continues under the recipe it started with
-        raw = read_recipe(run_dir / "recipe.yaml")
-        continue_from = run_info(run_dir).get("continue_from")
-    elif resume and not dry_run:
-        log.warning("no unfinished run of %s to resume; starting a new one", path.stem)
+    resumed = resume_run(settings, path.stem, resume=resume and not dry_run)
+    if resumed is not None:  # the run continues under the recipe and parent it started with
+        raw, continue_from = resumed.recipe, resumed.continue_from
     config = build_config({k: v for k, v in raw.items() if k != "name"}, name=path.stem, source=str(path))
     parent = get_version(settings, continue_from) if continue_from else None
     if parent is not None and parent.kind != config.kind:
@@ -84,9 +81,11 @@ def run_recipe(
         config = config.model_copy(update={"pretrain": config.pretrain.model_copy(update={"steps": 0})})
     if dry_run:
         return check_wiring(settings, config, parent)
-    if run_dir is None:
-        run_dir = new_run_dir(settings, config.name, continue_from=continue_from)
-        dump_config(config, run_dir / "recipe.yaml")
+    run_dir = (
+        resumed.run_dir
+        if resumed
+        else start_run(settings, config, name=config.name, continue_from=continue_from)
+    )
     return _train(
         settings, config, run_dir=run_dir, parent=parent, resume=resume, show_progress=show_progress
     )
