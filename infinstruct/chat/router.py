@@ -42,6 +42,7 @@ from infinstruct.chat.thresholds import Thresholds, load_thresholds, thresholds_
 from infinstruct.core.errors import InputError, LimitError, NotFoundError
 from infinstruct.core.protocols import Embedder
 from infinstruct.core.settings import Settings
+from infinstruct.core.text import SENTENCE_END
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +131,6 @@ class ChatEvent:
     answer: Answer | None = None
 
 
-#: Where a streamed reply may be cut for checking: after a sentence end or a line break.
-_BOUNDARY = re.compile(r"(?<=[.!?])\s|\n|(?<=[。！？；])")
 #: Longest text held back waiting for a sentence end before it is checked and sent anyway
 #: (shorter for the first piece, so the first words reach the customer quickly).
 _HOLD_CHARS = 200
@@ -560,7 +559,8 @@ def _words(text: str) -> Iterator[str]:
 def _boundary(text: str, start: int, hold: int) -> int | None:
     """The end of the last complete sentence after ``start`` (or a cut of a run over ``hold``)."""
     cut = None
-    for match in _BOUNDARY.finditer(text, start):
+    # a streamed reply is cut for checking where a sentence ends (or at a line break)
+    for match in SENTENCE_END.finditer(text, start):
         cut = match.end()
     if cut is None and len(text) - start > hold:
         space = text.rfind(" ", start, len(text) - 1)

@@ -95,14 +95,14 @@ def sentence_key(text: str) -> str:
 #: A sentence ends after . ! ? followed by space ("3.5" is not an end) or after the Chinese
 #: 。！？； (no space needed), either optionally followed by closing quotes or brackets; line
 #: breaks end a unit too (dialogue turns, summary lines).
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|(?<=[。！？；])[\"'”’」』）)]*|\n+")
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|(?<=[。！？；])[\"'”’」』）)]*|\n+")
 
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text`` in order, each stripped, the terminator kept; no empties."""
     pieces: list[str] = []
     start = 0
-    for match in _SENTENCE_END.finditer(text):
+    for match in SENTENCE_END.finditer(text):
         end = match.end()
         if end <= start:
             continue

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from infinstruct.core.settings import InstructionSettings
+from infinstruct.core.text import SENTENCE_END
 from infinstruct.finetune.instructions.templates import DEFAULTS, LIST_SEPARATOR, phrasings
 from infinstruct.finetune.instructions.textnorm import stable_hash, unit_interval
 
@@ -161,9 +162,9 @@ def cut_at_sentence(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     head = text[:limit]
-    ends = [head.rfind(mark) for mark in (". ", "! ", "? ", "。", "！", "？", "\n")]
-    end = max(ends)
-    if end >= limit // 2:
-        return head[: end + 1].rstrip()
+    ends = [match.end() for match in SENTENCE_END.finditer(head)]
+    cut = head[: ends[-1]].rstrip() if ends else ""
+    if len(cut) > limit // 2:
+        return cut
     space = head.rfind(" ")
     return (head[:space] if space >= limit // 2 else head).rstrip()
