@@ -55,7 +55,7 @@ class IngestSettings(BaseModel):
     batch_size: int = Field(default=2000, description="Records committed per transaction during a load.")
     scrub_pii: bool = Field(
         default=True,
-        description="Scrub e-mails, phone/card numbers, @handles and token URLs from text "
+        description="Scrub e-mails, phone/card/ID numbers, @handles and token URLs from text "
         "before it is used for training.",
     )
     keep_originals: bool = Field(
@@ -81,7 +81,9 @@ class EmbeddingSettings(BaseModel):
         "a local folder or a hub id.",
     )
     batch_size: int = Field(default=64, description="Texts encoded per batch.")
-    device: str = Field(default="auto", description="'auto' (GPU when present), 'cpu' or 'cuda'.")
+    device: str = Field(
+        default="auto", description="'auto' (GPU when present), 'cpu', 'cuda', 'cuda:N' or 'mps'."
+    )
     backend: Literal["torch", "onnx", "openvino"] = Field(
         default="torch", description="Sentence-transformers backend used on the CPU."
     )

