@@ -73,9 +73,6 @@ def root(
         overrides["log_level"] = log_level
     ctx.ensure_object(dict)["overrides"] = overrides  # keeps main()'s RunResult beside it
     cli_support.configure_logging(settings_from(ctx).log_level)
-    from infinstruct import services
-
-    services.register_model_formats()  # before any command loads a model version
 
 
 def _env_section(name: str) -> dict[str, Any]:
@@ -297,9 +294,10 @@ def models_export(
     as_json: bool = JsonOption,
 ) -> None:
     """Export a dialogue version for a serving engine (adapter merged; model card included)."""
+    from infinstruct import services
     from infinstruct.dialogue.export import export_version
 
-    result = export_version(settings_from(ctx), name, fmt, out, dtype=dtype)
+    result = export_version(settings_from(ctx), name, fmt, out, dtype=dtype, formats=services.model_formats())
     emit(
         result, as_json=as_json, human=f"{result['version']} → {result['out']}: {', '.join(result['files'])}"
     )
@@ -335,7 +333,16 @@ connectors_cli.register(app, eval_app)
 retrieval_cli.register(app, eval_app)
 finetune_cli.register(app, eval_app, ingestor_factory=lambda settings: _ingestor(settings))
 recommend_cli.register(app, eval_app)
-chat_cli.register(app, eval_app)
+
+
+def _model_formats() -> Any:
+    """The parts' model version formats for the chat commands (services imported only when used)."""
+    from infinstruct import services
+
+    return services.model_formats()
+
+
+chat_cli.register(app, eval_app, formats=_model_formats)
 
 
 @connectors_cli.corpus_app.command("visibility")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from infinstruct.alerts.feeds import FeedReader
     from infinstruct.chat.router import ChatRouter
     from infinstruct.core.protocols import Ingestor, InstructionBuilder
+    from infinstruct.dialogue.loading import ArtefactFormats
     from infinstruct.embeddings.embedder import Embedders
     from infinstruct.recommend.service import Recommenders
     from infinstruct.retrieval.index_store import IndexCache
@@ -34,11 +35,12 @@ log = logging.getLogger(__name__)
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 
 
-def register_model_formats() -> None:
-    """Version formats the parts define (bottleneck adapters), loadable by the platform's loader."""
-    from infinstruct.finetune.training.bottleneck import register_format
+def model_formats() -> ArtefactFormats:
+    """Version formats the parts define (finetune's bottleneck adapters), for the dialogue
+    loader: passed to whatever loads model versions (the chat's backends, export)."""
+    from infinstruct.finetune.training.bottleneck import artefact_formats
 
-    register_format()
+    return artefact_formats()
 
 
 def last_method_comparison(settings: Settings) -> dict[str, Any] | None:
@@ -356,12 +358,16 @@ def build_caches() -> Caches:
 
 def build_router(settings: Settings, caches: Caches | None = None) -> ChatRouter:
     """The chat's answer router over the real embedder, index, registry and recommender."""
+    from infinstruct.chat.backends import factory_with
     from infinstruct.chat.service import build_chat_router
 
-    register_model_formats()
     shared = caches or build_caches()
     return build_chat_router(
-        settings, embedders=shared.embedders, indexes=shared.indexes, recommenders=shared.recommenders
+        settings,
+        backend_factory=factory_with(model_formats()),
+        embedders=shared.embedders,
+        indexes=shared.indexes,
+        recommenders=shared.recommenders,
     )
 
 

@@ -24,6 +24,7 @@ from infinstruct.core.errors import ModelLoadError
 from infinstruct.core.protocols import DialogueBackend
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import ModelVersion
+from infinstruct.dialogue.loading import NO_FORMATS, ArtefactFormats
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,11 @@ class OpenAIBackend:
             ) from exc
 
 
-def default_factory(settings: Settings, version: ModelVersion | None) -> DialogueBackend:
-    """The backend ``settings.dialogue`` asks for, serving ``version`` (or the base model)."""
+def default_factory(
+    settings: Settings, version: ModelVersion | None, *, formats: ArtefactFormats = NO_FORMATS
+) -> DialogueBackend:
+    """The backend ``settings.dialogue`` asks for, serving ``version`` (or the base model);
+    a local version saved in a part's format loads with ``formats``."""
     cfg = settings.dialogue
     if cfg.backend == "openai":
         if not cfg.openai_url:
@@ -90,7 +94,18 @@ def default_factory(settings: Settings, version: ModelVersion | None) -> Dialogu
 
     if version is None:
         return LocalDialogueBackend.load(settings)
-    return LocalDialogueBackend.from_version(settings, version)
+    return LocalDialogueBackend.from_version(settings, version, formats=formats)
+
+
+def factory_with(formats: ArtefactFormats) -> BackendFactory:
+    """``default_factory`` that also loads versions in ``formats`` (the composition root's
+    ``services.model_formats``). Build it once and share it: loaded backends are pooled per
+    factory, so the chat and the console's Try tab must use the same one."""
+
+    def build(settings: Settings, version: ModelVersion | None) -> DialogueBackend:
+        return default_factory(settings, version, formats=formats)
+
+    return build
 
 
 class DialoguePool:

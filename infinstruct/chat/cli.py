@@ -6,13 +6,18 @@ Registered on the root app by ``infinstruct.cli``; heavy imports happen inside c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from infinstruct.core.cli_support import JsonOption, emit, settings_from
+from infinstruct.dialogue.loading import NO_FORMATS, ArtefactFormats
+
+if TYPE_CHECKING:
+    from infinstruct.chat.router import ChatRouter
+    from infinstruct.core.settings import Settings
 
 
 def _sources_text(sources: list[dict[str, Any]]) -> str:
@@ -52,8 +57,18 @@ def _answers_text(report: Mapping[str, Any]) -> str:
     )
 
 
-def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    """Add this part's commands to the root app and the shared ``eval`` group."""
+def register(
+    app: typer.Typer, eval_app: typer.Typer, *, formats: Callable[[], ArtefactFormats] = lambda: NO_FORMATS
+) -> None:
+    """Add this part's commands to the root app and the shared ``eval`` group; ``formats``
+    gives the parts' model version formats (from the composition root) when a command loads one."""
+
+    def router(settings: Settings) -> ChatRouter:
+        from infinstruct.chat.backends import factory_with
+        from infinstruct.chat.service import build_chat_router
+
+        return build_chat_router(settings, backend_factory=factory_with(formats()))
+
     handoffs_app = typer.Typer(
         help="Questions the chat could not answer, waiting for a person.", no_args_is_help=True
     )
@@ -64,14 +79,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     app.add_typer(handoffs_app, name="handoffs")
     app.add_typer(curated_app, name="curated")
     app.add_typer(feedback_app, name="feedback")
-    _register_chat(app)
+    _register_chat(app, router)
     _register_handoffs(handoffs_app)
     _register_curated(curated_app)
     _register_feedback(feedback_app)
-    _register_evals(eval_app)
+    _register_evals(eval_app, router)
 
 
-def _register_chat(app: typer.Typer) -> None:
+def _register_chat(app: typer.Typer, router: Callable[[Settings], ChatRouter]) -> None:
     """``chat``: one question to the router from the terminal."""
 
     @app.command("chat")
@@ -84,12 +99,11 @@ def _register_chat(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Ask the answer router one question (route, sources, model version, latency)."""
-        from infinstruct.chat.service import build_chat_router
         from infinstruct.core.db import ensure_schema
 
         settings = settings_from(ctx)
         ensure_schema(settings)
-        answer = build_chat_router(settings).ask(question, conversation_id=conversation, client="cli")
+        answer = router(settings).ask(question, conversation_id=conversation, client="cli")
         data = answer.as_dict()
         human = (
             f"{answer.answer}\n-- route {answer.route}, model {answer.model_version}, "
@@ -262,7 +276,7 @@ def _register_feedback(feedback_app: typer.Typer) -> None:
         )
 
 
-def _register_evals(eval_app: typer.Typer) -> None:
+def _register_evals(eval_app: typer.Typer, router: Callable[[Settings], ChatRouter]) -> None:
     """``eval chat`` and ``eval answers``."""
 
     @eval_app.command("chat")
@@ -274,10 +288,9 @@ def _register_evals(eval_app: typer.Typer) -> None:
     ) -> None:
         """Calibrate the router: fit thresholds on held-out questions, report on a test half."""
         from infinstruct.chat.calibration import run_calibration
-        from infinstruct.chat.service import build_chat_router
 
         settings = settings_from(ctx)
-        report = run_calibration(settings, build_chat_router(settings), size=size, save=save)
+        report = run_calibration(settings, router(settings), size=size, save=save)
         emit(report, as_json=as_json, human=_eval_text(report))
 
     @eval_app.command("answers")
@@ -288,10 +301,9 @@ def _register_evals(eval_app: typer.Typer) -> None:
     ) -> None:
         """Judge the replies customers get on held-out questions, next to two baselines."""
         from infinstruct.chat.answer_eval import run_answer_eval
-        from infinstruct.chat.service import build_chat_router
 
         if size < 1:
             raise typer.BadParameter(f"--size must be >= 1 (got {size})")
         settings = settings_from(ctx)
-        report = run_answer_eval(settings, build_chat_router(settings), size=size)
+        report = run_answer_eval(settings, router(settings), size=size)
         emit(report, as_json=as_json, human=_answers_text(report))

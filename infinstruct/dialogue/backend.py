@@ -23,7 +23,7 @@ from infinstruct.core.errors import GenerationError, InputError
 from infinstruct.core.settings import DialogueSettings, Settings
 from infinstruct.core.tables import ModelVersion
 from infinstruct.dialogue.batching import END, BatchScheduler
-from infinstruct.dialogue.loading import load_causal_lm, load_version
+from infinstruct.dialogue.loading import NO_FORMATS, ArtefactFormats, load_causal_lm, load_version
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,14 @@ class LocalDialogueBackend:
 
     @classmethod
     def from_version(
-        cls, settings: Settings, version: ModelVersion | str, *, device: str = "auto"
+        cls,
+        settings: Settings,
+        version: ModelVersion | str,
+        *,
+        device: str = "auto",
+        formats: ArtefactFormats = NO_FORMATS,
     ) -> LocalDialogueBackend:
-        """A registered model version (base + peft adapter, or a full model)."""
+        """A registered model version (base + peft adapter, a part's format, or a full model)."""
         if isinstance(version, str):
             from infinstruct.core.registry import get_version
 
@@ -121,7 +126,7 @@ class LocalDialogueBackend:
         if version.kind != "dialogue":
             raise InputError(f"{version.name} is a {version.kind} model, not a dialogue model")
         dtype = serving_dtype(settings.dialogue.dtype, device)
-        model, tokenizer = load_version(settings, version, device=device, dtype=dtype)
+        model, tokenizer = load_version(settings, version, device=device, dtype=dtype, formats=formats)
         return cls(model, tokenizer, version=version.name, **generation_options(settings.dialogue))
 
     # -- generation --------------------------------------------------------------------

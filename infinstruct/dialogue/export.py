@@ -20,6 +20,7 @@ from typing import Any
 from infinstruct.core.errors import InputError
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import ModelVersion
+from infinstruct.dialogue.loading import NO_FORMATS, ArtefactFormats
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,16 @@ FORMATS = ("hf", "gguf")
 
 
 def export_version(
-    settings: Settings, name: str, fmt: str, out: Path, *, dtype: str = "f32"
+    settings: Settings,
+    name: str,
+    fmt: str,
+    out: Path,
+    *,
+    dtype: str = "f32",
+    formats: ArtefactFormats = NO_FORMATS,
 ) -> dict[str, Any]:
-    """Write version ``name`` to folder ``out`` in ``fmt``; returns what was written."""
+    """Write version ``name`` to folder ``out`` in ``fmt``; returns what was written
+    (``formats``: the parts' version formats it may be saved in)."""
     from infinstruct.core.registry import get_version
     from infinstruct.dialogue.loading import load_version
 
@@ -44,7 +52,7 @@ def export_version(
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out} is not empty; give a new or empty folder")
     out.mkdir(parents=True, exist_ok=True)
-    model, tokenizer = load_version(settings, version, device="cpu")
+    model, tokenizer = load_version(settings, version, device="cpu", formats=formats)
     if hasattr(model, "merge_and_unload"):  # a peft adapter: fold it into the base weights
         model = model.merge_and_unload()
     if fmt == "hf":

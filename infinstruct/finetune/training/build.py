@@ -43,7 +43,7 @@ def build_model_for(
 ) -> tuple[Any, Any, str]:
     """``(model, tokenizer, base)``: ``base`` is what the registry records (and reloads adapters on)."""
     from infinstruct.dialogue import is_adapter_folder, load_causal_lm, load_version
-    from infinstruct.finetune.training.bottleneck import is_bottleneck_folder, register_format
+    from infinstruct.finetune.training.bottleneck import artefact_formats, is_bottleneck_folder
 
     if parent is not None:
         adapter_parent = is_adapter_folder(parent.artefact_path) or is_bottleneck_folder(parent.artefact_path)
@@ -59,8 +59,10 @@ def build_model_for(
                 tokenizer,
                 parent.artefact_path,
             )
-        register_format()  # a bottleneck parent goes back on its base with its adapters trainable
-        model, tokenizer = load_version(settings, parent, device="cpu", trainable=True)
+        # a bottleneck parent goes back on its base with its adapters trainable
+        model, tokenizer = load_version(
+            settings, parent, device="cpu", trainable=True, formats=artefact_formats()
+        )
         if adapter_parent:
             return model, tokenizer, parent.base
         return apply_method(config, model), tokenizer, parent.artefact_path

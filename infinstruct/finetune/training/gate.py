@@ -30,16 +30,15 @@ def score_on_split(
 ) -> LossMetrics:
     """Loss metrics of ``model_version`` on ``split_of``'s held-out split (as it trained on it)."""
     from infinstruct.dialogue import load_version
-    from infinstruct.finetune.training.bottleneck import register_format
+    from infinstruct.finetune.training.bottleneck import artefact_formats
 
-    register_format()  # bottleneck versions load through the platform's loader
     config = build_config(
         {k: v for k, v in split_of.recipe_resolved.items() if k != "name"},
         name=split_of.recipe,
         source=f"model version {split_of.name}",
     )
     examples = load_split(settings, config.data, split, limit=config.data.max_eval)
-    model, tokenizer = load_version(settings, model_version)
+    model, tokenizer = load_version(settings, model_version, formats=artefact_formats())
     return score_loss(
         model, tokenizer, examples, max_len=config.data.max_seq_len, batch_size=config.eval.batch_size
     )

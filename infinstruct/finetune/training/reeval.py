@@ -17,9 +17,8 @@ from infinstruct.finetune.training.reports import EvalReport, VersionEvaluation
 def evaluate_version(settings: Settings, name: str) -> VersionEvaluation:
     """Load the version, score it on its recipe's test split, write ``reeval/`` reports."""
     from infinstruct.dialogue import load_version
-    from infinstruct.finetune.training.bottleneck import register_format
+    from infinstruct.finetune.training.bottleneck import artefact_formats
 
-    register_format()  # bottleneck versions load through the platform's loader
     version = get_version(settings, name)
     if version.kind != "dialogue":
         raise InputError(f"{version.name} is a {version.kind} model; use `infinstruct eval {version.kind}`")
@@ -29,7 +28,7 @@ def evaluate_version(settings: Settings, name: str) -> VersionEvaluation:
         source=f"model version {version.name}",
     )
     examples = load_split(settings, config.data, "test", limit=config.data.max_eval)
-    model, tokenizer = load_version(settings, version)
+    model, tokenizer = load_version(settings, version, formats=artefact_formats())
     started = time.monotonic()
     metrics = evaluate_model(
         settings,

@@ -90,7 +90,6 @@ def test_version_saves_only_adapters_and_loads_on_its_base(
             plain = base(input_ids=ids).logits
     assert not torch.allclose(trained, plain)
 
-    bottleneck.register_format()
     version = ModelVersion(
         name="v",
         kind="dialogue",
@@ -99,7 +98,7 @@ def test_version_saves_only_adapters_and_loads_on_its_base(
         recipe="x",
         artefact_path=str(final),
     )
-    loaded, _ = load_version(settings, version, device="cpu")
+    loaded, _ = load_version(settings, version, device="cpu", formats=bottleneck.artefact_formats())
     with torch.inference_mode():
         assert torch.allclose(loaded(input_ids=ids).logits, trained, atol=1e-6)
     assert parameter_counts(loaded)["trainable"] == 0  # served frozen
@@ -108,7 +107,12 @@ def test_version_saves_only_adapters_and_loads_on_its_base(
     _model(tokenizer, "gpt2").save_pretrained(str(other))
     tokenizer.save_pretrained(str(other))
     with pytest.raises(ModelLoadError, match="trained on base"):
-        load_version(settings, version.model_copy(update={"base": str(other)}), device="cpu")
+        load_version(
+            settings,
+            version.model_copy(update={"base": str(other)}),
+            device="cpu",
+            formats=bottleneck.artefact_formats(),
+        )
 
 
 def _adapter_weights(folder: str) -> dict[str, Any]:
