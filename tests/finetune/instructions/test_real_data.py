@@ -26,7 +26,7 @@ from infinstruct.core.tables import CuratedAnswer, Handoff
 from infinstruct.core.text import sentence_key
 from infinstruct.finetune.instructions import build_instruction_set, load_examples
 from infinstruct.finetune.instructions.templates import TASKS
-from tests.conftest import REPO, shared_path
+from tests.conftest import shared_path
 
 pytestmark = pytest.mark.slow
 
@@ -97,49 +97,47 @@ def real(
 ) -> Iterator[tuple[Settings, dict[str, Any], dict[str, Any]]]:
     root = shared_path()
     cut_root = tmp_path_factory.mktemp("shared_cut")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(REPO)
-        data_dir = tmp_path_factory.mktemp("real") / "var"
-        data_dir.mkdir()
-        shutil.copy(_migrated_template, data_dir / "infinstruct.db")
-        settings = load_settings(data_dir=data_dir)
-        ingest = services.build_ingestor(settings)
-        loads: dict[str, Any] = {}
-        for folder in _datasets(root):
-            target = cut_root / folder.parent.name / folder.name
-            target.mkdir(parents=True)
-            for src in folder.iterdir():
-                if src.is_file():
-                    _cut(src, target / src.name)
-            loads[folder.name] = ingest(target)
-        # New domains (`ingest --domain NAME`): a dialogue corpus and two document corpora.
-        cut = {p.name: cut_root / p.parent.name / p.name for p in _datasets(root)}
-        loads["restaurants"] = ingest(cut["taskmaster1_sample"], corpus="restaurants", domain="restaurants")
-        loads["shop"] = ingest(cut["ecd_taobao_customer_service"], corpus="shop", domain="ecommerce")
-        loads["markets"] = ingest(cut["cnbc_finance_rss"], corpus="markets", domain="markets")
-        loads["research"] = ingest(cut["seeking_alpha_summaries"], corpus="research", domain="research")
-        # Curated answers and answered hand-offs are written by the chat/operator features.
-        with session_scope(settings) as session:
-            session.add(
-                CuratedAnswer(
-                    question="How do I reset my online banking password?",
-                    answer="Choose 'Forgot password' on the login page and follow the e-mailed link.",
-                )
+    data_dir = tmp_path_factory.mktemp("real") / "var"
+    data_dir.mkdir()
+    shutil.copy(_migrated_template, data_dir / "infinstruct.db")
+    settings = load_settings(data_dir=data_dir)
+    ingest = services.build_ingestor(settings)
+    loads: dict[str, Any] = {}
+    for folder in _datasets(root):
+        target = cut_root / folder.parent.name / folder.name
+        target.mkdir(parents=True)
+        for src in folder.iterdir():
+            if src.is_file():
+                _cut(src, target / src.name)
+        loads[folder.name] = ingest(target)
+    # New domains (`ingest --domain NAME`): a dialogue corpus and two document corpora.
+    cut = {p.name: cut_root / p.parent.name / p.name for p in _datasets(root)}
+    loads["restaurants"] = ingest(cut["taskmaster1_sample"], corpus="restaurants", domain="restaurants")
+    loads["shop"] = ingest(cut["ecd_taobao_customer_service"], corpus="shop", domain="ecommerce")
+    loads["markets"] = ingest(cut["cnbc_finance_rss"], corpus="markets", domain="markets")
+    loads["research"] = ingest(cut["seeking_alpha_summaries"], corpus="research", domain="research")
+    # Curated answers and answered hand-offs are written by the chat/operator features.
+    with session_scope(settings) as session:
+        session.add(
+            CuratedAnswer(
+                question="How do I reset my online banking password?",
+                answer="Choose 'Forgot password' on the login page and follow the e-mailed link.",
             )
-            session.add(
-                CuratedAnswer(
-                    question="外卖超时可以退款吗？", answer="超时三十分钟以上可申请全额退款。", lang="zh"
-                )
+        )
+        session.add(
+            CuratedAnswer(
+                question="外卖超时可以退款吗？", answer="超时三十分钟以上可申请全额退款。", lang="zh"
             )
-            session.add(
-                Handoff(
-                    question="Can I change the delivery address after ordering?",
-                    status="answered",
-                    answer="Yes, until the order is dispatched: use 'Edit order'.",
-                    answered_by="op",
-                )
+        )
+        session.add(
+            Handoff(
+                question="Can I change the delivery address after ordering?",
+                status="answered",
+                answer="Yes, until the order is dispatched: use 'Edit order'.",
+                answered_by="op",
             )
-        yield settings, loads, build_instruction_set(settings, max_per_corpus=150)
+        )
+    yield settings, loads, build_instruction_set(settings, max_per_corpus=150)
 
 
 def test_every_corpus_loads_and_feeds_the_set(real: tuple[Settings, dict[str, Any], dict[str, Any]]) -> None:
