@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +104,9 @@ def load_scorer(
     return ClassifierScorer(model, tokenizer, version=version, max_length=max_length, batch_size=batch_size)
 
 
-@lru_cache(maxsize=2)
 def _load(folder: str, device: str) -> tuple[Any, Any]:
-    # Cached: the scheduler asks for the active scorer on every poll, and a reload costs seconds.
+    # Not cached here: whoever scores repeatedly keeps its scorer (the scheduler's Worker holds
+    # the active one and reloads only when another version becomes active).
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     meanpool.register()
