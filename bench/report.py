@@ -262,6 +262,28 @@ def _train_continual(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def _train_compare(data: dict[str, Any]) -> list[str]:
+    run = data["comparison"]
+    out = [
+        data.get("what", ""),
+        "",
+        data.get("note", ""),
+        "",
+        f"{run['steps']} steps of {run['batch_size']} examples, seed {run['seed']}, "
+        f"{run['examples']['validation']} validation examples.",
+        "",
+        "| method | trainable | share | val loss before -> after | tokens/s | peak MB | artifact MB | seconds |",
+        "|---|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for m in run["methods"]:
+        out.append(
+            f"| {m['method']} | {m['trainable']:,} | {m['trainable_share']:.4%} | {_fmt(m['val_loss_before'])} -> "
+            f"{_fmt(m['val_loss_after'])} | {_fmt(m['tokens_per_s'])} | {_fmt(m['peak_memory_mb'])} | "
+            f"{_fmt(m['artifact_mb'])} | {_fmt(m['seconds'])} |"
+        )
+    return out
+
+
 def _scalars(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, inner in value.items():
@@ -286,6 +308,7 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {
     "alerts": ("Alerts: batched vs one at a time", _alerts),
     "train": ("Training: our loop vs transformers.Trainer", _train),
     "train-continual": ("Training: continual learning on tiny-scratch", _train_continual),
+    "train-compare": ("Training: every method on the operator's data", _train_compare),
     "ingest": ("Ingest throughput", _ingest),
     "recommend": ("Recommendations", _recommend),
     "sentiment-sweep": ("Sentiment: selection on validation", _sweep),
