@@ -53,10 +53,13 @@ bench: install ## Run every benchmark (writes bench/results/*.json; hours on 2 c
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python bench/alerts/run.py
 	$(BIN)/python bench/train/run.py
+	$(BIN)/python bench/train/continual.py
+	$(BIN)/python bench/train/compare.py
 	$(BIN)/python bench/ingest/run.py
 	$(BIN)/python bench/recommend/run.py
 	$(BIN)/python bench/sentiment/sweep.py
 	$(BIN)/python bench/sentiment/run.py --pick --continual
+	$(BIN)/python bench/sentiment/pooling.py
 	@for b in bench/chat/run.py bench/injection/run.py; do \
 	  if [ -f $$b ]; then echo "== $$b"; $(BIN)/python $$b || exit 1; fi; done
 	$(MAKE) bench-doc
