@@ -1,7 +1,7 @@
 """Fit the router's thresholds on held-out questions, report them on a separate half.
 
 The calibration set: held-out in-domain questions from the store (the active model's
-validation/test examples of support corpora such as twcs and BANKING77, or, without a
+validation examples of support corpora such as twcs and BANKING77, or, without a
 trained model, support documents) plus an equal number of the committed out-of-domain
 questions, labelled abstain. Each question lands in the validation or the test half by a
 hash; thresholds are fitted on the validation half (the pair that maximises the mean
@@ -64,12 +64,13 @@ def _pick(rows: list[tuple[str, Any]], n: int) -> list[Any]:
 
 
 def _held_out_examples(settings: Settings, version: ModelVersion, n: int) -> list[CalibrationItem]:
-    """Validation/test examples of the version's support domain, as model-route questions."""
+    """Validation examples of the version's support domain, as model-route questions."""
     with session_scope(settings) as session:
         examples = session.exec(
             select(InstructionExample).where(
                 InstructionExample.set_id == version.instruction_set_id,
-                col(InstructionExample.split).in_(["validation", "test"]),
+                # never the test split: `eval answers` asks those questions
+                InstructionExample.split == "validation",
                 col(InstructionExample.task).in_(list(settings.chat.question_tasks)),
                 InstructionExample.domain == "support",
             )
