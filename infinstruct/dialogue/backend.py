@@ -22,7 +22,7 @@ from typing import Any
 from infinstruct.core.errors import GenerationError, InputError
 from infinstruct.core.settings import DialogueSettings, Settings
 from infinstruct.core.tables import ModelVersion
-from infinstruct.dialogue.batching import END, BatchScheduler
+from infinstruct.dialogue.batching import END, GREEDY, BatchScheduler, Decoding
 from infinstruct.dialogue.loading import NO_FORMATS, ArtefactFormats, load_causal_lm, load_version
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,7 @@ def serving_dtype(setting: str, device: str = "auto") -> str:
 def generation_options(cfg: DialogueSettings) -> dict[str, Any]:
     """The backend keyword arguments that ``settings.dialogue`` decides."""
     return {
-        "temperature": cfg.temperature,
-        "repetition_penalty": cfg.repetition_penalty,
-        "no_repeat_ngram_size": cfg.no_repeat_ngram_size,
+        "decoding": Decoding(cfg.temperature, cfg.repetition_penalty, cfg.no_repeat_ngram_size),
         "timeout_s": cfg.generation_timeout_s,
         "max_batch": cfg.max_batch,
         "batch_window_s": cfg.batch_window_ms / 1000.0,
@@ -74,9 +72,7 @@ class LocalDialogueBackend:
         tokenizer: Any,
         *,
         version: str = "base",
-        temperature: float = 0.0,
-        repetition_penalty: float = 1.0,
-        no_repeat_ngram_size: int = 0,
+        decoding: Decoding = GREEDY,
         timeout_s: float = 120.0,
         max_batch: int = 16,
         batch_window_s: float = 0.005,
@@ -84,9 +80,7 @@ class LocalDialogueBackend:
         self.model = model
         self.tokenizer = tokenizer
         self.version = version
-        self.temperature = temperature
-        self.repetition_penalty = repetition_penalty
-        self.no_repeat_ngram_size = no_repeat_ngram_size
+        self.decoding = decoding
         self.timeout_s = timeout_s
         self.max_batch = max_batch
         self.batch_window_s = batch_window_s
@@ -139,9 +133,7 @@ class LocalDialogueBackend:
                 self.tokenizer,
                 max_batch=self.max_batch,
                 window_s=self.batch_window_s,
-                temperature=self.temperature,
-                repetition_penalty=self.repetition_penalty,
-                no_repeat_ngram_size=self.no_repeat_ngram_size,
+                decoding=self.decoding,
                 shutdown=_SHUTDOWN,
             )
         return self._scheduler

@@ -34,6 +34,18 @@ from infinstruct.dialogue.repetition import apply_reply_repetition
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class Decoding:
+    """How each next token is chosen (what ``settings.dialogue`` decides about a reply)."""
+
+    temperature: float = 0.0  # 0 is greedy
+    repetition_penalty: float = 1.0  # over the reply's own tokens only (repetition.py says why)
+    no_repeat_ngram_size: int = 0
+
+
+GREEDY = Decoding()
+
 #: Put on a request's queue after its last piece.
 END = object()
 #: Put on the pending queue by ``close``: the thread finishes its batch, then exits.
@@ -95,18 +107,14 @@ class BatchScheduler:
         *,
         max_batch: int = 16,
         window_s: float = 0.005,
-        temperature: float = 0.0,
-        repetition_penalty: float = 1.0,
-        no_repeat_ngram_size: int = 0,
+        decoding: Decoding = GREEDY,
         shutdown: threading.Event | None = None,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.max_batch = max_batch
         self.window_s = window_s
-        self.temperature = temperature
-        self.repetition_penalty = repetition_penalty
-        self.no_repeat_ngram_size = no_repeat_ngram_size
+        self.decoding = decoding
         self.shutdown = shutdown or threading.Event()
         self.eos_ids = _eos_ids(model, tokenizer)
         self._pending: queue.Queue[Any] = queue.Queue()
@@ -269,11 +277,11 @@ class BatchScheduler:
                 apply_reply_repetition(
                     reply,
                     logits[n : n + 1],
-                    penalty=self.repetition_penalty,
-                    ngram_size=self.no_repeat_ngram_size,
+                    penalty=self.decoding.repetition_penalty,
+                    ngram_size=self.decoding.no_repeat_ngram_size,
                 )
-        if self.temperature > 0:
-            probs = torch.softmax(logits / self.temperature, dim=-1)
+        if self.decoding.temperature > 0:
+            probs = torch.softmax(logits / self.decoding.temperature, dim=-1)
             return torch.multinomial(probs, 1)
         return logits.argmax(dim=-1, keepdim=True)
 

@@ -18,6 +18,7 @@ from infinstruct.dialogue import (
     load_causal_lm,
     resolve_base,
 )
+from infinstruct.dialogue.batching import Decoding
 
 
 def test_resolve_base_rules(settings: Settings, tmp_path: Path) -> None:
@@ -94,7 +95,7 @@ def test_concurrent_replies_decode_together_and_match_their_solo_replies(
 ) -> None:
     """Left padding and cache merging must not change a greedy reply."""
     backend = LocalDialogueBackend.load(settings, base=str(tiny_folder), device="cpu")
-    backend.repetition_penalty, backend.no_repeat_ngram_size = 1.0, 0
+    backend.decoding = Decoding()  # plain greedy: the comparison is about batching alone
     backend.scheduler.eos_ids = set()
     prompts = [[{"role": "user", "content": "hello " * n}] for n in (1, 4, 2, 7)]
     solo = [backend.generate(p, max_new_tokens=6 + n) for n, p in enumerate(prompts)]
