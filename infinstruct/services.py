@@ -261,7 +261,8 @@ def build_trial(settings: Settings, chat_router: ChatRouter) -> Callable[[str, s
 
     class _Pinned(ModelProvider):
         def __init__(self, version: Any) -> None:
-            super().__init__(settings, factory=chat_router.models.factory)
+            # the chat's pool: the tried version and the active one count against one capacity
+            super().__init__(settings, factory=chat_router.models.factory, pool=chat_router.models.pool)
             self._pinned = version
 
         def refresh(self, *, force: bool = False) -> Any:

@@ -5,10 +5,11 @@
 loads the new version (base + adapter) and every answer reports the new name. No restart,
 and an answer that started on the old model finishes on it.
 
-Loaded backends live in one process-wide :class:`DialoguePool`: at most
-``dialogue.max_loaded_models`` models (least recently used goes first, after its running
-replies finish). The console's Try tab gets any registered version through
-:func:`backend_for_version`, from the same pool and the same batching backend.
+Loaded backends live in a :class:`DialoguePool` that the ``ModelProvider`` holds (no
+process-wide pool): at most ``dialogue.max_loaded_models`` models (least recently used goes
+first, after its running replies finish). The console's Try tab gets any registered version
+from the chat's own pool (``services.build_trial`` passes ``chat_router.models.pool``, or
+:func:`backend_for_version`), so it shares the loaded model and its batching backend.
 """
 
 from __future__ import annotations
@@ -160,22 +161,13 @@ class DialoguePool:
             return [backend.version for _, backend in self._loaded.values()]
 
 
-_POOL = DialoguePool()
-
-
-def shared_pool(settings: Settings) -> DialoguePool:
-    """The process-wide pool, sized by ``settings.dialogue.max_loaded_models``."""
-    _POOL.capacity = settings.dialogue.max_loaded_models
-    return _POOL
-
-
 def backend_for_version(
-    settings: Settings, name: str | None, *, factory: BackendFactory = default_factory
+    settings: Settings, name: str | None, *, pool: DialoguePool, factory: BackendFactory = default_factory
 ) -> DialogueBackend:
     """A backend serving registered dialogue version ``name`` (None: the base model).
 
-    The Try tab's way in: the same pool (and so the same loaded model) as the chat's
-    active version, with the same batching backend."""
+    The Try tab's way in: given the chat's ``pool`` (``ModelProvider.pool``), the same loaded
+    model as the chat's active version, with the same batching backend."""
     from infinstruct.core.registry import get_version
 
     version = get_version(settings, name) if name is not None else None
@@ -184,7 +176,7 @@ def backend_for_version(
 
         raise InputError(f"{version.name} is a {version.kind} model, not a dialogue model")
     key = _pool_key(settings, factory, version)
-    return shared_pool(settings).get(key, lambda: factory(settings, version), keep=settings)
+    return pool.get(key, lambda: factory(settings, version), keep=settings)
 
 
 def _pool_key(settings: Settings, factory: BackendFactory, version: ModelVersion | None) -> tuple[Any, ...]:
@@ -195,9 +187,17 @@ def _pool_key(settings: Settings, factory: BackendFactory, version: ModelVersion
 class ModelProvider:
     """The active dialogue version's name, its backend (loaded on first use) and version row."""
 
-    def __init__(self, settings: Settings, *, factory: BackendFactory = default_factory) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        factory: BackendFactory = default_factory,
+        pool: DialoguePool | None = None,
+    ) -> None:
         self.settings = settings
         self.factory = factory
+        #: The loaded backends: its own unless a pool is shared (the Try tab shares the chat's).
+        self.pool = pool if pool is not None else DialoguePool(settings.dialogue.max_loaded_models)
         self._lock = threading.Lock()
         self._checked = float("-inf")
         self._version: ModelVersion | None = None
@@ -233,7 +233,5 @@ class ModelProvider:
         version = self.refresh()
         name = self._name_of(version)
         key = _pool_key(self.settings, self.factory, version)
-        backend = shared_pool(self.settings).get(
-            key, lambda: self.factory(self.settings, version), keep=self.settings
-        )
+        backend = self.pool.get(key, lambda: self.factory(self.settings, version), keep=self.settings)
         return backend, name
