@@ -13,11 +13,15 @@ passes ``start``); the loop only never repeats a step.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from infinstruct.core.progress import Progress
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,13 @@ def run_steps(runner: StepRunner, *, start: int, total: int, every_steps: int, p
         if (step + 1) % every_steps == 0 and step + 1 < total:
             runner.save(step + 1, tally)
     return tally
+
+
+def tensorboard_writer(run_dir: Path) -> Any:
+    """A TensorBoard writer logging under ``run_dir/tensorboard`` (None without tensorboard)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is a dependency, but a trimmed install still trains
+        log.warning("tensorboard is not installed; no event logs for this run")
+        return None
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))

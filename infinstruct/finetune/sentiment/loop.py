@@ -20,7 +20,7 @@ from infinstruct.core.errors import TrainingError
 from infinstruct.core.progress import Progress
 from infinstruct.core.settings import Settings
 from infinstruct.finetune.harness.checkpoint import load_state_file, save_state_file
-from infinstruct.finetune.harness.loop import StepOutcome, Tally, run_steps
+from infinstruct.finetune.harness.loop import StepOutcome, Tally, run_steps, tensorboard_writer
 from infinstruct.finetune.sentiment.config import OptimSection
 from infinstruct.finetune.sentiment.data import LabelledExample
 
@@ -133,16 +133,16 @@ def run_loop(
     optimizer = _optimizer(model, optim)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(optim.warmup_ratio * steps), steps)
     runner = _SentimentSteps(
-        model, tokenizer, batches, optimizer, scheduler, optim=optim, max_length=max_length
+        model, tokenizer, batches, optimizer, scheduler, optim=optim, max_length=max_length, penalty=penalty
     )
-    runner.penalty = penalty
-    start = runner.restore(run_dir / CHECKPOINT) if resume else 0
     runner.checkpoint = run_dir / CHECKPOINT
-    runner.writer = _tensorboard(run_dir)
+    start = runner.restore() if resume else 0
+    runner.writer = tensorboard_writer(run_dir)
     model.train()
     with Progress(settings, total=steps, unit="step", desc=desc, show=show_progress) as progress:
         tally = run_steps(runner, start=start, total=steps, every_steps=every_steps, progress=progress)
-    runner.writer.close()
+    if runner.writer is not None:
+        runner.writer.close()
     model.eval()
     losses = [round(x, 4) for x in tally.losses]
     return LoopResult(
@@ -169,26 +169,29 @@ class _SentimentSteps:
         *,
         optim: OptimSection,
         max_length: int,
+        penalty: Penalty | None,
     ) -> None:
         self.model, self.tokenizer, self.batches = model, tokenizer, batches
         self.optimizer, self.scheduler, self.optim, self.max_length = optimizer, scheduler, optim, max_length
         self.device = next(model.parameters()).device
-        self.penalty: Penalty | None = None
-        self.checkpoint = Path(CHECKPOINT)
-        self.writer: Any = None
+        self.penalty = penalty
+        self.checkpoint = Path(CHECKPOINT)  # set to the run's before ``restore`` / ``save``
+        self.writer: Any = None  # TensorBoard, opened once resumed
 
-    def restore(self, checkpoint: Path) -> int:
+    def restore(self) -> int:
         """The step a checkpoint left off at (0 without one); model, optimiser, schedule, RNG restored."""
         import torch
 
-        if not checkpoint.exists():
+        if not self.checkpoint.exists():
             return 0
-        state = load_state_file(checkpoint, device=self.device)
+        state = load_state_file(self.checkpoint, device=self.device)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
-        log.info("resumed %s at step %d of %d", checkpoint.parent.name, int(state["step"]), len(self.batches))
+        log.info(
+            "resumed %s at step %d of %d", self.checkpoint.parent.name, int(state["step"]), len(self.batches)
+        )
         return int(state["step"])
 
     def forward_backward(self, step: int) -> StepOutcome:
@@ -221,8 +224,9 @@ class _SentimentSteps:
         self.optimizer.zero_grad(set_to_none=True)
 
     def log(self, step: int, outcome: StepOutcome, tally: Tally) -> dict[str, str]:
-        self.writer.add_scalar("train/loss", outcome.loss, step)
-        self.writer.add_scalar("train/lr", self.scheduler.get_last_lr()[0], step)
+        if self.writer is not None:
+            self.writer.add_scalar("train/loss", outcome.loss, step)
+            self.writer.add_scalar("train/lr", self.scheduler.get_last_lr()[0], step)
         rate = round(tally.tokens_per_s, 1)
         return {"loss": f"{outcome.loss:.3f}", "tok_s": f"{rate:.0f}"}
 
@@ -237,9 +241,3 @@ class _SentimentSteps:
             "rng": torch.get_rng_state(),
         }
         save_state_file(self.checkpoint, state)
-
-
-def _tensorboard(run_dir: Path) -> Any:
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))

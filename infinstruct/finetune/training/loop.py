@@ -24,7 +24,7 @@ from infinstruct.finetune.harness.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from infinstruct.finetune.harness.loop import StepOutcome, Tally, run_steps
+from infinstruct.finetune.harness.loop import StepOutcome, Tally, run_steps, tensorboard_writer
 from infinstruct.finetune.training.config import FinetuneConfig
 from infinstruct.finetune.training.data import collate
 
@@ -169,10 +169,16 @@ def run_loop(
     model, optimizer = accelerator.prepare(model, optimizer)
     total = sum(p.steps for p in phases)
     steps = _DialogueSteps(
-        config, model, optimizer, scheduler, accelerator, run_dir=run_dir, total=total, pad_id=pad_id
+        config,
+        model,
+        optimizer,
+        scheduler,
+        accelerator,
+        phases=split_over_processes(phases, accelerator.num_processes),
+        penalty=penalty,
+        run_dir=run_dir,
+        pad_id=pad_id,
     )
-    steps.phases = split_over_processes(phases, accelerator.num_processes)
-    steps.penalty = penalty
     resumed = steps.restore() if resume else None
     start = resumed.step if resumed else 0
     main = accelerator.is_main_process
@@ -213,16 +219,16 @@ class _DialogueSteps:
         scheduler: Any,
         accelerator: Any,
         *,
+        phases: Sequence[Phase],
+        penalty: Callable[[Any], Any] | None,
         run_dir: Path,
-        total: int,
         pad_id: int,
     ) -> None:
         self.config, self.model, self.optimizer, self.scheduler = config, model, optimizer, scheduler
-        self.accelerator, self.total, self.pad_id = accelerator, total, pad_id
+        self.accelerator, self.phases, self.penalty, self.pad_id = accelerator, phases, penalty, pad_id
+        self.total = sum(p.steps for p in phases)
         self.ckpt_dir = run_dir / "checkpoints"
-        self.writer = _tensorboard(run_dir) if accelerator.is_main_process else None
-        self.phases: Sequence[Phase] = ()
-        self.penalty: Callable[[Any], Any] | None = None
+        self.writer = tensorboard_writer(run_dir) if accelerator.is_main_process else None
         self.phase_name = ""
         self.resumed_tokens = 0
 
@@ -291,12 +297,3 @@ def _phase_at(phases: Sequence[Phase], step: int) -> tuple[Phase, int]:
             return phase, begin
         begin += phase.steps
     raise IndexError(step)
-
-
-def _tensorboard(run_dir: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is a dependency, but a trimmed install still trains
-        log.warning("tensorboard is not installed; no event logs for this run")
-        return None
-    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
