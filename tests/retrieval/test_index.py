@@ -5,22 +5,33 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from infinstruct.core.errors import IndexStoreError, InputError
 from infinstruct.core.settings import Settings, load_settings
-from infinstruct.retrieval import index_store
-from infinstruct.retrieval.index_store import build_index, index_status, load_index
-from infinstruct.retrieval.search import search
+from infinstruct.embeddings.embedder import Embedders
+from infinstruct.retrieval.index_store import IndexCache, build_index, index_status, load_index
+from infinstruct.retrieval.search import Hit
+from infinstruct.retrieval.search import search as search_index
 from tests.retrieval.conftest import banking_slice, ingest
 
 pytestmark = pytest.mark.slow
 
 
+#: What ``services.py`` hands a long-running process: its searches share the loaded index.
+PROCESS = SimpleNamespace(embedders=Embedders(), indexes=IndexCache())
+
+
+def search(*args: Any, **kwargs: Any) -> list[Hit]:
+    return search_index(*args, embedders=PROCESS.embedders, indexes=PROCESS.indexes, **kwargs)
+
+
 def _forget_loaded() -> None:
     """What a process restart does to the in-memory index cache."""
-    index_store._LOADED.clear()
+    PROCESS.indexes = IndexCache()
 
 
 def test_build_search_filters_and_restart(store: Settings) -> None:
