@@ -107,12 +107,5 @@ def test_answers_beat_the_baselines(answer_report: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="missed target of issue 14: on a store with every shared support corpus, abstain "
-    "recall on the test half is ~0.70-0.75 (bound 0.8): near-domain questions sit as close to "
-    "twcs tweets as in-domain ones (docs/chat.md)",
-)
 def test_eval_chat_bounds_on_real_support_corpora(calibration: dict[str, Any]) -> None:
     assert calibration["meets_bounds"], calibration["test"]
