@@ -7,16 +7,16 @@ what it reports per earlier domain; the Fisher, the anchors, the penalty and the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 Penalty = Callable[[Any], Any]
 
 
-def ewc_penalty(model: Any, example_losses: Iterable[Callable[[], Any]], *, lam: float) -> Penalty:
+def ewc_penalty(model: Any, example_losses: Sequence[Callable[[], Any]], *, lam: float) -> Penalty:
     """``lam/2 * sum F_i (theta_i - theta*_i)^2`` with the empirical diagonal Fisher.
 
-    ``example_losses`` yields one thunk per earlier-domain example (a batch of one, so the
+    ``example_losses`` holds one thunk per earlier-domain example (a batch of one, so the
     squared gradients are per-example). The Fisher is divided by its mean so ``lam`` means
     the same for any model size.
     """
@@ -26,18 +26,15 @@ def ewc_penalty(model: Any, example_losses: Iterable[Callable[[], Any]], *, lam:
     fisher = {n: torch.zeros_like(p) for n, p in params.items()}
     was_training = model.training
     model.eval()  # no dropout noise in the importance estimate
-    count = 0
+    count = max(len(example_losses), 1)
     for loss_of in example_losses:
         model.zero_grad(set_to_none=True)
         loss_of().backward()
-        count += 1
         for n, p in params.items():
             if p.grad is not None:
-                fisher[n] += p.grad.detach() ** 2
+                fisher[n] += p.grad.detach() ** 2 / count
     model.zero_grad(set_to_none=True)
     model.train(was_training)
-    for n in fisher:
-        fisher[n] /= max(count, 1)
     mean = torch.stack([f.mean() for f in fisher.values()]).mean().clamp_min(1e-20)
     anchors = {n: (p.detach().clone(), fisher[n] / mean) for n, p in params.items()}
 

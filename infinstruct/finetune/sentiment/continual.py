@@ -63,7 +63,7 @@ def ewc_penalty(
 
         return loss
 
-    return harness_continual.ewc_penalty(model, (loss_of(ex) for ex in examples), lam=lam)
+    return harness_continual.ewc_penalty(model, [loss_of(ex) for ex in examples], lam=lam)
 
 
 def forgetting_report(

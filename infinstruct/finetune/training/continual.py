@@ -47,7 +47,7 @@ def ewc_penalty(
 
         return loss
 
-    return harness_continual.ewc_penalty(model, (loss_of(f) for f in features), lam=lam)
+    return harness_continual.ewc_penalty(model, [loss_of(f) for f in features], lam=lam)
 
 
 def forgetting_report(
