@@ -30,6 +30,7 @@ from infinstruct.auth.web import client_key
 from infinstruct.chat.router import ChatRouter, check_message
 from infinstruct.core.errors import InfinstructError, InputError, LimitError, NotFoundError
 from infinstruct.core.ratelimit import RateLimiter, RateLimitError
+from infinstruct.core.settings import Settings
 
 
 class ChatRequest(BaseModel):
@@ -122,7 +123,7 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
             answer = router.ask(body.message, conversation_id=body.conversation_id, client=client)
         except InfinstructError as exc:
             raise HTTPException(status_code=_status(exc), detail=str(exc)) from exc
-        return _view(answer, request, with_conversation=True)
+        return answer_view(settings, answer, request, with_conversation=True)
 
     @api.post("/api/feedback", tags=["chat"])
     def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
@@ -146,64 +147,78 @@ def build_chat_api(router: ChatRouter, limiter: RateLimiter | None = None) -> AP
     @api.post("/v1/chat/completions", tags=["openai"], response_model=None)
     def completions(body: CompletionRequest, request: Request) -> Any:
         """OpenAI-compatible chat completions over the answer router."""
-        messages = [{"role": m.role, "content": m.content or ""} for m in body.messages]
-        users = [n for n, m in enumerate(messages) if m["role"] == "user"]
-        try:
-            check_completion(
-                body,
-                max_tokens_cap=settings.dialogue.max_new_tokens,
-                max_messages=settings.chat.max_messages,
-                max_chars=settings.chat.max_history_chars,
-            )
-            if not users:
-                raise InputError("messages holds no user message; the last user message is the question")
-            question = check_message(messages[users[-1]]["content"], settings.chat.max_input_chars)
-            limiter.check(client_key(request))
-        except InfinstructError as exc:
-            return _openai_error(exc)
-        history = messages[: users[-1]]
-        call_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        events = router.stream(
-            question,
-            client=client_key(request),
-            persist=False,
-            history=history,
-            max_new_tokens=body.max_tokens,
-        )
-        if body.stream:
-            return StreamingResponse(_sse(events, call_id, created), media_type="text/event-stream")
-        text, final = "", None
-        try:
-            for event in events:
-                if event.kind == "end":
-                    text, final = event.text, event.answer
-        except InfinstructError as exc:  # e.g. the generation failed or ran out of time
-            return _openai_error(exc)
-        assert final is not None
-        return {
-            "id": call_id,
-            "object": "chat.completion",
-            "created": created,
-            "model": final.model_version,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-            ],
-            "usage": usage(router, messages, final, text),
-            "infinstruct": _view(final, request),
-        }
-
-    def _view(answer: Any, request: Request, *, with_conversation: bool = False) -> dict[str, Any]:
-        """Operators get the whole answer; everyone else the customer's view (customer_view)."""
-        from infinstruct.auth.web import principal_of
-        from infinstruct.chat.customer_view import PRIVILEGED_ROLES, customer_answer
-        from infinstruct.core.corpus_visibility import public_corpora
-
-        principal = principal_of(request)
-        if principal is not None and principal.role in PRIVILEGED_ROLES:
-            return dict(answer.as_dict(with_conversation=with_conversation))
-        return customer_answer(answer, public_corpora(settings))
+        return openai_completion(router, limiter, body, request)
 
     return api
+
+
+def answer_view(
+    settings: Settings, answer: Any, request: Request, *, with_conversation: bool = False
+) -> dict[str, Any]:
+    """Operators get the whole answer; everyone else the customer's view (customer_view)."""
+    from infinstruct.auth.web import principal_of
+    from infinstruct.chat.customer_view import PRIVILEGED_ROLES, customer_answer
+    from infinstruct.core.corpus_visibility import public_corpora
+
+    principal = principal_of(request)
+    if principal is not None and principal.role in PRIVILEGED_ROLES:
+        return dict(answer.as_dict(with_conversation=with_conversation))
+    return customer_answer(answer, public_corpora(settings))
+
+
+def _checked_question(body: CompletionRequest, messages: list[dict[str, str]], settings: Settings) -> int:
+    """The index of the last user message (the question), once the request is within bounds."""
+    check_completion(
+        body,
+        max_tokens_cap=settings.dialogue.max_new_tokens,
+        max_messages=settings.chat.max_messages,
+        max_chars=settings.chat.max_history_chars,
+    )
+    users = [n for n, m in enumerate(messages) if m["role"] == "user"]
+    if not users:
+        raise InputError("messages holds no user message; the last user message is the question")
+    return users[-1]
+
+
+def openai_completion(
+    router: ChatRouter, limiter: RateLimiter, body: CompletionRequest, request: Request
+) -> Any:
+    """``POST /v1/chat/completions``: one completion object, or an SSE stream when asked."""
+    settings = router.settings
+    messages = [{"role": m.role, "content": m.content or ""} for m in body.messages]
+    try:
+        last = _checked_question(body, messages, settings)
+        question = check_message(messages[last]["content"], settings.chat.max_input_chars)
+        limiter.check(client_key(request))
+    except InfinstructError as exc:
+        return _openai_error(exc)
+    call_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    events = router.stream(
+        question,
+        client=client_key(request),
+        persist=False,
+        history=messages[:last],
+        max_new_tokens=body.max_tokens,
+    )
+    if body.stream:
+        return StreamingResponse(_sse(events, call_id, created), media_type="text/event-stream")
+    text, final = "", None
+    try:
+        for event in events:
+            if event.kind == "end":
+                text, final = event.text, event.answer
+    except InfinstructError as exc:  # e.g. the generation failed or ran out of time
+        return _openai_error(exc)
+    assert final is not None
+    return {
+        "id": call_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": final.model_version,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": usage(router, messages, final, text),
+        "infinstruct": answer_view(settings, final, request),
+    }
 
 
 def _openai_error(exc: InfinstructError) -> JSONResponse:
