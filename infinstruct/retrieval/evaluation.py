@@ -18,7 +18,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -35,8 +35,42 @@ log = logging.getLogger(__name__)
 DEPTH = 100
 METHODS = ("dense", "bm25", "hybrid")
 
+# The metric names hold "@", so these reports are spelled in TypedDict's functional form.
+RankingScores = TypedDict(
+    "RankingScores",
+    {"recall@1": float, "recall@5": float, "recall@10": float, "mrr": float, "ndcg@10": float, "n": int},
+)
+MethodScores = TypedDict(
+    "MethodScores",
+    {
+        "recall@1": float,
+        "recall@5": float,
+        "recall@10": float,
+        "mrr": float,
+        "ndcg@10": float,
+        "n": int,
+        "control_recall@10": float,  # recall@10 against shuffled relevance: the chance level
+        "pool": int,
+        "dense_weight": NotRequired[float],  # hybrid only: the fitted mix it ran with
+    },
+)
 
-def score_rankings(ranked: list[list[int]], relevant: list[frozenset[int]]) -> dict[str, float]:
+
+class FittedWeight(TypedDict):
+    """The hybrid mix fitted for one language on the ``tune`` split (written for ``search``)."""
+
+    dense_weight: float
+    tune_mrr: float
+    sets: list[str]
+    n_tune: int
+    fitted_at: str
+
+
+#: ``infinstruct eval retrieval --json``: per evaluation set, per method, the scores.
+RetrievalEvalReport = dict[str, dict[str, MethodScores]]
+
+
+def score_rankings(ranked: list[list[int]], relevant: list[frozenset[int]]) -> RankingScores:
     """recall@1/5/10, MRR and nDCG@10 of ranked pool ids against relevance sets."""
     n = len(ranked)
     if n == 0:
@@ -50,9 +84,15 @@ def score_rankings(ranked: list[list[int]], relevant: list[frozenset[int]]) -> d
         dcg = sum(1.0 / math.log2(r + 1) for r, i in enumerate(ids[:10], start=1) if i in rel)
         ideal = sum(1.0 / math.log2(r + 1) for r in range(1, min(len(rel), 10) + 1))
         totals["ndcg@10"] += dcg / ideal if ideal else 0.0
-    out: dict[str, float] = {key: round(value / n, 4) for key, value in totals.items()}
-    out["n"] = n
-    return out
+    mean = {key: round(value / n, 4) for key, value in totals.items()}
+    return {
+        "recall@1": mean["recall@1"],
+        "recall@5": mean["recall@5"],
+        "recall@10": mean["recall@10"],
+        "mrr": mean["mrr"],
+        "ndcg@10": mean["ndcg@10"],
+        "n": n,
+    }
 
 
 def shuffled_control(ranked: list[list[int]], relevant: list[frozenset[int]], *, rounds: int = 20) -> float:
@@ -133,7 +173,7 @@ def evaluate_retrieval(
     sets: tuple[str, ...] = SET_NAMES,
     limit: int | None = None,
     store_weights: bool = True,
-) -> dict[str, Any]:
+) -> RetrievalEvalReport:
     """``{set: {method: metrics}}`` on the ``val`` split of every set found in the store.
 
     ``limit`` caps the documents read per set (tests); the fitted hybrid weights are
@@ -152,7 +192,7 @@ def evaluate_retrieval(
             "no evaluation data in the store (twcs, BANKING77 or ECD corpora); load one with "
             "`infinstruct ingest PATH`, e.g. the twcs, banking77 or ECD folders of the shared data"
         )
-    weights: dict[str, Any] = {}
+    weights: dict[str, FittedWeight] = {}
     for lang in sorted({LANGS[name] for name in runs}):
         members = [runs[name] for name in runs if LANGS[name] == lang]
         weight, tune_mrr = fit_weight(members, rrf_k=settings.retrieval.rrf_k)
@@ -165,7 +205,7 @@ def evaluate_retrieval(
         }
     if store_weights:
         save_weights(settings, weights)
-    report: dict[str, Any] = {}
+    report: RetrievalEvalReport = {}
     for name, run in runs.items():
         rows = run.data.rows("val")
         relevant = [run.data.relevant[r] for r in rows]
@@ -173,9 +213,11 @@ def evaluate_retrieval(
         report[name] = {}
         for method in METHODS:
             ranked = run.ranked(method, rows, weight=weight, rrf_k=settings.retrieval.rrf_k)
-            metrics: dict[str, Any] = score_rankings(ranked, relevant)
-            metrics["control_recall@10"] = shuffled_control(ranked, relevant)
-            metrics["pool"] = len(run.data.pool)
+            metrics: MethodScores = {
+                **score_rankings(ranked, relevant),
+                "control_recall@10": shuffled_control(ranked, relevant),
+                "pool": len(run.data.pool),
+            }
             if method == "hybrid":
                 metrics["dense_weight"] = weight
             report[name][method] = metrics
