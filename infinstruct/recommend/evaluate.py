@@ -15,14 +15,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from infinstruct.recommend.dataset import ItemData
 from infinstruct.recommend.profiles import profile_texts
 from infinstruct.recommend.ranking import (
-    SIGNALS,
     Weights,
     combine,
     hit_ndcg,
@@ -48,6 +47,35 @@ HISTORY_GRID: tuple[tuple[float | None, float], ...] = tuple(
 )
 
 Embed = Callable[[list[str]], np.ndarray]
+
+#: Hit rate and NDCG of the held-out item in the top 10 ("@" in the names: functional form).
+RankerScores = TypedDict("RankerScores", {"hr@10": float, "ndcg@10": float})
+
+
+class ValidationReport(TypedDict):
+    """How the fitted weights did on the validation fold (saved beside the weights)."""
+
+    users: int
+    combined: RankerScores
+    text: RankerScores
+    collaborative: RankerScores
+    popularity: RankerScores
+
+
+class CorpusEvaluation(TypedDict):
+    """Every ranker on one corpus's test fold, with the weights used and how they were fitted."""
+
+    text: RankerScores
+    collaborative: RankerScores
+    popularity: RankerScores
+    combined: RankerScores
+    corpus: str
+    users: int
+    items: int
+    events: int
+    weights: dict[str, Any]
+    validation: ValidationReport | None
+    seconds: float
 
 
 @dataclass
@@ -114,8 +142,9 @@ class FoldScorer:
         raw = text_scores(hist, self.vectors) if name == "text" else self.cooc.scores(hist)
         return standardise(raw, self.candidates)
 
-    def metrics(self, scores: np.ndarray) -> dict[str, float]:
-        return hit_ndcg(target_ranks(scores, self.fold.targets))
+    def metrics(self, scores: np.ndarray) -> RankerScores:
+        at10 = hit_ndcg(target_ranks(scores, self.fold.targets), k=10)
+        return {"hr@10": at10["hr@10"], "ndcg@10": at10["ndcg@10"]}
 
     def weighted(self, weights: Weights) -> dict[str, np.ndarray]:
         return {
@@ -129,7 +158,7 @@ class FoldScorer:
 
 def fit_weights(
     data: ItemData, embed: Embed, *, users: Sequence[int] | None = None
-) -> tuple[Weights, dict[str, Any]]:
+) -> tuple[Weights, ValidationReport]:
     """Pick history weighting per signal, then the mix, by NDCG@10 on the validation fold."""
     fold = leave_out_fold(data, position=2, users=users)
     if fold.users.size == 0:
@@ -152,10 +181,12 @@ def fit_weights(
     results = [(mix, scorer.metrics(combine(z, mix))) for mix in simplex_grid(0.05)]
     mix, val_metrics = max(results, key=lambda r: _key(r[1]))
     weights = Weights(**{**base.as_dict(), **mix})
-    report = {
+    report: ValidationReport = {
         "users": int(fold.users.size),
         "combined": val_metrics,
-        **{name: scorer.metrics(z[name]) for name in SIGNALS},
+        "text": scorer.metrics(z["text"]),
+        "collaborative": scorer.metrics(z["collaborative"]),
+        "popularity": scorer.metrics(z["popularity"]),
     }
     log.info("fitted recommendation weights for %s: %s (validation %s)", data.corpus, weights, val_metrics)
     return weights, report
@@ -163,28 +194,29 @@ def fit_weights(
 
 def evaluate(
     data: ItemData, embed: Embed, *, users: Sequence[int] | None = None, weights: Weights | None = None
-) -> dict[str, Any]:
+) -> CorpusEvaluation:
     """Fit on validation (unless ``weights`` is given), then report every ranker on the test fold."""
     started = time.monotonic()
-    validation: dict[str, Any] | None = None
+    validation: ValidationReport | None = None
     if weights is None:
         weights, validation = fit_weights(data, embed, users=users)
     fold = leave_out_fold(data, position=1, users=users)
     scorer = FoldScorer(data, fold, embed(profile_texts(data, exclude=fold.held_out)))
     z = scorer.weighted(weights)
-    report: dict[str, Any] = {name: scorer.metrics(z[name]) for name in SIGNALS}
-    report["combined"] = scorer.metrics(combine(z, weights.mix()))
-    report.update(
-        corpus=data.corpus,
-        users=int(fold.users.size),
-        items=data.n_items,
-        events=data.n_events,
-        weights=weights.as_dict(),
-        validation=validation,
-        seconds=round(time.monotonic() - started, 1),
-    )
-    return report
+    return {
+        "text": scorer.metrics(z["text"]),
+        "collaborative": scorer.metrics(z["collaborative"]),
+        "popularity": scorer.metrics(z["popularity"]),
+        "combined": scorer.metrics(combine(z, weights.mix())),
+        "corpus": data.corpus,
+        "users": int(fold.users.size),
+        "items": data.n_items,
+        "events": data.n_events,
+        "weights": weights.as_dict(),
+        "validation": validation,
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
-def _key(metrics: dict[str, float]) -> tuple[float, float]:
+def _key(metrics: RankerScores) -> tuple[float, float]:
     return (metrics["ndcg@10"], metrics["hr@10"])

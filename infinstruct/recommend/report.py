@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
@@ -17,9 +17,9 @@ from infinstruct.core.errors import NotFoundError
 from infinstruct.core.settings import Settings
 from infinstruct.recommend import store
 from infinstruct.recommend.dataset import ItemData
-from infinstruct.recommend.evaluate import eligible_users, evaluate
+from infinstruct.recommend.evaluate import CorpusEvaluation, RankerScores, eligible_users, evaluate
 from infinstruct.recommend.profiles import embed_profiles
-from infinstruct.recommend.ranking import SIGNALS, Weights
+from infinstruct.recommend.ranking import Weights
 from infinstruct.recommend.service import save_weights, weights_path
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,22 @@ MIN_USERS = 10
 MIN_ITEMS = 20
 
 
+class RecommendEvalReport(TypedDict):
+    """``infinstruct eval recommend --json``: the primary corpus's rankers first, then every
+    evaluated corpus and why the others were skipped."""
+
+    text: RankerScores
+    collaborative: RankerScores
+    popularity: RankerScores
+    combined: RankerScores
+    corpus: str
+    corpora: dict[str, CorpusEvaluation]
+    skipped: dict[str, str]
+
+
 def run_eval(
     settings: Settings, *, corpora: Sequence[str] = (), max_users: int | None = None
-) -> dict[str, Any]:
+) -> RecommendEvalReport:
     """Fit on leave-second-last-out, test on leave-last-out, for each usable corpus."""
     from infinstruct.embeddings.embedder import load_embedder
 
@@ -47,7 +60,7 @@ def run_eval(
     def embed(texts: list[str]) -> np.ndarray:
         return embed_profiles(settings, texts, embedder=embedder)
 
-    reports: dict[str, Any] = {}
+    reports: dict[str, CorpusEvaluation] = {}
     skipped: dict[str, str] = {}
     sizes: dict[str, int] = {}
     for name in names:
@@ -77,9 +90,15 @@ def run_eval(
     if primary is None:
         primary = max(reports, key=lambda n: sizes[n])
     top = reports[primary]
-    out: dict[str, Any] = {name: top[name] for name in (*SIGNALS, "combined")}
-    out.update(corpus=primary, corpora=reports, skipped=skipped)
-    return out
+    return {
+        "text": top["text"],
+        "collaborative": top["collaborative"],
+        "popularity": top["popularity"],
+        "combined": top["combined"],
+        "corpus": primary,
+        "corpora": reports,
+        "skipped": skipped,
+    }
 
 
 def _unusable(data: ItemData, users: list[int]) -> str | None:

@@ -25,7 +25,7 @@ from infinstruct.core.settings import Settings
 from infinstruct.embeddings.embedder import Embedders, load_embedder
 from infinstruct.recommend import store
 from infinstruct.recommend.dataset import ItemData
-from infinstruct.recommend.evaluate import eligible_users, fit_weights
+from infinstruct.recommend.evaluate import ValidationReport, eligible_users, fit_weights
 from infinstruct.recommend.explain import Explainer, item_keywords, normalise, query_terms
 from infinstruct.recommend.profiles import embed_profiles, profile_texts
 from infinstruct.recommend.ranking import Weights, standardise, top_k
@@ -245,7 +245,7 @@ def weights_path(settings: Settings, corpus: str, stamp: str, model: str) -> Pat
     return settings.cache_dir / "recommend" / f"weights-{slug}-{stamp}.json"
 
 
-def save_weights(path: Path, weights: Weights, report: dict[str, Any]) -> None:
+def save_weights(path: Path, weights: Weights, report: ValidationReport | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps({"weights": weights.as_dict(), "validation": report}, indent=2), encoding="utf-8"
