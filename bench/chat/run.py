@@ -91,8 +91,8 @@ def serve(settings: Any) -> tuple[str, Any]:
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
 
+    from bench.chat.chain import baseline_chain
     from infinstruct.chat.api import build_chat_api
-    from infinstruct.chat.chain import baseline_chain
     from infinstruct.chat.service import build_chat_router
     from infinstruct.core.ratelimit import RateLimiter
     from infinstruct.retrieval.retriever import InfinstructRetriever

@@ -1,9 +1,10 @@
-"""The RAG chain as ``langchain_core`` runnables.
+"""The benchmark's baseline: a plain LCEL ``retriever | prompt | llm`` chain.
 
-``rag_messages_chain`` is what the router's retrieval route runs (passages → spotlighted
-messages); ``backend_llm`` wraps any ``DialogueBackend`` as a streaming runnable; and
-``baseline_chain`` is the plain ``retriever | prompt | llm`` chain the benchmark compares
-the router against (same retriever, same model, no routing, no spotlighting).
+``backend_llm`` wraps any ``DialogueBackend`` as a streaming runnable; ``baseline_chain`` is
+the chain ``bench/chat/run.py`` compares the router against (same retriever, same model, no
+routing, no spotlighting). Only the benchmark uses it, so it lives here, not in
+``infinstruct.chat`` (moved from ``infinstruct/chat/chain.py``, whose unused
+``rag_messages_chain`` was dropped: the router builds its messages with ``chat.prompts``).
 """
 
 from __future__ import annotations
@@ -11,23 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from infinstruct.chat.prompts import retrieval_messages
 from infinstruct.core.protocols import DialogueBackend
-
-
-def rag_messages_chain(spotlighting: bool) -> Any:
-    """``{question, passages, history} -> messages`` as a runnable."""
-    from langchain_core.runnables import RunnableLambda
-
-    def _messages(data: dict[str, Any]) -> list[dict[str, str]]:
-        return retrieval_messages(
-            data["question"],
-            passages=data["passages"],
-            history=data.get("history", []),
-            spotlighting=spotlighting,
-        )
-
-    return RunnableLambda(_messages, name="spotlighted_prompt")
 
 
 def _as_dicts(value: Any) -> list[dict[str, str]]:
