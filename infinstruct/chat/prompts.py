@@ -177,12 +177,3 @@ def retrieval_messages(
 def _passage(source: Source) -> str:
     title = source.title.strip()
     return f"{title}: {source.snippet.strip()}" if title else source.snippet.strip()
-
-
-def leaks_prompt(answer: str, prompt: str, *, window: int = 6) -> bool:
-    """True when ``answer`` repeats ``window`` consecutive words of ``prompt`` (a leak)."""
-    words = _WHITESPACE.split(prompt.lower().strip())
-    said = " ".join(_WHITESPACE.split(answer.lower()))
-    if len(words) < window:
-        return bool(words) and " ".join(words) in said
-    return any(" ".join(words[i : i + window]) in said for i in range(len(words) - window + 1))
