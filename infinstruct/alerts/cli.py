@@ -17,6 +17,7 @@ from infinstruct.core.errors import InputError
 from infinstruct.core.settings import Settings
 
 if TYPE_CHECKING:
+    from infinstruct.alerts.backtest_run import BacktestReport
     from infinstruct.alerts.feeds import FeedReader
 
 ReaderFactory = Callable[[Settings], "FeedReader | None"]
@@ -408,7 +409,7 @@ def _register_scheduler(app: typer.Typer, reader_for: ReaderFactory) -> None:
             worker.stop()
 
 
-def backtest_summary(r: dict[str, Any]) -> str:
+def backtest_summary(r: BacktestReport) -> str:
     """Three lines of a backtest report for people (`--json` gives all of it)."""
 
     def pct(value: float | None) -> str:
