@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NotRequired, Protocol, TypedDict, runtime_checkable
 
 from sqlmodel import col, select
 
@@ -72,17 +72,30 @@ def remove_feed(settings: Settings, name: str) -> None:
         session.delete(feed)
 
 
-def poll_feeds(settings: Settings, reader: FeedReader | None) -> list[dict[str, Any]]:
+class FeedPoll(TypedDict):
+    """One feed's part of an alerts run: the load's counts, or why it failed."""
+
+    feed: str
+    ok: bool
+    read: NotRequired[int]
+    loaded: NotRequired[int]
+    duplicates: NotRequired[int]
+    quarantined: NotRequired[int]
+    version: NotRequired[int]
+    error: NotRequired[str]
+
+
+def poll_feeds(settings: Settings, reader: FeedReader | None) -> list[FeedPoll]:
     """Load every enabled feed; one feed's failure is reported and does not stop the others."""
     feeds = [f for f in list_feeds(settings) if f.enabled]
     if feeds and reader is None:
         raise InputError("feeds are configured but no feed reader is wired; install the connectors part")
-    reports: list[dict[str, Any]] = []
+    reports: list[FeedPoll] = []
     for feed in feeds:
         assert reader is not None
         try:
             report = reader(feed.uri, kind=feed.kind, corpus=corpus_name(feed.name))
-            reports.append({"feed": feed.name, "ok": True, **_brief(report)})
+            reports.append(_brief(feed.name, report))
         except InfinstructError as exc:
             log.warning("feed %s (%s) failed: %s", feed.name, feed.uri, exc)
             reports.append({"feed": feed.name, "ok": False, "error": str(exc)})
@@ -95,6 +108,17 @@ def poll_feeds(settings: Settings, reader: FeedReader | None) -> list[dict[str, 
     return reports
 
 
-def _brief(report: dict[str, Any]) -> dict[str, Any]:
-    keep = ("read", "loaded", "duplicates", "quarantined", "version")
-    return {k: report[k] for k in keep if k in report}
+def _brief(name: str, report: dict[str, Any]) -> FeedPoll:
+    """The counts of a feed load that a run reports (those the reader gave)."""
+    poll: FeedPoll = {"feed": name, "ok": True}
+    if "read" in report:
+        poll["read"] = report["read"]
+    if "loaded" in report:
+        poll["loaded"] = report["loaded"]
+    if "duplicates" in report:
+        poll["duplicates"] = report["duplicates"]
+    if "quarantined" in report:
+        poll["quarantined"] = report["quarantined"]
+    if "version" in report:
+        poll["version"] = report["version"]
+    return poll

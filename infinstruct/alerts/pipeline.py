@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from infinstruct.alerts.alerting import raise_alerts
 from infinstruct.alerts.delivery import deliver_due
-from infinstruct.alerts.feeds import FeedReader, poll_feeds
+from infinstruct.alerts.feeds import FeedPoll, FeedReader, poll_feeds
 from infinstruct.alerts.scoring import load_scorer, model_version_id, score_new_items
 from infinstruct.core.jobs import create_job, finish_job, update_job
 from infinstruct.core.protocols import SentimentScorer
@@ -31,7 +31,7 @@ class AlertsRunReport(TypedDict):
     run_id: int
     now: str
     model: str
-    feeds: list[dict[str, Any]]  # per feed: its name, ok, and the load's counts or error
+    feeds: list[FeedPoll]
     items: int
     remaining: int
     topics: int
