@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TypedDict
 
 from sqlalchemy import Table, and_, exists, func, insert, select, update
 from sqlmodel import Session
@@ -42,7 +43,16 @@ def document_text(title: str, text: str) -> str:
     return title or text
 
 
-def sync_chunks(session: Session, settings: Settings) -> dict[str, int]:
+class ChunkSync(TypedDict):
+    """What one sync of the chunks did (part of the index build report)."""
+
+    chunked_documents: int
+    new_chunks: int
+    revived: int
+    retired: int
+
+
+def sync_chunks(session: Session, settings: Settings) -> ChunkSync:
     """Chunk new live documents, revive chunks of re-loaded ones, retire those of stale ones."""
     live_chunk = (
         select(CHUNK.c.id).where(CHUNK.c.document_id == DOCUMENT.c.id, CHUNK.c.stale.is_(False)).exists()
@@ -89,7 +99,7 @@ def sync_chunks(session: Session, settings: Settings) -> dict[str, int]:
             )
     for start in range(0, len(rows), 2000):
         session.execute(insert(CHUNK), rows[start : start + 2000])
-    report = {
+    report: ChunkSync = {
         "chunked_documents": len(missing),
         "new_chunks": len(rows),
         "revived": revived,

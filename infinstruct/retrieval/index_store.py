@@ -33,6 +33,7 @@ from infinstruct.core.errors import IndexStoreError
 from infinstruct.core.settings import Settings
 from infinstruct.embeddings.embedder import SentenceEmbedder, embed_cached, load_embedder
 from infinstruct.retrieval.chunks import (
+    ChunkSync,
     LiveChunk,
     corpus_versions,
     live_chunk_hashes,
@@ -105,7 +106,20 @@ def _compatible(settings: Settings, manifest: dict[str, Any], model_name: str, d
     return None
 
 
-def build_index(settings: Settings, *, full: bool = False, show_progress: bool = False) -> dict[str, Any]:
+class IndexBuildReport(ChunkSync):
+    """``infinstruct index build --json``: what the build did, the chunk sync's counts included."""
+
+    model: str
+    kind: str
+    count: int
+    added: int
+    removed: int
+    rebuilt: bool
+    reason: str  # why the index was rebuilt from scratch ("" when it was updated in place)
+    seconds: float
+
+
+def build_index(settings: Settings, *, full: bool = False, show_progress: bool = False) -> IndexBuildReport:
     """Bring the index in line with the store; returns what was done.
 
     Incremental unless ``full``, the model/dimension/kind changed, or the files are broken.
