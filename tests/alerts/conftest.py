@@ -195,13 +195,16 @@ def data_root() -> Iterator[Path]:
 
 #: sentiment-minilm shrunk to seconds: a few steps on a class-balanced slice of the Twitter
 #: financial news (rows 3000+, disjoint from the first rows the tests plant as bursts).
+#: 40 steps, not 20: at 20 the model was good enough for one split of the slice and raised a
+#: false alert on the bullish control burst for another (changing the labelled rows'
+#: group_key rule moved rows between train and test); at 40 it passes under both rules.
 FAST_SENTIMENT: dict[str, Any] = {
     "domain": "finance-tweets",
     "data.corpora": ["twitter-slice"],
     "data.val_fraction": 0.0,
     "data.test_fraction": 0.15,
     "data.max_eval": 60,
-    "optim.max_steps": 20,
+    "optim.max_steps": 40,
     "optim.batch_size": 16,
     "optim.lr": 2.0e-4,
     "model.max_length": 40,

@@ -74,7 +74,7 @@ def test_real_model_real_feeds_one_alert_for_the_negative_burst_only(
     loaded = {feed["feed"]: feed["loaded"] for feed in report["feeds"]}
     assert loaded["wire"] == len(rows) and loaded["cnbc-finance-328d4bb0"] == 30
     assert report["items"] == sum(loaded.values())  # every new item scored, once
-    assert len(report["alerts"]) == 1, report
+    assert len(report["alerts"]) == 1, report["alerts"]
     alerts = _ok("alerts", "list", "--user", "alice")
     assert [a["topic"] for a in alerts] == ["ACME"]
     titles = {h["title"] for h in alerts[0]["headlines"]}
