@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import typer
-from typer._click.globals import get_current_context  # typer vendors click: its own context stack
 from typer.core import TyperGroup
+from typer.main import get_current_context  # typer vendors click: its context stack, not click's
 
 from infinstruct.core.errors import InfinstructError
 from infinstruct.core.settings import Settings, load_settings
