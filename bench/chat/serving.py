@@ -16,6 +16,7 @@ its greedy replies to those questions agree with fp32's on fewer than
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import os
 import statistics
@@ -30,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bench.common import machine_info, percentile, spread, write_result  # noqa: E402
+from bench.common import commit, machine_info, percentile, spread, write_result  # noqa: E402
 
 SHOP = REPO / "tests" / "chat" / "data" / "shop" / "dialogues.jsonl"
 TAOBAO = REPO.parent / "shared" / "data" / "zh" / "ecd_taobao_customer_service" / "train.txt"
@@ -263,6 +264,16 @@ def _one_side(backend: Any, questions: list[str], tokens: int, *, concurrent: bo
     }
 
 
+def _load_note() -> str:
+    """What the load average says about the absolute speeds (the ratios hold either way)."""
+    if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
+        return (
+            "CPU shared with other jobs during the run: absolute speeds are depressed; "
+            "see machine.loadavg_1_5_15 and the per-round load averages."
+        )
+    return "Machine otherwise idle during the run (see the per-round load averages)."
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -304,8 +315,11 @@ def main() -> None:
         "settings": settings,
         "chosen": chosen,
         "concurrency": conc,
-        "note": "CPU shared with other jobs during the run: absolute speeds are depressed; "
-        "see machine.loadavg_1_5_15 and the per-round load averages.",
+        "note": _load_note(),
+        # chat.json also holds bench/chat/run.py's sections: this one carries its own provenance
+        "commit": commit(),
+        "written_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "produced_by": "python bench/chat/serving.py " + " ".join(sys.argv[1:]),
     }
     path = REPO / "bench" / "results" / "chat.json"
     existing = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
