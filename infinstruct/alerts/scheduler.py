@@ -58,6 +58,27 @@ class _OnWorker:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._job, name)
 
+    def __str__(self) -> str:  # APScheduler's "Running job ..." lines name the job
+        return str(self._job)
+
+    def __repr__(self) -> str:
+        return repr(self._job)
+
+
+def _stored_job(scheduler: Any, job_id: str) -> Any:
+    """The stored job ``job_id``, or None when there is none or it cannot be restored.
+
+    A job stored by an earlier release names its function by import path, and that path moved
+    (``infinstruct.platform.alerts.scheduler:run_job`` before the layers split): restoring it
+    raises LookupError, which would kill the lease thread and stop every schedule. It is
+    replaced instead; only its next run time is lost.
+    """
+    try:
+        return scheduler.get_job(job_id)
+    except LookupError as exc:
+        log.warning("stored job %s cannot be restored (%s); scheduling it afresh", job_id, exc)
+        return None
+
 
 def _worker_executor(worker: Worker) -> Any:
     """A thread pool that runs every stored job as ``worker.run(kind)``.
@@ -170,9 +191,11 @@ class Worker:
             (DELIVER_JOB, "deliver", self.deliver_s),
         ):
             trigger = IntervalTrigger(seconds=seconds, timezone="UTC")
-            stored = scheduler.get_job(job_id)
+            stored = _stored_job(scheduler, job_id)
             if stored is None:
-                scheduler.add_job(run_job, trigger, args=[kind, self.key], id=job_id, name=job_id)
+                scheduler.add_job(
+                    run_job, trigger, args=[kind, self.key], id=job_id, name=job_id, replace_existing=True
+                )
             elif getattr(stored.trigger, "interval", None) != trigger.interval or list(stored.args) != [
                 kind,
                 self.key,

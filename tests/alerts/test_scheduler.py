@@ -134,3 +134,27 @@ def test_a_restart_keeps_the_jobs_and_catches_a_missed_run_up_once(settings: Set
             assert conn.execute(text("SELECT count(*) FROM apscheduler_jobs")).scalar_one() == 2
     finally:
         restarted.stop()
+
+
+def test_a_job_stored_by_an_earlier_release_is_replaced_not_fatal(settings: Settings) -> None:
+    """Jobs name their function by import path; a path that moved must not stop the schedules."""
+    import pickle
+
+    settings = _fast(settings)
+    worker = Worker(settings, poll_s=2, deliver_s=3600, holder="old").start()
+    _wait_for(lambda: len(_runs(settings)) >= 1)
+    worker.stop()
+    with get_engine(settings).begin() as conn:
+        for job_id, blob in conn.execute(text("SELECT id, job_state FROM apscheduler_jobs")).all():
+            state = pickle.loads(blob)
+            state["func"] = "infinstruct.platform.alerts.scheduler:run_job"  # the pre-split path
+            conn.execute(
+                text("UPDATE apscheduler_jobs SET job_state = :s WHERE id = :id"),
+                {"s": pickle.dumps(state), "id": job_id},
+            )
+    count = len(_runs(settings))
+    upgraded = Worker(settings, poll_s=1, deliver_s=3600, holder="new").start()
+    try:
+        _wait_for(lambda: any(_holder(r) == "new" for r in _runs(settings)[count:]))
+    finally:
+        upgraded.stop()
