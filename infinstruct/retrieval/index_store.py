@@ -31,7 +31,7 @@ import numpy as np
 from infinstruct.core.db import session_scope
 from infinstruct.core.errors import IndexStoreError
 from infinstruct.core.settings import Settings
-from infinstruct.embeddings.embedder import SentenceEmbedder, embed_cached, load_embedder
+from infinstruct.embeddings.embedder import Embedders, SentenceEmbedder, embed_cached, load_embedder
 from infinstruct.retrieval.chunks import (
     ChunkSync,
     LiveChunk,
@@ -119,13 +119,15 @@ class IndexBuildReport(ChunkSync):
     seconds: float
 
 
-def build_index(settings: Settings, *, full: bool = False, show_progress: bool = False) -> IndexBuildReport:
+def build_index(
+    settings: Settings, *, full: bool = False, show_progress: bool = False, embedders: Embedders | None = None
+) -> IndexBuildReport:
     """Bring the index in line with the store; returns what was done.
 
     Incremental unless ``full``, the model/dimension/kind changed, or the files are broken.
     """
     started = time.monotonic()
-    embedder = load_embedder(settings)
+    embedder = load_embedder(settings, embedders)
     with session_scope(settings) as session:
         chunk_report = sync_chunks(session, settings)
     with session_scope(settings) as session:
@@ -301,7 +303,13 @@ class IndexCache:
             self._loaded[folder] = index
 
 
-def load_index(settings: Settings, *, repair: bool = True, cache: IndexCache | None = None) -> RetrievalIndex:
+def load_index(
+    settings: Settings,
+    *,
+    repair: bool = True,
+    cache: IndexCache | None = None,
+    embedders: Embedders | None = None,
+) -> RetrievalIndex:
     """The current index: ``cache``'s copy while the manifest is unchanged, else read from disk.
 
     On first load the index is compared with the store; a mismatch (documents loaded or
@@ -321,7 +329,7 @@ def load_index(settings: Settings, *, repair: bool = True, cache: IndexCache | N
                 f"the index at {settings.index_dir} is out of date ({problem}); run `infinstruct index build`"
             )
         log.warning("repairing the index at %s: %s", settings.index_dir, problem)
-        build_index(settings)
+        build_index(settings, embedders=embedders)  # the server's model, not a second copy
         manifest = _read_manifest(settings.index_dir)
         if manifest is None:
             raise IndexStoreError(f"could not write an index to {settings.index_dir}; check the folder")

@@ -205,7 +205,7 @@ def search(
     if k <= 0:
         raise InputError(f"--k must be > 0 (got {k})")
     flt = SearchFilters.from_any(filters, corpus=corpus)
-    index = load_index(settings, cache=indexes)
+    index = load_index(settings, cache=indexes, embedders=embedders)
     allowed = None if flt.empty else allowed_chunk_ids(settings, flt)
     if allowed is not None and len(allowed) == 0:
         return []
