@@ -149,6 +149,25 @@ def _is_card(candidate: str) -> bool:
     return total % 10 == 0
 
 
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _is_cn_id(candidate: str) -> bool:
+    """A resident ID (GB 11643): a real birth date at digits 7-14 and the MOD 11-2 check
+    character. Taobao order numbers are 18-19 digits too; without both checks every one of
+    them would be scrubbed as a person's ID."""
+    import datetime as dt
+
+    try:
+        born = dt.date(int(candidate[6:10]), int(candidate[10:12]), int(candidate[12:14]))
+    except ValueError:
+        return False
+    if not 1900 <= born.year <= dt.date.today().year:
+        return False
+    total = sum(int(d) * w for d, w in zip(candidate[:17], _ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == candidate[17].upper()
+
+
 def scrub_pii(text: str) -> str:
     """Replace e-mails, card, phone and ID numbers, @handles and URLs carrying tokens by tags."""
     if not text:
@@ -160,7 +179,7 @@ def scrub_pii(text: str) -> str:
         text = HANDLE.sub("@user", EMAIL.sub("<EMAIL>", text))
     if _DIGITS.search(text):
         text = _CARD.sub(lambda m: "<CARD>" if _is_card(m.group()) else m.group(), text)
-        text = _CN_ID.sub("<ID>", text)
+        text = _CN_ID.sub(lambda m: "<ID>" if _is_cn_id(m.group()) else m.group(), text)
         text = CN_MOBILE.sub("<PHONE>", PHONE.sub("<PHONE>", text))
     return text
 
@@ -171,7 +190,7 @@ def find_pii(text: str) -> str | None:
         return "email"
     if PHONE.search(text) or CN_MOBILE.search(text):
         return "phone"
-    if _CN_ID.search(text):
+    if any(_is_cn_id(m.group()) for m in _CN_ID.finditer(text)):
         return "national_id"
     if any(_is_card(m.group()) for m in _CARD.finditer(text)):
         return "card_number"

@@ -58,5 +58,13 @@ def test_scrub_removes_what_find_reports() -> None:
         assert find_pii(scrub_pii(sample)) is None
 
 
+def test_a_resident_id_is_scrubbed_but_an_order_number_is_kept() -> None:
+    # 11010519491231002X is the standard's own example (valid date, valid check character).
+    assert scrub_pii("身份证 11010519491231002X 已验证") == "身份证 <ID> 已验证"
+    assert find_pii("身份证 11010519491231002X") == "national_id"
+    for order in ("订单号 202312181234567890", "订单号 110105194912310021"):  # bad date / check char
+        assert scrub_pii(order) == order and find_pii(order) is None
+
+
 def test_split_sentences_keeps_terminators() -> None:
     assert split_sentences("利润下降；股价上涨。Why? Yes") == ["利润下降；", "股价上涨。", "Why?", "Yes"]
