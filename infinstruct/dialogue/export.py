@@ -25,6 +25,12 @@ from infinstruct.dialogue.loading import NO_FORMATS, ArtefactFormats
 log = logging.getLogger(__name__)
 
 FORMATS = ("hf", "gguf")
+#: Methods whose training ends in the base architecture's own tensors (full weights, or a
+#: LoRA/AdaLoRA/IA3 adapter that peft folds into them). The others add parts no engine's
+#: architecture has: soft prompt or prefix key/value vectors, or bottleneck layers
+#: (down -> activation -> up after a sublayer), whose non-linearity cannot be folded into a
+#: weight matrix. Saving those as a plain folder would silently drop what was trained.
+MERGEABLE = ("full", "scratch", "lora", "adalora", "ia3")
 
 
 def export_version(
@@ -48,6 +54,13 @@ def export_version(
     version = get_version(settings, name)
     if version.kind != "dialogue":
         raise InputError(f"{name} is a {version.kind} model; only dialogue versions export to {fmt}")
+    if version.method not in MERGEABLE:
+        raise InputError(
+            f"{name} was trained with method {version.method!r}, whose trained parts cannot be "
+            f"merged into the base weights, so no serving engine would load what it learned; "
+            f"serve it with the built-in backend (dialogue.backend: local), or train a recipe with "
+            f"method lora (e.g. smollm2-lora) to export ({', '.join(MERGEABLE)} export)"
+        )
     out = Path(out).expanduser()
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out} is not empty; give a new or empty folder")

@@ -112,3 +112,27 @@ def test_export_refuses_a_non_empty_folder_and_unknown_format(
         app, ["models", "export", lora_version, "--format", "onnx", "--out", str(tmp_path / "x")], env=cli_env
     )
     assert result.exit_code == 2 and "hf, gguf" in result.output
+
+
+@pytest.mark.parametrize("method", ["bottleneck", "prompt", "prefix"])
+def test_export_refuses_a_version_whose_training_cannot_be_merged(
+    cli_env: dict[str, str], settings: Settings, lora_version: str, tmp_path: Path, method: str
+) -> None:
+    """A bottleneck, prompt or prefix version saved as a plain folder would load as the bare
+    base model: the export refuses, says why, and writes nothing."""
+    from sqlmodel import select
+
+    from infinstruct.core.db import session_scope
+    from infinstruct.core.tables import ModelVersion
+
+    with session_scope(settings) as session:
+        row = session.exec(select(ModelVersion).where(ModelVersion.name == lora_version)).one()
+        row.method = method
+        session.add(row)
+    out = tmp_path / "export"
+    result = CliRunner().invoke(
+        app, ["models", "export", lora_version, "--format", "hf", "--out", str(out)], env=cli_env
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot be merged" in result.output and "dialogue.backend: local" in result.output
+    assert not out.exists()
