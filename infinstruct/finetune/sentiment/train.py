@@ -24,6 +24,7 @@ from infinstruct.core.registry import get_version, next_version_name, register_v
 from infinstruct.core.settings import Settings
 from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.harness.continual import Penalty
+from infinstruct.finetune.harness.report import optional_sections
 from infinstruct.finetune.runs import mark_complete, resume_run, start_run
 from infinstruct.finetune.sentiment import continual
 from infinstruct.finetune.sentiment.baseline import run_baseline
@@ -435,10 +436,5 @@ def _summary(report: EvalReport) -> RunResult:
         "per_class": test.get("per_class"),
         "subsets": test.get("subsets"),
     }
-    if "baseline" in report:
-        out["baseline"] = report["baseline"]
-    if "forgetting" in report:
-        out["forgetting"] = report["forgetting"]
-    if "train" in report:
-        out["train"] = report["train"]
+    out.update(optional_sections(report, "baseline"))  # type: ignore[typeddict-item]  # keys of RunResult
     return out

@@ -21,6 +21,7 @@ from infinstruct.core.settings import Settings
 from infinstruct.core.tables import ModelVersion
 from infinstruct.finetune.harness.continual import Penalty
 from infinstruct.finetune.harness.overrides import apply_overrides
+from infinstruct.finetune.harness.report import optional_sections
 from infinstruct.finetune.runs import mark_complete, resume_run, start_run
 from infinstruct.finetune.training import continual, data
 from infinstruct.finetune.training.build import build_model_for, build_phases, build_splits
@@ -337,12 +338,7 @@ def _summary(report: EvalReport) -> RunResult:
         "embed_sim": test.get("embed_sim"),
         "validation_loss": validation.get("loss"),
     }
-    if "val_loss_drop" in report:
-        out["val_loss_drop"] = report["val_loss_drop"]
-    if "forgetting" in report:
-        out["forgetting"] = report["forgetting"]
-    if "train" in report:
-        out["train"] = report["train"]
+    out.update(optional_sections(report, "val_loss_drop"))  # type: ignore[typeddict-item]  # keys of RunResult
     return out
 
 
