@@ -206,31 +206,53 @@ def _candidates(values: list[float], most: int = 120) -> Any:
 
 #: Off-domain margins tried by the fit (cosine differences), plus the gate switched off.
 MARGINS = (*np.round(np.arange(-0.3, 0.301, 0.025), 3).tolist(), OFF_DOMAIN_GATE_OFF)
+#: Most probe thresholds tried (midpoints between the items' probabilities, thinned).
+PROBE_CANDIDATES = 60
+
+
+def _gates(features: list[Features]) -> tuple[str, list[tuple[float, np.ndarray]]]:
+    """The off-domain gate the fit tunes and its candidate settings (value, declined mask).
+
+    The probe when every item has a probability (a trained version: chosen over the margin by
+    cross-validation on the validation half, docs/chat.md), else the nearest-reference margin;
+    both include the gate switched off."""
+    probabilities = [f.off_domain_probability for f in features]
+    off = (OFF_DOMAIN_GATE_OFF, np.zeros(len(features), dtype=bool))
+    if features and all(p is not None for p in probabilities):
+        p = np.array(probabilities, dtype=np.float64)
+        cands = _candidates(p.tolist(), most=PROBE_CANDIDATES)
+        return "probe", [*((float(t), p >= t) for t in cands if 0.0 < t <= 1.0), off]
+    gap = np.array([f.off_domain_gap() for f in features])
+    return "margin", [(float(m), gap >= m) for m in MARGINS]
 
 
 def fit_thresholds(items: list[CalibrationItem], features: list[Features], base: Thresholds) -> Thresholds:
-    """The (off-domain margin, model, retrieval) triple with the best mean per-route accuracy
+    """The (off-domain gate, model, retrieval) triple with the best mean per-route accuracy
     among those that meet the abstain bounds (plus a margin) on these items, or among all when
     none does; ties -> the middle of the best plateau, the choice least sensitive to small
     score shifts."""
     expected = np.array([i.expected for i in items])
-    gap = np.array([f.off_domain_gap() for f in features])
     model = np.array([f.model if f.examples else -np.inf for f in features])
     retrieval = np.array([f.retrieval for f in features])
+    kind, gates = _gates(features)
     best: list[tuple[float, float, float]] = []
     best_score = -1.0
-    for margin in MARGINS:
-        gated = gap >= margin  # declined before any similarity threshold is looked at
+    for value, gated in gates:  # declined before any similarity threshold is looked at
         score, pairs = _fit_pair(
             expected, np.where(gated, -np.inf, model), np.where(gated, -np.inf, retrieval)
         )
         if score > best_score + 1e-9:
             best_score, best = score, []
         if abs(score - best_score) <= 1e-9:
-            best.extend((float(margin), tm, tr) for tm, tr in pairs)
-    margin, tm, tr = best[len(best) // 2]
+            best.extend((value, tm, tr) for tm, tr in pairs)
+    gate, tm, tr = best[len(best) // 2]
     return replace(
-        base, model=round(tm, 4), retrieval=round(tr, 4), off_domain_margin=round(margin, 4), calibrated=True
+        base,
+        model=round(tm, 4),
+        retrieval=round(tr, 4),
+        off_domain_margin=round(gate, 4) if kind == "margin" else OFF_DOMAIN_GATE_OFF,
+        off_domain_probe=round(gate, 4) if kind == "probe" else OFF_DOMAIN_GATE_OFF,
+        calibrated=True,
     )
 
 
@@ -318,11 +340,12 @@ def run_calibration(
     if save:
         result["saved_to"] = str(save_thresholds(settings, fitted))
     log.info(
-        "chat calibration: thresholds model=%.3f retrieval=%.3f off-domain margin=%.3f; "
-        "test abstain P=%.3f R=%.3f",
+        "chat calibration: thresholds model=%.3f retrieval=%.3f off-domain margin=%.3f "
+        "probe=%.3f; test abstain P=%.3f R=%.3f",
         fitted.model,
         fitted.retrieval,
         fitted.off_domain_margin,
+        fitted.off_domain_probe,
         test_report["abstain_precision"],
         test_report["abstain_recall"],
     )

@@ -14,6 +14,9 @@ fits on its validation half and ``eval answers`` reports on the other half.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+
+import numpy as np
 
 OUT_OF_DOMAIN: tuple[str, ...] = (
     # trivia and general knowledge
@@ -285,3 +288,47 @@ def half_of(question: str) -> str:
 def reference_questions() -> tuple[str, ...]:
     """The off-domain questions the router compares a question with (the validation half)."""
     return tuple(q for q in OUT_OF_DOMAIN if half_of(q) == "validation")
+
+
+#: Folds of the reference questions for cross-fitted probe scores (calibration): a reference
+#: question is scored by a probe that never saw its fold, so the fit sees honest scores.
+PROBE_FOLDS = 5
+#: Inverse L2 strength of the probe (scikit-learn's default, not tuned: chosen with the
+#: candidates in docs/chat.md before any measurement).
+PROBE_C = 1.0
+
+
+def fold_of(question: str, folds: int = PROBE_FOLDS) -> int:
+    """The fixed probe fold of a reference question (a SHA-256, independent of ``half_of``)."""
+    return hashlib.sha256(f"probe:{question}".encode()).digest()[0] % folds
+
+
+@dataclass(frozen=True)
+class OffDomainProbe:
+    """A logistic-regression probe on sentence embeddings: P(off-domain | question vector).
+
+    Chosen over the nearest-reference gap by 5-fold cross-validation inside the validation
+    half (docs/chat.md, "Off-domain gate: chosen by cross-validation"): one off-domain
+    reference question is a thin witness, while the probe learns the direction that
+    separates the whole training domain from every reference question at once."""
+
+    weights: np.ndarray
+    bias: float
+
+    def probability(self, vectors: np.ndarray) -> np.ndarray:
+        z = np.atleast_2d(vectors).astype(np.float64) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+
+
+def fit_probe(in_domain: np.ndarray, off_domain: np.ndarray) -> OffDomainProbe | None:
+    """The probe separating ``in_domain`` vectors (the active version's training questions)
+    from ``off_domain`` ones (reference questions), classes weighted equally; None without
+    both classes."""
+    if len(in_domain) == 0 or len(off_domain) == 0:
+        return None
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([in_domain, off_domain]).astype(np.float64)
+    y = np.concatenate([np.zeros(len(in_domain)), np.ones(len(off_domain))])
+    model = LogisticRegression(C=PROBE_C, class_weight="balanced", max_iter=2000).fit(x, y)
+    return OffDomainProbe(model.coef_[0].astype(np.float64), float(model.intercept_[0]))

@@ -24,12 +24,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from infinstruct.chat import conversations, curation, prompts
 from infinstruct.chat.answers import Answer, Route, Source, humanize_intent
 from infinstruct.chat.backends import ModelProvider
 from infinstruct.chat.evidence import Recommender, Searcher, best_score, recommendation_request
 from infinstruct.chat.intent_evidence import ANSWER_MARGIN, MIN_INTENT_COVERAGE, coverage, intent_vocabularies
-from infinstruct.chat.ood import reference_questions
+from infinstruct.chat.ood import OffDomainProbe, fit_probe, fold_of, reference_questions
 from infinstruct.chat.questions import (
     IntentGuess,
     QuestionIndex,
@@ -68,6 +70,9 @@ class Features:
     off_domain: float = 0.0
     #: Share of the question's content words found in the voted intent's training questions.
     intent_coverage: float = 1.0
+    #: P(off-domain) from the probe over the active version's training questions and the
+    #: reference questions (None without a version or references).
+    off_domain_probability: float | None = None
 
     def scores(self) -> dict[str, float]:
         return {
@@ -76,6 +81,11 @@ class Features:
             "retrieval": round(self.retrieval, 4),
             "intent": round(self.intent.similarity, 4) if self.intent else 0.0,
             "off_domain": round(self.off_domain, 4),
+            **(
+                {"off_domain_p": round(self.off_domain_probability, 4)}
+                if self.off_domain_probability is not None
+                else {}
+            ),
         }
 
     def in_domain(self) -> float:
@@ -85,6 +95,13 @@ class Features:
     def off_domain_gap(self) -> float:
         """How much closer the question is to a known off-domain question than to the domain."""
         return self.off_domain - self.in_domain()
+
+    def off_domain_declined(self, thresholds: Thresholds) -> bool:
+        """The off-domain gate: the probe when it is calibrated (and known for this question),
+        else the nearest-reference margin (thresholds files from before the probe)."""
+        if thresholds.off_domain_probe <= 1.0 and self.off_domain_probability is not None:
+            return self.off_domain_probability >= thresholds.off_domain_probe
+        return self.off_domain_gap() >= thresholds.off_domain_margin
 
     def fired_intent(self, thresholds: Thresholds) -> IntentGuess | None:
         """The intent when the signal fires: close enough and a clear vote."""
@@ -101,9 +118,9 @@ def decide(features: Features, thresholds: Thresholds, *, recommend: bool = Fals
     if recommend:
         return "recommend"
     # MiniLM scores every question against the domain's closest text, however unrelated (all
-    # Chinese text sits close together for it): being clearly nearer to a known off-domain
-    # question than to anything in the domain is the evidence that declines it.
-    if features.off_domain_gap() >= thresholds.off_domain_margin:
+    # Chinese text sits close together for it): the probe (or, for old thresholds files, being
+    # clearly nearer to a known off-domain question than to the domain) declines it.
+    if features.off_domain_declined(thresholds):
         return "abstain"
     intent = features.fired_intent(thresholds)
     # closer to an intent-labelled question than to any reply the model learnt: the intent decides
@@ -177,6 +194,7 @@ class ChatRouter:
         self._version_index: QuestionIndex | None = None
         self._intent_index: QuestionIndex | None = None
         self._off_domain_index: QuestionIndex | None = None
+        self._probes: tuple[str, dict[int | None, OffDomainProbe | None]] | None = None
         self._intent_vocab: tuple[str, dict[str, frozenset[str]]] | None = None
         self._curated: tuple[tuple[int, int], QuestionIndex, dict[str, dict[str, Any]]] | None = None
 
@@ -251,6 +269,48 @@ class ChatRouter:
                 )
             return self._off_domain_index
 
+    def off_domain_probe(self, leave_out_fold: int | None = None) -> OffDomainProbe | None:
+        """The probe over the active version's training questions (reply and intent indexes)
+        against the reference questions; ``leave_out_fold`` drops that fold's references
+        (cross-fitted scores for calibration). Fitted once per version and fold."""
+        version, intents = self.version_index(), self.intent_index()
+        if version is None:
+            return None
+        references = self.off_domain_index()
+        key = f"{version.key}|{intents.key if intents else ''}"
+        with self._lock:
+            if self._probes is None or self._probes[0] != key:
+                self._probes = (key, {})
+            cache = self._probes[1]
+            if leave_out_fold not in cache:
+                keep = [
+                    n
+                    for n, p in enumerate(references.payloads)
+                    if leave_out_fold is None or fold_of(str(p["question"])) != leave_out_fold
+                ]
+                inside = [version.vectors] + (
+                    [intents.vectors] if intents is not None and len(intents) else []
+                )
+                cache[leave_out_fold] = fit_probe(np.concatenate(inside), references.vectors[keep])
+            return cache[leave_out_fold]
+
+    def _probabilities(
+        self, questions: Sequence[str], vectors: np.ndarray, leave_out: bool
+    ) -> list[float | None]:
+        """P(off-domain) per question; a reference question (``leave_out``) gets the score of the
+        probe fitted without its fold, so calibration never scores a question the probe learnt."""
+        probe = self.off_domain_probe()
+        if probe is None:
+            return [None] * len(questions)
+        out: list[float | None] = [float(p) for p in probe.probability(vectors)]
+        if leave_out:
+            references = set(reference_questions())
+            for i, question in enumerate(questions):
+                if question in references:
+                    held_out = self.off_domain_probe(fold_of(question))
+                    out[i] = float(held_out.probability(vectors[i])[0]) if held_out is not None else None
+        return out
+
     def features(
         self,
         questions: Sequence[str],
@@ -270,11 +330,13 @@ class ChatRouter:
         examples = index.nearest(vectors, max(cfg.grounding_examples, 1)) if index else None
         intents = self.intent_index()
         voters = intents.nearest(vectors, max(cfg.intent_neighbours, 1)) if intents else None
+        probabilities = self._probabilities(questions, vectors, leave_out_references)
         out: list[Features] = []
         for i, question in enumerate(questions):
             feat = Features(
                 min_intent_confidence=cfg.intent_min_confidence,
                 min_answer_confidence=cfg.intent_answer_min_confidence,
+                off_domain_probability=probabilities[i],
                 off_domain=max(
                     (s for s, p in references[i] if not (leave_out_references and p["question"] == question)),
                     default=0.0,

@@ -28,6 +28,10 @@ class Thresholds:
     #: exceeds its in-domain evidence (model or intent similarity) by at least this margin.
     #: ``OFF_DOMAIN_GATE_OFF`` (the fallback until calibration) never declines.
     off_domain_margin: float = OFF_DOMAIN_GATE_OFF
+    #: A question is declined when the off-domain probe (``ood.OffDomainProbe``) gives it at
+    #: least this probability; when set (≤ 1) it replaces the margin. Files written before the
+    #: probe have no such key and keep the margin gate.
+    off_domain_probe: float = OFF_DOMAIN_GATE_OFF
     calibrated: bool = False
     fitted: dict[str, Any] = field(default_factory=dict)
 
@@ -62,6 +66,7 @@ def load_thresholds(settings: Settings) -> Thresholds:
             retrieval=float(data["retrieval"]),
             intent=float(data.get("intent", settings.chat.intent_min_similarity)),
             off_domain_margin=float(data.get("off_domain_margin", OFF_DOMAIN_GATE_OFF)),
+            off_domain_probe=float(data.get("off_domain_probe", OFF_DOMAIN_GATE_OFF)),
             calibrated=bool(data.get("calibrated", True)),
             fitted=dict(data.get("fitted", {})),
         )

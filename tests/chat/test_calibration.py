@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
+
 from infinstruct.chat.calibration import CalibrationItem, fit_thresholds, route_report
-from infinstruct.chat.ood import OUT_OF_DOMAIN
+from infinstruct.chat.ood import OUT_OF_DOMAIN, PROBE_FOLDS, fit_probe, fold_of
 from infinstruct.chat.router import Features, decide
-from infinstruct.chat.thresholds import Thresholds
+from infinstruct.chat.thresholds import OFF_DOMAIN_GATE_OFF, Thresholds, load_thresholds, save_thresholds
+from infinstruct.core.settings import load_settings
 
 
 def _item(expected: str, n: int) -> CalibrationItem:
@@ -52,8 +58,66 @@ def test_fit_declines_questions_nearer_to_the_off_domain_references() -> None:
         feats.append(Features(model=0.8 + n / 100, examples=[(0.9, {})], off_domain=0.9 + n / 200))
     fitted = fit_thresholds(items, feats, Thresholds(curated=0.9, model=0.5, retrieval=0.5))
     assert -0.2 < fitted.off_domain_margin <= 0.2
+    assert fitted.off_domain_probe == OFF_DOMAIN_GATE_OFF  # no probabilities: the margin gate
     report = route_report(items, [decide(f, fitted) for f in feats])
     assert report["abstain_recall"] == 1.0 and report["per_route_accuracy"]["model"] == 1.0
+
+
+def test_fit_uses_the_probe_when_every_item_has_a_probability() -> None:
+    """In-domain and off-domain items alike in every similarity (the margin cannot tell them
+    apart); only the probe's probability does: the fit sets a probe threshold between them
+    and switches the margin off."""
+    items, feats = [], []
+    for n in range(20):
+        same = {"model": 0.8 + n / 100, "examples": [(0.9, {})], "off_domain": 0.8 + n / 100}
+        items.append(_item("model", n))
+        feats.append(Features(**same, off_domain_probability=0.05 + n / 100))  # type: ignore[arg-type]
+        items.append(_item("abstain", n))
+        feats.append(Features(**same, off_domain_probability=0.7 + n / 100))  # type: ignore[arg-type]
+    fitted = fit_thresholds(items, feats, Thresholds(curated=0.9, model=0.5, retrieval=0.5))
+    assert 0.24 < fitted.off_domain_probe <= 0.7
+    assert fitted.off_domain_margin == OFF_DOMAIN_GATE_OFF
+    report = route_report(items, [decide(f, fitted) for f in feats])
+    assert report["abstain_recall"] == 1.0 and report["per_route_accuracy"]["model"] == 1.0
+
+
+def test_the_probe_gate_replaces_the_margin_only_where_it_is_known() -> None:
+    near = Features(model=0.9, examples=[(0.9, {})], off_domain=0.5, off_domain_probability=0.95)
+    thresholds = Thresholds(
+        curated=0.9, model=0.5, retrieval=0.5, off_domain_margin=0.0, off_domain_probe=0.5
+    )
+    assert decide(near, thresholds) == "abstain"  # the probe declines what the margin would answer
+    assert decide(near, Thresholds(curated=0.9, model=0.5, retrieval=0.5, off_domain_margin=0.0)) == "model"
+    unknown = Features(model=0.5, examples=[(0.5, {})], off_domain=0.9)  # no version: no probability
+    assert decide(unknown, thresholds) == "abstain"  # the margin still applies
+
+
+def test_probe_separates_two_clusters_and_needs_both() -> None:
+    rng = np.random.default_rng(0)
+    centre = np.eye(8)
+    inside = centre[0] + 0.3 * rng.standard_normal((60, 8))
+    outside = centre[1] + 0.3 * rng.standard_normal((15, 8))
+    probe = fit_probe(inside, outside)
+    assert probe is not None
+    assert probe.probability(centre[1:2])[0] > 0.9 > 0.1 > probe.probability(centre[0:1])[0]
+    assert fit_probe(inside, outside[:0]) is None and fit_probe(inside[:0], outside) is None
+
+
+def test_reference_folds_are_fixed_and_all_used() -> None:
+    folds = [fold_of(q) for q in OUT_OF_DOMAIN]
+    assert folds == [fold_of(q) for q in OUT_OF_DOMAIN] and set(folds) == set(range(PROBE_FOLDS))
+
+
+def test_thresholds_file_keeps_the_probe_and_reads_files_from_before_it(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    save_thresholds(settings, Thresholds(curated=0.9, model=0.3, retrieval=0.5, off_domain_probe=0.42))
+    assert load_thresholds(settings).off_domain_probe == 0.42
+    path = tmp_path / "router-thresholds.json"
+    assert path.exists()
+    old = {"curated": 0.9, "model": 0.25, "retrieval": 0.53, "off_domain_margin": -0.075}
+    path.write_text(json.dumps(old), encoding="utf-8")
+    loaded = load_thresholds(settings)
+    assert loaded.off_domain_margin == -0.075 and loaded.off_domain_probe == OFF_DOMAIN_GATE_OFF
 
 
 def test_an_intent_needs_more_evidence_for_its_curated_answer_than_for_a_tag() -> None:

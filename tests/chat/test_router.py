@@ -237,3 +237,23 @@ def test_a_planted_control_token_turn_hijacks_a_naive_prompt_but_not_the_router(
     assert any(s.doc_id == "web:ridgeback" for s in defended.sources)  # it reached the prompt
     assert CANARY not in defended.answer
     assert "<|im_start|>" not in backend.calls[-1][-1]["content"]
+
+
+def test_off_domain_probe_scores_a_reference_question_with_a_probe_that_never_saw_it(
+    chat_settings: Settings,
+) -> None:
+    """Calibration must see honest probe scores: a reference question is scored by the probe
+    fitted without its fold (``leave_out_references``), which is less sure than the one that
+    learnt it; a question on neither list is told apart by the probe."""
+    from infinstruct.chat.ood import reference_questions
+
+    router = make_router(chat_settings)
+    reference = reference_questions()[0]
+    learnt = router.features([reference])[0].off_domain_probability
+    held_out = router.features([reference], leave_out_references=True)[0].off_domain_probability
+    assert learnt is not None and held_out is not None
+    assert held_out < learnt
+    inside, outside = router.features([IN_TRAINING, "What is the boiling point of water on Everest?"])
+    assert inside.off_domain_probability is not None and outside.off_domain_probability is not None
+    assert inside.off_domain_probability < 0.5 < outside.off_domain_probability
+    assert "off_domain_p" in outside.scores()
