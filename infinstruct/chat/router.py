@@ -62,9 +62,10 @@ class Features:
     #: The curated answer of ``intent`` (``{id, answer, intent}``) when an operator wrote one.
     intent_answer: dict[str, Any] | None = None
     min_intent_confidence: float = 0.5
-    #: A curated answer chosen by intent alone needs this vote share (a hand-off tag needs
-    #: only ``min_intent_confidence``: a wrong tag costs a colleague a glance, a wrong answer
-    #: misleads the customer).
+    #: A curated answer chosen by intent alone, or the intent named to the customer in a
+    #: hand-off, needs this vote share (a hand-off tag for the operators needs only
+    #: ``min_intent_confidence``: a wrong tag costs a colleague a glance, a wrong answer or a
+    #: wrong topic misleads the customer).
     min_answer_confidence: float = 0.6
     #: Similarity to the nearest committed off-domain reference question (``ood.reference_questions``).
     off_domain: float = 0.0
@@ -103,6 +104,17 @@ class Features:
             return self.off_domain_probability >= thresholds.off_domain_probe
         return self.off_domain_gap() >= thresholds.off_domain_margin
 
+    def intent_is_certain(self, intent: IntentGuess) -> bool:
+        """Evidence enough to act on the intent in front of the customer: send its curated
+        answer, or name it in a hand-off. A fired intent alone only tags the hand-off for the
+        operators: "my package hasn't arrived" fires card_arrival, and telling the customer
+        so is worse than a plain hand-off."""
+        return (
+            intent.confidence >= self.min_answer_confidence
+            and intent.similarity >= self.model + ANSWER_MARGIN
+            and self.intent_coverage >= MIN_INTENT_COVERAGE
+        )
+
     def fired_intent(self, thresholds: Thresholds) -> IntentGuess | None:
         """The intent when the signal fires: close enough and a clear vote."""
         guess = self.intent
@@ -125,12 +137,7 @@ def decide(features: Features, thresholds: Thresholds, *, recommend: bool = Fals
     intent = features.fired_intent(thresholds)
     # closer to an intent-labelled question than to any reply the model learnt: the intent decides
     if intent is not None and intent.similarity >= features.model:
-        answer = (
-            features.intent_answer is not None
-            and intent.confidence >= features.min_answer_confidence
-            and intent.similarity >= features.model + ANSWER_MARGIN
-            and features.intent_coverage >= MIN_INTENT_COVERAGE
-        )
+        answer = features.intent_answer is not None and features.intent_is_certain(intent)
         return "curated" if answer else "abstain"
     if features.examples and features.model >= thresholds.model:
         return "model"
@@ -349,7 +356,7 @@ class ChatRouter:
             if voters and voters[i]:
                 feat.intent = vote_intent(voters[i])
                 feat.intent_answer = by_intent.get(feat.intent.intent) if feat.intent else None
-                if feat.intent is not None and feat.intent_answer is not None:
+                if feat.intent is not None:
                     vocabulary = self.intent_vocabularies().get(feat.intent.intent, frozenset())
                     feat.intent_coverage = coverage(question, vocabulary)
             if self.searcher is not None:
@@ -495,7 +502,9 @@ class ChatRouter:
             return str(hit.get("answer", "")), [source]
         if route == "recommend":
             return _recommendation_text(question, items), items
-        return handoff_text(question, intent.intent if intent else None), []
+        return handoff_text(
+            question, intent.intent if intent and feat.intent_is_certain(intent) else None
+        ), []
 
     def _generated(
         self,
@@ -549,7 +558,9 @@ class ChatRouter:
                 return
         intent = feat.fired_intent(self.thresholds)
         answer.route, answer.sources = "abstain", []
-        answer.answer = handoff_text(question, intent.intent if intent else None)
+        answer.answer = handoff_text(
+            question, intent.intent if intent and feat.intent_is_certain(intent) else None
+        )
         if not started:
             yield ChatEvent("start", answer=answer)
         yield ChatEvent("token", text=answer.answer)
@@ -631,7 +642,8 @@ def _boundary(text: str, start: int, hold: int) -> int | None:
 
 
 def handoff_text(question: str, intent: str | None) -> str:
-    """The hand-off reply: tagged with the intent's phrase when it is known."""
+    """The hand-off reply, naming the topic when ``intent`` is given (only a certain one is:
+    :meth:`Features.intent_is_certain`)."""
     zh = prompts.is_chinese(question)
     if intent is None:
         return prompts.abstain_text(question)

@@ -146,6 +146,22 @@ def test_an_intent_needs_more_evidence_for_its_curated_answer_than_for_a_tag() -
     assert decide(feat(0.95, coverage=0.5), thresholds) == "abstain"  # words the intent never uses
 
 
+def test_a_handoff_names_its_topic_to_the_customer_only_with_a_certain_intent() -> None:
+    """The session's real-store check: "my package hasn't arrived yet, it's been 2 weeks" was
+    handed off as "your question about card arrival"; a weak tag stays for the operators."""
+    from infinstruct.chat.questions import IntentGuess
+    from infinstruct.chat.router import handoff_text
+
+    weak = Features(intent=IntentGuess("card_arrival", 0.55, 0.64), model=0.57, intent_coverage=0.4)
+    sure = Features(intent=IntentGuess("lost_or_stolen_card", 0.95, 0.9), model=0.5)
+    assert weak.intent is not None and sure.intent is not None
+    assert not weak.intent_is_certain(weak.intent) and sure.intent_is_certain(sure.intent)
+    plain = handoff_text("my package hasn't arrived yet", None)
+    assert "card arrival" not in plain and "colleague" in plain
+    assert "lost or stolen card" in handoff_text("I lost my card", "lost_or_stolen_card")
+    assert "挂失" not in handoff_text("我的卡丢了", None) and "同事" in handoff_text("我的卡丢了", None)
+
+
 def test_content_words_and_coverage() -> None:
     from infinstruct.chat.intent_evidence import content_words, coverage, intent_vocabularies
 
