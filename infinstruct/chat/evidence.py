@@ -46,6 +46,23 @@ def recommendation_request(question: str) -> str | None:
     return rest.strip(" ?.!？。") or question.strip()
 
 
+_PERSON = re.compile(
+    # a request verb, then (within a few words) who: "give me a human", "can I talk to someone"
+    r"\b(?:want|need|get|give\s+me|speak|talk|chat|connect\s+me|transfer\s+me|put\s+me\s+through)\b"
+    r"[^.?!。？！]{0,25}?\b(?:human|person|agent|representative|operator|someone|somebody|staff)s?\b"
+    r"(?!\s+(?:resources|rights|error|being))"
+    r"|\b(?:real|live)\s+(?:human|person|agent)\b|\bhuman\s+(?:agent|support)\b"
+    r"|转人工|人工客服|找人工|真人|客服人员",
+    re.IGNORECASE,
+)
+
+
+def person_request(question: str) -> bool:
+    """Whether the customer asks for a person: whatever else the question says, a customer who
+    asks for one is handed off (a reply from the model there reads as a refusal)."""
+    return _PERSON.search(question) is not None
+
+
 def index_searcher(
     settings: Settings, *, embedders: Embedders | None = None, indexes: IndexCache | None = None
 ) -> Searcher:

@@ -44,8 +44,17 @@ def lang_of(text: str) -> str:
     return "zh" if is_chinese(text) else "en"
 
 
+PERSON_EN = "Of course. I have passed your conversation to a colleague, who will get back to you."
+PERSON_ZH = "好的，我已把您的对话转给人工同事，他们会尽快回复您。"
+
+
 def abstain_text(question: str) -> str:
     return ABSTAIN_ZH if is_chinese(question) else ABSTAIN_EN
+
+
+def person_text(question: str) -> str:
+    """The hand-off reply to a customer who asked for a person."""
+    return PERSON_ZH if is_chinese(question) else PERSON_EN
 
 
 def system_prompt(question: str) -> str:

@@ -29,7 +29,13 @@ import numpy as np
 from infinstruct.chat import conversations, curation, prompts
 from infinstruct.chat.answers import Answer, Route, Source, humanize_intent
 from infinstruct.chat.backends import ModelProvider
-from infinstruct.chat.evidence import Recommender, Searcher, best_score, recommendation_request
+from infinstruct.chat.evidence import (
+    Recommender,
+    Searcher,
+    best_score,
+    person_request,
+    recommendation_request,
+)
 from infinstruct.chat.intent_evidence import ANSWER_MARGIN, MIN_INTENT_COVERAGE, coverage, intent_vocabularies
 from infinstruct.chat.ood import OffDomainProbe, fit_probe, fold_of, reference_questions
 from infinstruct.chat.questions import (
@@ -437,6 +443,8 @@ class ChatRouter:
         feat = self.features([question])[0]
         thresholds = self.thresholds
         route = decide(feat, thresholds, recommend=wanted is not None)
+        if person_request(question):
+            route = "abstain"
         intent = feat.fired_intent(thresholds)
         items: list[Source] = []
         if route == "recommend":
@@ -645,6 +653,8 @@ def handoff_text(question: str, intent: str | None) -> str:
     """The hand-off reply, naming the topic when ``intent`` is given (only a certain one is:
     :meth:`Features.intent_is_certain`)."""
     zh = prompts.is_chinese(question)
+    if person_request(question):
+        return prompts.person_text(question)
     if intent is None:
         return prompts.abstain_text(question)
     topic = humanize_intent(intent)

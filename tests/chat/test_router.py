@@ -257,3 +257,26 @@ def test_off_domain_probe_scores_a_reference_question_with_a_probe_that_never_sa
     assert inside.off_domain_probability is not None and outside.off_domain_probability is not None
     assert inside.off_domain_probability < 0.5 < outside.off_domain_probability
     assert "off_domain_p" in outside.scores()
+
+
+def test_a_customer_who_asks_for_a_person_is_handed_off(chat_settings: Settings) -> None:
+    """Asked on the real store this session: "you are useless, give me a human" got a model
+    reply ("I'm sorry for any misunderstanding.") instead of a person."""
+    from infinstruct.chat.evidence import person_request
+
+    asks = ["you are useless, give me a human", "Can I talk to a real person?", "转人工", "我要人工客服"]
+    asks += ["I need someone to call me back", "Let me chat with an agent please"]
+    other = ["What is a human resources department?", "How do I add another person to my account?"]
+    other += ["Can someone help me with my card?", IN_TRAINING, SHOP, "我的快递怎么还没到？"]
+    assert [q for q in asks if not person_request(q)] == [] and [q for q in other if person_request(q)] == []
+
+    backend = ScriptedBackend()
+    router = make_router(chat_settings, backend)
+    answer = router.ask("I am still waiting on my card, let me speak to a real person")
+    assert answer.route == "abstain" and answer.answer.startswith("Of course."), answer
+    assert backend.calls == []  # no model reply was even tried
+    zh = router.ask("转人工")
+    assert zh.route == "abstain" and "人工同事" in zh.answer
+    with session_scope(chat_settings) as session:
+        questions = [h.question for h in session.exec(select(Handoff)).all()]
+    assert "转人工" in questions
