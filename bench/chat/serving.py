@@ -1,5 +1,6 @@
 """Dialogue serving on this CPU: memory bandwidth, decode speed against its ceiling per
-setting (fp32, bf16, dynamic int8, attention kernel, threads) with a quality check, and
+setting (fp32, bf16, bf16 with the compiled static-cache step, dynamic int8, attention kernel,
+threads) with a quality check, and
 batched generation at 1 vs 10 concurrent clients. Writes the ``serving`` section of
 ``bench/results/chat.json`` (other sections, from ``bench/chat/run.py``, are kept).
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import functools
 import json
 import os
 import statistics
@@ -37,7 +39,10 @@ SHOP = REPO / "tests" / "chat" / "data" / "shop" / "dialogues.jsonl"
 TAOBAO = REPO.parent / "shared" / "data" / "zh" / "ecd_taobao_customer_service" / "train.txt"
 LOSS_TOLERANCE = 0.02  # nats per reply token
 AGREEMENT_FLOOR = 0.75
-SETTINGS = ("fp32-sdpa", "bf16-sdpa", "int8-dynamic", "fp32-eager", "fp32-sdpa-1thread")
+SETTINGS = ("fp32-sdpa", "bf16-sdpa", "bf16-compiled", "int8-dynamic", "fp32-eager", "fp32-sdpa-1thread")
+#: Static KV cache length of the "-compiled" settings (dialogue.compile_max_len): every
+#: prompt + reply here fits, so their single-stream decode runs the compiled step.
+COMPILE_MAX_LEN = 512
 
 
 def dialogues() -> list[tuple[str, str]]:
@@ -114,10 +119,19 @@ def reply_loss(model: Any, tokenizer: Any, pairs: list[tuple[str, str]]) -> floa
     return nll / count
 
 
-def make_backend(model: Any, tokenizer: Any, **options: Any) -> Any:
+def make_backend(model: Any, tokenizer: Any, setting: str = "", **options: Any) -> Any:
+    """The product's backend for ``setting``; a "-compiled" one waits for its compile."""
     from infinstruct.dialogue import LocalDialogueBackend
 
-    return LocalDialogueBackend(model, tokenizer, version="bench", timeout_s=600, **options)
+    if "compiled" in setting:
+        options.update(compile_decode=True, compile_max_len=COMPILE_MAX_LEN)
+    backend = LocalDialogueBackend(model, tokenizer, version="bench", timeout_s=600, **options)
+    if backend.compiled is not None:
+        backend.compiled.ready.wait(timeout=1800)
+        if not backend.compiled.ready.is_set():
+            raise RuntimeError(f"{setting}: compiling failed: {backend.compiled.failed!r}")
+        print(f"{setting}: compiled decode step ready in {backend.compiled.compile_s:.1f} s", flush=True)
+    return backend
 
 
 def greedy_replies(backend: Any, pairs: list[tuple[str, str]], tokens: int = 24) -> list[list[int]]:
@@ -179,12 +193,12 @@ def compare_settings(
     """Decode speed per setting (interleaved rounds) and its quality against fp32."""
     pairs = dialogues()
     loaded = {name: load_setting(name.removesuffix("-1thread"), folder) for name in names}
-    backends = {name: make_backend(m, t) for name, (m, t, _) in loaded.items()}
+    backends = {name: make_backend(m, t, name) for name, (m, t, _) in loaded.items()}
     rates: dict[str, list[float]] = {name: [] for name in names}
     load: list[float] = []
     for _ in range(rounds):
         for name in names:
-            rates[name].append(with_threads(name, lambda b=backends[name]: decode_rate(b, tokens)))
+            rates[name].append(with_threads(name, functools.partial(decode_rate, backends[name], tokens)))
         load.append(os.getloadavg()[0])
         print(
             "round", len(load), {n: round(r[-1], 1) for n, r in rates.items()}, "load", load[-1], flush=True
@@ -212,6 +226,10 @@ def compare_settings(
             "reply_agreement_with_fp32": round(agree, 3),
             "kept": abs(loss - base_loss) <= LOSS_TOLERANCE and agree >= AGREEMENT_FLOOR,
         }
+        compiled = backends[name].compiled
+        if compiled is not None:  # proof the timed and checked replies took the compiled step
+            out[name]["compile_s"] = round(compiled.compile_s or 0.0, 1)
+            out[name]["compiled_steps"] = compiled.steps
     out["_loadavg_1min_per_round"] = [round(x, 2) for x in load]
     return out
 
@@ -219,7 +237,7 @@ def compare_settings(
 def concurrency(folder: str, setting: str, clients: int, rounds: int, tokens: int) -> dict[str, Any]:
     """One client asking ``clients`` questions in turn vs ``clients`` asking at once."""
     model, tokenizer, _ = load_setting(setting, folder)
-    backend = make_backend(model, tokenizer)
+    backend = make_backend(model, tokenizer, setting)
     backend.scheduler.eos_ids = set()  # equal work on both sides: every reply is ``tokens`` long
     questions = [q for q, _ in dialogues()][:clients]
     seen: dict[str, dict[str, list[float]]] = {"sequential": {}, "concurrent": {}}

@@ -170,6 +170,21 @@ class DialogueSettings(BaseModel):
         "computes it natively (a CPU with AVX512-BF16/AMX, or a bf16 GPU), else float32. "
         "Training is not affected.",
     )
+    compile_decode: bool = Field(
+        default=False,
+        description="Decode a lone reply through a torch.compile'd step over a static KV cache "
+        "(inductor max-autotune, weights frozen): measured 1.8x faster bf16 decoding through "
+        "the scheduler on this CPU (2.4x for the bare step), same greedy tokens. The backend "
+        "compiles when it loads, 80-100 s cold or 20-40 s with inductor's disk cache, and "
+        "replies wait for it; concurrent replies use the eager batched path.",
+    )
+    compile_max_len: int = Field(
+        default=1024,
+        ge=16,
+        description="Static KV cache length of the compiled step: a reply whose prompt plus "
+        "max_new_tokens is longer decodes eagerly. Every step attends over all of it, so keep "
+        "it near the longest prompt you serve.",
+    )
     max_loaded_models: int = Field(
         default=2,
         ge=1,

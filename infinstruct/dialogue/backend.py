@@ -23,6 +23,7 @@ from infinstruct.core.errors import GenerationError, InputError
 from infinstruct.core.settings import DialogueSettings, Settings
 from infinstruct.core.tables import ModelVersion
 from infinstruct.dialogue.batching import END, GREEDY, BatchScheduler, Decoding
+from infinstruct.dialogue.compiled import CompiledDecoder
 from infinstruct.dialogue.loading import NO_FORMATS, ArtefactFormats, load_causal_lm, load_version
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def generation_options(cfg: DialogueSettings) -> dict[str, Any]:
         "timeout_s": cfg.generation_timeout_s,
         "max_batch": cfg.max_batch,
         "batch_window_s": cfg.batch_window_ms / 1000.0,
+        "compile_decode": cfg.compile_decode,
+        "compile_max_len": cfg.compile_max_len,
     }
 
 
@@ -76,6 +79,8 @@ class LocalDialogueBackend:
         timeout_s: float = 120.0,
         max_batch: int = 16,
         batch_window_s: float = 0.005,
+        compile_decode: bool = False,
+        compile_max_len: int = 1024,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -85,6 +90,12 @@ class LocalDialogueBackend:
         self.max_batch = max_batch
         self.batch_window_s = batch_window_s
         self._scheduler: BatchScheduler | None = None
+        #: The compiled single-stream decode step (``dialogue.compile_decode``): the scheduler
+        #: thread starts now and compiles it before serving (replies queue meanwhile).
+        self.compiled: CompiledDecoder | None = None
+        if compile_decode:
+            self.compiled = CompiledDecoder(model, max_len=compile_max_len)
+            self.scheduler.start()
 
     # -- constructors ------------------------------------------------------------------
     @classmethod
@@ -135,6 +146,7 @@ class LocalDialogueBackend:
                 window_s=self.batch_window_s,
                 decoding=self.decoding,
                 shutdown=_SHUTDOWN,
+                compiled=self.compiled,
             )
         return self._scheduler
 

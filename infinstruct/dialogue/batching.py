@@ -71,8 +71,9 @@ class _Batch:
 
     rows: list[Request]
     mask: Any
-    cache: Any
+    cache: Any  # None while ``static``: the compiled decoder holds it
     next_tokens: Any  # (B, 1): sampled, not yet fed to the model
+    static: bool = False  # one row decoding through the compiled step (compiled.py)
 
 
 #: Schedulers whose thread may be running (for the exit hook below).
@@ -109,8 +110,11 @@ class BatchScheduler:
         window_s: float = 0.005,
         decoding: Decoding = GREEDY,
         shutdown: threading.Event | None = None,
+        compiled: Any = None,
     ) -> None:
         self.model = model
+        #: A :class:`~infinstruct.dialogue.compiled.CompiledDecoder` for lone rows, or None.
+        self.compiled = compiled
         self.tokenizer = tokenizer
         self.max_batch = max_batch
         self.window_s = window_s
@@ -131,11 +135,19 @@ class BatchScheduler:
         request = Request(prompt=prompt, max_new_tokens=max_new_tokens, deadline=deadline)
         with self._start_lock:
             self._pending.put(request)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, daemon=True, name="dialogue-batch")
-                self._thread.start()
-                _RUNNING.add(self)
+            self._start_thread()
         return request
+
+    def start(self) -> None:
+        """Start the thread now (it compiles the decode step first, if there is one)."""
+        with self._start_lock:
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, daemon=True, name="dialogue-batch")
+            self._thread.start()
+            _RUNNING.add(self)
 
     def close(self) -> None:
         """Let the running replies finish, then end the thread (a later submit restarts it)."""
@@ -146,11 +158,16 @@ class BatchScheduler:
         import torch
 
         batch: _Batch | None = None
+        compiled = self.compiled
+        if compiled is not None and not compiled.ready.is_set() and compiled.failed is None:
+            # Here, not in a thread of its own: the compiled kernels' OpenMP team must be the
+            # one the steps run on (a second thread's team measured 1.5-3x slower steps).
+            compiled.warm_up()
         with torch.inference_mode():
             while True:
                 fresh = self._take_pending(block=batch is None)
                 for request in fresh:
-                    batch = self._admit(batch, request)
+                    batch = self._admit(batch, request, alone=len(fresh) == 1)
                 if batch is None:
                     if self._closing and self._exit_if_idle():
                         return
@@ -188,7 +205,7 @@ class BatchScheduler:
         self._closing = self._closing or any(item is _CLOSE for item in items)
         return [item for item in items if item is not _CLOSE]
 
-    def _admit(self, batch: _Batch | None, request: Request) -> _Batch | None:
+    def _admit(self, batch: _Batch | None, request: Request, *, alone: bool = False) -> _Batch | None:
         """Prefill ``request`` alone and merge it into ``batch`` (or refuse it, if it is late)."""
         import torch
         from transformers import DynamicCache
@@ -204,19 +221,32 @@ class BatchScheduler:
         if batch is not None and len(batch.rows) >= self.max_batch:
             self._pending.put(request)  # waits for a free row (its deadline still counts)
             return batch
+        # Alone (no running batch, nobody waiting): the compiled single-stream step, if on.
+        static = (
+            alone
+            and batch is None
+            and self._pending.empty()
+            and self.compiled is not None
+            and self.compiled.fits(len(request.prompt), request.max_new_tokens)
+        )
         try:
             ids = torch.tensor([request.prompt], dtype=torch.long, device=self.model.device)
-            cache = DynamicCache()
-            logits = self.model(input_ids=ids, cache=cache, use_cache=True).logits[:, -1, :]
+            cache = None if static else DynamicCache()
+            if static:
+                logits = self.compiled.prefill(ids)
+            else:
+                logits = self.model(input_ids=ids, cache=cache, use_cache=True).logits[:, -1, :]
             token = self._choose(logits, [request])
         except Exception as exc:  # noqa: BLE001  # this request's own failure, the batch goes on
             log.warning("prefill failed: %s: %s", type(exc).__name__, exc)
             request.out.put(exc)
             return batch
-        joined = _Batch([request], torch.ones_like(ids), cache, token)
+        joined = _Batch([request], torch.ones_like(ids), cache, token, static=static)
         if not self._emit(request, int(token[0, 0])):
             request.out.put(END)
             return batch
+        if batch is not None and batch.static:  # a second row: back to the dynamic cache
+            batch.cache, batch.static = self.compiled.to_dynamic(batch.mask.shape[1]), False
         merged = joined if batch is None else _merge(batch, joined)
         self.peak_batch = max(self.peak_batch, len(merged.rows))
         return merged
@@ -225,6 +255,12 @@ class BatchScheduler:
         import torch
 
         mask = torch.cat([batch.mask, torch.ones_like(batch.next_tokens)], dim=1)
+        if batch.static:  # one row, no padding: its position is the tokens before it
+            logits = self.compiled.step(batch.next_tokens, batch.mask.shape[1])
+            batch.mask = mask
+            batch.next_tokens = self._choose(logits, batch.rows)
+            self.steps += 1
+            return
         positions = (mask.sum(dim=1, keepdim=True) - 1).clamp(min=0)
         out = self.model(
             input_ids=batch.next_tokens,
