@@ -88,7 +88,8 @@ def test_a_second_row_takes_over_the_static_cache(smollm2_bf16: tuple[Any, Any])
             fast = decoder.step(fast, position).argmax(-1, keepdim=True)
         handed = decoder.to_dynamic(ids.shape[1] + 4)
         assert handed.get_seq_length() == dynamic.get_seq_length()
-        for mine, theirs in zip(handed.layers, dynamic.layers, strict=True):
+        own_layers: list[Any] = list(dynamic.layers)
+        for mine, theirs in zip(handed.layers, own_layers, strict=True):
             # bf16: the compiled kernels round a few elements differently from eager, so the
             # caches agree as a whole (a wrong position or layer would be off by ~100 %)
             for got, want in ((mine.keys, theirs.keys), (mine.values, theirs.values)):
