@@ -174,7 +174,8 @@ class DialogueSettings(BaseModel):
         default=False,
         description="Decode a lone reply through a torch.compile'd step over a static KV cache "
         "(inductor max-autotune, weights frozen): measured 1.8x faster bf16 decoding through "
-        "the scheduler on this CPU (2.4x for the bare step), same greedy tokens. The backend "
+        "the scheduler on this CPU (2.4x for the bare step); bf16 greedy tokens can differ "
+        "from eager bf16's (see docs/chat.md). The backend "
         "compiles when it loads, 80-100 s cold or 20-40 s with inductor's disk cache, and "
         "replies wait for it; concurrent replies use the eager batched path.",
     )

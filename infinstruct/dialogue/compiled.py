@@ -6,7 +6,8 @@ matmul per weight, ~6.7 GB/s). Inductor with *freezing* treats the weights as co
 max-autotune benchmarks its own C++ GEMM templates against oneDNN per matmul shape, and the
 small element-wise ops between the matmuls are fused; that needs fixed shapes, hence a
 :class:`transformers.StaticCache` of ``max_len`` positions. Measured (bare loop, 2 threads,
-load ~2): 35.5 ms a bf16 token eager, 16.8 ms compiled, the same greedy tokens.
+load ~2): 35.5 ms a bf16 token eager, 16.8 ms compiled, the same greedy tokens on that
+prompt (bf16 rounds differently in the compiled kernels: on other prompts a token can differ).
 
 Only a batch of one row uses it (a second request turns the static cache into the usual
 dynamic one, see :meth:`CompiledDecoder.to_dynamic`), so the batched path is unchanged.
