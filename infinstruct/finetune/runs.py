@@ -28,9 +28,15 @@ RUN_JSON = "run.json"
 def new_run_dir(settings: Settings, recipe: str, *, continue_from: str | None) -> Path:
     """A fresh run folder for ``recipe`` with its ``run.json`` written."""
     run_dir = settings.models_dir / "runs" / f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
-    while run_dir.exists():
-        run_dir = run_dir.with_name(run_dir.name + "x")
-    run_dir.mkdir(parents=True)
+    while True:
+        # mkdir is the claim, not an exists() check before it: two ranks of one `accelerate
+        # launch` (or two runs) starting in the same second both passed that check, and one
+        # died on FileExistsError (seen once in CI, tests/finetune/training/test_launch.py).
+        try:
+            run_dir.mkdir(parents=True)
+            break
+        except FileExistsError:
+            run_dir = run_dir.with_name(run_dir.name + "x")
     (run_dir / RUN_JSON).write_text(
         json.dumps({"recipe": recipe, "continue_from": continue_from}), encoding="utf-8"
     )
