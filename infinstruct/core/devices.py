@@ -6,6 +6,8 @@ Dialogue, sentiment and embeddings each had a copy, and only the dialogue one ac
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from infinstruct.core.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -23,3 +25,19 @@ def resolve_device(device: str = "auto", *, setting: str = "device") -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def native_bf16(device: str) -> bool:
+    """Whether ``device`` (resolved) computes bfloat16 natively: a GPU that supports it, or a
+    CPU with AVX512-BF16 or AMX. Elsewhere bf16 is emulated and slower than fp32."""
+    if device.startswith("cuda"):
+        import torch
+
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device != "cpu":
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:  # not Linux: no cheap way to tell, so the safe answer
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

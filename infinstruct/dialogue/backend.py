@@ -43,15 +43,12 @@ def serving_dtype(setting: str, device: str = "auto") -> str:
     bf16 decoding faster than fp32 here with the reply loss unchanged (int8 was rejected)."""
     if setting != "auto":
         return setting
-    from infinstruct.core.devices import resolve_device
+    from infinstruct.core.devices import native_bf16, resolve_device
 
-    if resolve_device(device).startswith("cuda"):
+    resolved = resolve_device(device)
+    if resolved.startswith("cuda"):
         return "auto"  # resolve_dtype picks bf16 on GPUs that support it
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-    except OSError:
-        return "float32"
-    return "bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
+    return "bfloat16" if native_bf16(resolved) else "float32"
 
 
 def generation_options(cfg: DialogueSettings) -> dict[str, Any]:

@@ -19,6 +19,17 @@ from infinstruct.finetune.training.methods import apply_method, check_remote_mod
 log = logging.getLogger(__name__)
 
 
+def accelerator_for(config: FinetuneConfig) -> Any:
+    """The ``Accelerator`` a run trains under: a GPU if torch sees one (and the recipe allows
+    it), and bf16 autocast where the recipe's ``bf16`` says so for that device."""
+    import torch
+    from accelerate import Accelerator
+
+    cuda = torch.cuda.is_available() and config.model.device != "cpu"
+    device = "cuda" if cuda else "cpu"
+    return Accelerator(mixed_precision="bf16" if config.mixed_bf16(device) else "no", cpu=not cuda)
+
+
 # -- data and model ---------------------------------------------------------------------
 def build_splits(settings: Settings, config: FinetuneConfig) -> dict[str, list[data.Example]]:
     d = config.data

@@ -23,6 +23,7 @@ from typing import Any, get_args
 from infinstruct.core.errors import ConfigError, InfinstructError
 from infinstruct.core.settings import Settings
 from infinstruct.finetune.training import data
+from infinstruct.finetune.training.build import accelerator_for
 from infinstruct.finetune.training.config import FinetuneConfig, Method, load_config
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ def measure_method(
 
     started = time.monotonic()
     model, tokenizer, base = build_model_for(settings, config, splits, run_dir=work, parent=None)
-    accelerator = _accelerator(config)
+    accelerator = accelerator_for(config)
     model.to(accelerator.device)
     kw = {"max_len": config.data.max_seq_len, "batch_size": config.eval.batch_size}
     before = score_loss(model, tokenizer, splits["validation"], **kw)
@@ -216,16 +217,6 @@ def measure_method(
     row["peak_memory_mb"] = round(peak_memory_mb(), 1)
     row["seconds"] = round(time.monotonic() - started, 1)
     return row
-
-
-def _accelerator(config: FinetuneConfig) -> Any:
-    import torch
-    from accelerate import Accelerator
-
-    cuda = bool(torch.cuda.is_available())
-    return Accelerator(
-        mixed_precision="bf16" if config.bf16 and cuda else "no", cpu=config.model.device == "cpu" or not cuda
-    )
 
 
 def _train(

@@ -24,7 +24,7 @@ from infinstruct.finetune.harness.overrides import apply_overrides
 from infinstruct.finetune.harness.report import optional_sections
 from infinstruct.finetune.runs import mark_complete, resume_run, start_run
 from infinstruct.finetune.training import continual, data
-from infinstruct.finetune.training.build import build_model_for, build_phases, build_splits
+from infinstruct.finetune.training.build import accelerator_for, build_model_for, build_phases, build_splits
 from infinstruct.finetune.training.build import dry_run as check_wiring
 from infinstruct.finetune.training.config import (
     FinetuneConfig,
@@ -118,13 +118,8 @@ def _train(
     resume: bool,
     show_progress: bool,
 ) -> RunResult:
-    from accelerate import Accelerator
-
     started = time.monotonic()
-    cuda = _cuda()
-    accelerator = Accelerator(
-        mixed_precision="bf16" if config.bf16 and cuda else "no", cpu=config.model.device == "cpu" or not cuda
-    )
+    accelerator = accelerator_for(config)
     splits = build_splits(settings, config)
     model, tokenizer, base = build_model_for(settings, config, splits, run_dir=run_dir, parent=parent)
     model.to(accelerator.device)
@@ -340,12 +335,6 @@ def _summary(report: EvalReport) -> RunResult:
     }
     out.update(optional_sections(report, "val_loss_drop"))  # type: ignore[typeddict-item]  # keys of RunResult
     return out
-
-
-def _cuda() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
 
 
 def _world_size() -> int:

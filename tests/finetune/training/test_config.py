@@ -60,6 +60,19 @@ def test_peft_config_per_method(method: str) -> None:
         )
 
 
+def test_bf16_auto_follows_the_hardware(settings: Settings) -> None:
+    from infinstruct.core.devices import native_bf16
+
+    auto = load_config(settings, "smollm2-lora")
+    assert auto.bf16 == "auto"  # the default recipe trains in bf16 where that is native
+    assert auto.mixed_bf16("cpu") is native_bf16("cpu")
+    assert auto.mixed_bf16("mps") is False  # no native bf16 known there: fp32
+    assert load_config(settings, "smollm2-lora", bf16=False).mixed_bf16("cpu") is False
+    assert load_config(settings, "smollm2-lora", bf16=True).mixed_bf16("cpu") is True
+    with pytest.raises(ConfigError, match="bf16"):
+        load_config(settings, "smollm2-lora", bf16="sometimes")
+
+
 def test_training_arguments_carry_the_recipe(tmp_path: Path, settings: Settings) -> None:
     config = load_config(settings, "smollm2-lora", **{"optim.grad_accum": 3})
     args = config.to_training_arguments(tmp_path)
