@@ -1,6 +1,6 @@
 """Dialogue serving on this CPU: memory bandwidth, decode speed against its ceiling per
 setting (fp32, bf16, bf16 with the compiled static-cache step, dynamic int8, attention kernel,
-a lone row's intra-op threads) with a quality check, and
+threads) with a quality check, and
 batched generation at 1 vs 10 concurrent clients. Writes the ``serving`` section of
 ``bench/results/chat.json`` (other sections, from ``bench/chat/run.py``, are kept).
 
@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import functools
 import json
 import os
 import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +42,12 @@ AGREEMENT_FLOOR = 0.75
 SETTINGS = (
     "fp32-sdpa",
     "bf16-sdpa",
-    "bf16-sdpa-2threads",
     "bf16-compiled",
     "fp32-compiled",
-    "fp32-compiled-2threads",
     "int8-dynamic",
     "fp32-eager",
+    "fp32-sdpa-1thread",
 )
-#: A "-2threads" setting decodes a lone row with torch's default intra-op threads (2 here)
-#: instead of dialogue.single_row_threads' default of 1: the thread-setting comparison.
-TWO_THREADS = "-2threads"
 #: Static KV cache length of the "-compiled" settings (dialogue.compile_max_len): every
 #: prompt + reply here fits, so their single-stream decode runs the compiled step.
 COMPILE_MAX_LEN = 512
@@ -135,8 +133,6 @@ def make_backend(model: Any, tokenizer: Any, setting: str = "", **options: Any) 
 
     if "compiled" in setting:
         options.update(compile_decode=True, compile_max_len=COMPILE_MAX_LEN)
-    if setting.endswith(TWO_THREADS):
-        options.update(single_row_threads=0)
     backend = LocalDialogueBackend(model, tokenizer, version="bench", timeout_s=600, **options)
     if backend.compiled is not None:
         backend.compiled.ready.wait(timeout=1800)
@@ -187,18 +183,30 @@ def decode_rate(backend: Any, tokens: int) -> float:
     return (len(request.generated) - 1) / (time.perf_counter() - started)
 
 
+def with_threads(name: str, fn: Callable[[], float]) -> float:
+    import torch
+
+    before = torch.get_num_threads()
+    if name.endswith("1thread"):
+        torch.set_num_threads(1)
+    try:
+        return fn()
+    finally:
+        torch.set_num_threads(before)
+
+
 def compare_settings(
     folder: str, names: tuple[str, ...], rounds: int, tokens: int, bw: float
 ) -> dict[str, Any]:
     """Decode speed per setting (interleaved rounds) and its quality against fp32."""
     pairs = dialogues()
-    loaded = {name: load_setting(name.removesuffix(TWO_THREADS), folder) for name in names}
+    loaded = {name: load_setting(name.removesuffix("-1thread"), folder) for name in names}
     backends = {name: make_backend(m, t, name) for name, (m, t, _) in loaded.items()}
     rates: dict[str, list[float]] = {name: [] for name in names}
     load: list[float] = []
     for _ in range(rounds):
         for name in names:
-            rates[name].append(decode_rate(backends[name], tokens))
+            rates[name].append(with_threads(name, functools.partial(decode_rate, backends[name], tokens)))
         load.append(os.getloadavg()[0])
         print(
             "round", len(load), {n: round(r[-1], 1) for n, r in rates.items()}, "load", load[-1], flush=True
@@ -239,7 +247,7 @@ def compare_settings(
 
 def concurrency(folder: str, setting: str, clients: int, rounds: int, tokens: int) -> dict[str, Any]:
     """One client asking ``clients`` questions in turn vs ``clients`` asking at once."""
-    model, tokenizer, _ = load_setting(setting.removesuffix(TWO_THREADS), folder)
+    model, tokenizer, _ = load_setting(setting, folder)
     backend = make_backend(model, tokenizer, setting)
     backend.scheduler.eos_ids = set()  # equal work on both sides: every reply is ``tokens`` long
     questions = [q for q, _ in dialogues()][:clients]
@@ -328,7 +336,7 @@ def main() -> None:
             f"ratio {row['ratio_to_ceiling']:.2f}  loss Δ {row['reply_loss_delta']:+.4f}  "
             f"agree {row['reply_agreement_with_fp32']:.2f}  {'kept' if row['kept'] else 'REJECTED'}"
         )
-    conc = concurrency(folder, chosen, args.clients, args.rounds, args.tokens)
+    conc = concurrency(folder, chosen.removesuffix("-1thread"), args.clients, args.rounds, args.tokens)
     print(
         f"fastest kept {fastest}; chosen default {chosen}; {args.clients} clients: throughput ×{conc['throughput_ratio']}, p95 ×{conc['p95_ratio']}"
     )

@@ -186,16 +186,6 @@ class DialogueSettings(BaseModel):
         "max_new_tokens is longer decodes eagerly. Every step attends over all of it, so keep "
         "it near the longest prompt you serve.",
     )
-    single_row_threads: int = Field(
-        default=1,
-        ge=0,
-        description="Intra-op threads of a decode step that serves one reply alone (eager or "
-        "compiled; the compiled step is built with this many). One row per step is ~200 small "
-        "kernels a token, and with other threads of the server running torch (embeddings, "
-        "other models) OpenMP wakes its workers for each: one thread decoded bf16 25.5 vs 19.4 "
-        "tok/s on 2 cores (bench/results/chat.json). Prefill and batched steps keep torch's "
-        "default; 0 leaves single rows at the default too.",
-    )
     max_loaded_models: int = Field(
         default=2,
         ge=1,

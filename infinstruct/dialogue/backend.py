@@ -60,7 +60,6 @@ def generation_options(cfg: DialogueSettings) -> dict[str, Any]:
         "batch_window_s": cfg.batch_window_ms / 1000.0,
         "compile_decode": cfg.compile_decode,
         "compile_max_len": cfg.compile_max_len,
-        "single_row_threads": cfg.single_row_threads,
     }
 
 
@@ -79,7 +78,6 @@ class LocalDialogueBackend:
         batch_window_s: float = 0.005,
         compile_decode: bool = False,
         compile_max_len: int = 1024,
-        single_row_threads: int = 1,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -88,7 +86,6 @@ class LocalDialogueBackend:
         self.timeout_s = timeout_s
         self.max_batch = max_batch
         self.batch_window_s = batch_window_s
-        self.single_row_threads = single_row_threads
         self._scheduler: BatchScheduler | None = None
         #: The compiled single-stream decode step (``dialogue.compile_decode``): the scheduler
         #: thread starts now and compiles it before serving (replies queue meanwhile).
@@ -147,7 +144,6 @@ class LocalDialogueBackend:
                 decoding=self.decoding,
                 shutdown=_SHUTDOWN,
                 compiled=self.compiled,
-                single_row_threads=self.single_row_threads,
             )
         return self._scheduler
 

@@ -27,13 +27,10 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from infinstruct.core.errors import GenerationError
 from infinstruct.dialogue.repetition import apply_reply_repetition
-
-if TYPE_CHECKING:
-    from infinstruct.dialogue.compiled import CompiledDecoder
 
 log = logging.getLogger(__name__)
 
@@ -113,16 +110,11 @@ class BatchScheduler:
         window_s: float = 0.005,
         decoding: Decoding = GREEDY,
         shutdown: threading.Event | None = None,
-        compiled: CompiledDecoder | None = None,
-        single_row_threads: int = 1,
+        compiled: Any = None,
     ) -> None:
         self.model = model
         #: A :class:`~infinstruct.dialogue.compiled.CompiledDecoder` for lone rows, or None.
         self.compiled = compiled
-        #: Intra-op threads of a one-row step (0: torch's default); see :meth:`_use_threads`.
-        self.single_row_threads = single_row_threads
-        self._default_threads = 0
-        self._threads_now = 0
         self.tokenizer = tokenizer
         self.max_batch = max_batch
         self.window_s = window_s
@@ -166,13 +158,10 @@ class BatchScheduler:
         import torch
 
         batch: _Batch | None = None
-        self._default_threads = self._threads_now = torch.get_num_threads()
         compiled = self.compiled
         if compiled is not None and not compiled.ready.is_set() and compiled.failed is None:
             # Here, not in a thread of its own: the compiled kernels' OpenMP team must be the
-            # one the steps run on (a second thread's team measured 1.5-3x slower steps); and
-            # under the single-row thread count, which inductor builds into its kernels.
-            self._use_threads(single=True)
+            # one the steps run on (a second thread's team measured 1.5-3x slower steps).
             compiled.warm_up()
         with torch.inference_mode():
             while True:
@@ -194,22 +183,6 @@ class BatchScheduler:
                     continue
                 batch = self._retire(batch)
                 self.active = len(batch.rows) if batch else 0
-
-    def _use_threads(self, *, single: bool) -> None:
-        """Intra-op threads for what runs next on this thread (the setting is per thread).
-
-        A one-row step is ~200 small kernels a token; when other threads of the process run
-        torch too (the server embeds questions in its request threads), OpenMP has more
-        threads than cores and wakes its sleeping workers for every kernel, which cost more
-        than the second core's bandwidth gives (bench/chat/serving.py, the "-2threads"
-        settings). Prefill and batched steps have real arithmetic: they keep the default.
-        """
-        import torch
-
-        want = self.single_row_threads if single and self.single_row_threads else self._default_threads
-        if want and want != self._threads_now:
-            torch.set_num_threads(want)
-            self._threads_now = want
 
     def _exit_if_idle(self) -> bool:
         with self._start_lock:  # a submit either lands before this check or starts a new thread
@@ -249,22 +222,18 @@ class BatchScheduler:
             self._pending.put(request)  # waits for a free row (its deadline still counts)
             return batch
         # Alone (no running batch, nobody waiting): the compiled single-stream step, if on.
-        compiled = self.compiled
-        if not (
+        static = (
             alone
             and batch is None
             and self._pending.empty()
-            and compiled is not None
-            and compiled.fits(len(request.prompt), request.max_new_tokens)
-        ):
-            compiled = None
-        static = compiled is not None
+            and self.compiled is not None
+            and self.compiled.fits(len(request.prompt), request.max_new_tokens)
+        )
         try:
-            self._use_threads(single=False)
             ids = torch.tensor([request.prompt], dtype=torch.long, device=self.model.device)
             cache = None if static else DynamicCache()
-            if compiled is not None:
-                logits = compiled.prefill(ids)
+            if static:
+                logits = self.compiled.prefill(ids)
             else:
                 logits = self.model(input_ids=ids, cache=cache, use_cache=True).logits[:, -1, :]
             token = self._choose(logits, [request])
@@ -276,8 +245,7 @@ class BatchScheduler:
         if not self._emit(request, int(token[0, 0])):
             request.out.put(END)
             return batch
-        # a second row: back to the dynamic cache
-        if batch is not None and batch.static and self.compiled is not None:
+        if batch is not None and batch.static:  # a second row: back to the dynamic cache
             batch.cache, batch.static = self.compiled.to_dynamic(batch.mask.shape[1]), False
         merged = joined if batch is None else _merge(batch, joined)
         self.peak_batch = max(self.peak_batch, len(merged.rows))
@@ -286,11 +254,8 @@ class BatchScheduler:
     def _step(self, batch: _Batch) -> None:
         import torch
 
-        self._use_threads(single=len(batch.rows) == 1)
         mask = torch.cat([batch.mask, torch.ones_like(batch.next_tokens)], dim=1)
-        if (
-            batch.static and self.compiled is not None
-        ):  # one row, no padding: its position is the tokens before it
+        if batch.static:  # one row, no padding: its position is the tokens before it
             logits = self.compiled.step(batch.next_tokens, batch.mask.shape[1])
             batch.mask = mask
             batch.next_tokens = self._choose(logits, batch.rows)

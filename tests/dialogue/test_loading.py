@@ -115,40 +115,6 @@ def test_concurrent_replies_decode_together_and_match_their_solo_replies(
     assert backend.scheduler.peak_batch >= 2
 
 
-def test_a_lone_row_decodes_on_single_row_threads_and_a_batch_on_the_default(
-    settings: Settings, tiny_folder: Path
-) -> None:
-    import torch
-
-    backend = LocalDialogueBackend.load(settings, base=str(tiny_folder), device="cpu")
-    assert backend.single_row_threads == settings.dialogue.single_row_threads == 1
-    backend.scheduler.eos_ids = set()
-    seen: list[tuple[int, int, int]] = []  # (rows, new positions, intra-op threads) per forward
-    backend.model.register_forward_hook(
-        lambda _m, _a, kwargs, _out: seen.append((*kwargs["input_ids"].shape, torch.get_num_threads())),
-        with_kwargs=True,
-    )
-    backend.generate([{"role": "user", "content": "hello"}], max_new_tokens=5)
-    default = backend.scheduler._default_threads
-    prefill, *steps = seen
-    assert prefill[1] > 1 and prefill[2] == default  # the prompt has real arithmetic
-    assert steps and {threads for rows, _, threads in steps} == {1}
-    seen.clear()
-    barrier = threading.Barrier(3)
-
-    def ask() -> None:
-        barrier.wait()
-        backend.generate([{"role": "user", "content": "hello there"}], max_new_tokens=12)
-
-    threads = [threading.Thread(target=ask) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    batched = [threads for rows, new, threads in seen if rows > 1]
-    assert batched and set(batched) == {default}
-
-
 def test_a_consumer_that_leaves_frees_its_row(settings: Settings, tiny_folder: Path) -> None:
     backend = LocalDialogueBackend.load(settings, base=str(tiny_folder), device="cpu")
     backend.scheduler.eos_ids = set()
