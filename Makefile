@@ -55,6 +55,7 @@ bench: install ## Run every benchmark (writes bench/results/*.json; hours on 2 c
 	$(BIN)/python bench/train/run.py
 	$(BIN)/python bench/train/continual.py
 	$(BIN)/python bench/train/compare.py
+	$(BIN)/python bench/train/precision.py
 	$(BIN)/python bench/ingest/run.py
 	$(BIN)/python bench/recommend/run.py
 	$(BIN)/python bench/sentiment/sweep.py

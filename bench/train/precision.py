@@ -74,7 +74,7 @@ def main() -> None:
     path = write_result(
         "train-precision",
         {
-            "command": f"python bench/train/precision.py --rounds {args.rounds}",
+            "produced_by": f"python bench/train/precision.py --rounds {args.rounds}",
             "baseline": "fp32",
             "batch": args.batch,
             "seq_len": args.seq_len,

@@ -33,7 +33,8 @@ def native_bf16(device: str) -> bool:
     if device.startswith("cuda"):
         import torch
 
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+        # including_emulation=False: a T4 or V100 says yes to bf16 otherwise, and emulates it
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False))
     if device != "cpu":
         return False
     try:

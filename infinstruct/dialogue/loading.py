@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from infinstruct.core.devices import resolve_device
+from infinstruct.core.devices import native_bf16, resolve_device
 from infinstruct.core.errors import ConfigError, ModelLoadError
 from infinstruct.core.settings import Settings
 
@@ -39,9 +39,7 @@ def resolve_dtype(dtype: str, device: str) -> Any:
     import torch
 
     if dtype == "auto":
-        if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return torch.float32
+        return torch.bfloat16 if device.startswith("cuda") and native_bf16(device) else torch.float32
     table = {
         "float32": torch.float32,
         "fp32": torch.float32,

@@ -21,13 +21,12 @@ log = logging.getLogger(__name__)
 
 def accelerator_for(config: FinetuneConfig) -> Any:
     """The ``Accelerator`` a run trains under: a GPU if torch sees one (and the recipe allows
-    it), and bf16 autocast where the recipe's ``bf16`` says so for that device."""
+    it). Its mixed precision stays as ``accelerate launch`` set it: the loop applies the
+    recipe's ``bf16`` itself (loop.py says why)."""
     import torch
     from accelerate import Accelerator
 
-    cuda = torch.cuda.is_available() and config.model.device != "cpu"
-    device = "cuda" if cuda else "cpu"
-    return Accelerator(mixed_precision="bf16" if config.mixed_bf16(device) else "no", cpu=not cuda)
+    return Accelerator(cpu=not torch.cuda.is_available() or config.model.device == "cpu")
 
 
 # -- data and model ---------------------------------------------------------------------

@@ -4,7 +4,10 @@ their seeded batches, the optimiser and schedule, ``accelerate``.
 One loop serves every method and phase (self-supervised pretraining, then instruction
 tuning). The batch of each step is a pure function of (seed, step, rank), so a resumed run
 sees exactly the batches the killed run would have seen next. ``accelerate`` handles device
-placement, bf16 autocast and DDP under ``accelerate launch``; on one CPU it is a no-op.
+placement and DDP under ``accelerate launch``; on one CPU it is a no-op. bf16 autocast is the
+loop's own (the recipe's ``bf16``), around the training forward only: accelerate's
+``mixed_precision`` is one process-wide state (a later fp32 run in the same process would be
+refused) and it wraps ``model.forward``, so evaluation after training would run in bf16 too.
 """
 
 from __future__ import annotations
@@ -97,6 +100,8 @@ class LoopResult:
     resumed_from: int | None
     peak_memory_mb: float
     losses: list[float] = field(default_factory=list)
+    #: Whether the training forward ran under bf16 autocast (the recipe's ``bf16``, resolved).
+    bf16: bool = False
 
 
 def lr_multiplier(kind: str, step: int, *, warmup: int, total: int) -> float:
@@ -205,6 +210,7 @@ def run_loop(
         resumed_from=resumed.step if resumed else None,
         peak_memory_mb=round(peak_memory_mb(), 1),
         losses=tally.losses,
+        bf16=steps.bf16,
     )
 
 
@@ -231,6 +237,7 @@ class _DialogueSteps:
         self.writer = tensorboard_writer(run_dir) if accelerator.is_main_process else None
         self.phase_name = ""
         self.resumed_tokens = 0
+        self.bf16 = config.mixed_bf16(accelerator.device.type)
 
     def restore(self) -> Resumed | None:
         found = list_checkpoints(self.ckpt_dir)
@@ -244,6 +251,8 @@ class _DialogueSteps:
         return state
 
     def forward_backward(self, step: int) -> StepOutcome:
+        import torch
+
         acc, accum = self.accelerator, self.config.optim.grad_accum
         phase, begin = _phase_at(self.phases, step)
         self.phase_name = phase.name
@@ -253,7 +262,7 @@ class _DialogueSteps:
                 step - begin, micro, accum=accum, rank=acc.process_index, world=acc.num_processes
             )
             batch = {k: v.to(acc.device) for k, v in collate(examples, pad_id=self.pad_id).items()}
-            with acc.autocast():
+            with torch.autocast(acc.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 loss = self.model(**batch).loss
                 if self.penalty is not None and phase.name != "pretrain":
                     loss = loss + self.penalty(self.model)

@@ -60,12 +60,15 @@ def test_peft_config_per_method(method: str) -> None:
         )
 
 
-def test_bf16_auto_follows_the_hardware(settings: Settings) -> None:
-    from infinstruct.core.devices import native_bf16
+def test_bf16_auto_follows_the_hardware(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infinstruct.finetune.training import config as config_module
 
     auto = load_config(settings, "smollm2-lora")
     assert auto.bf16 == "auto"  # the default recipe trains in bf16 where that is native
-    assert auto.mixed_bf16("cpu") is native_bf16("cpu")
+    for native in (True, False):
+        monkeypatch.setattr(config_module, "native_bf16", lambda device, native=native: native)
+        assert auto.mixed_bf16("cpu") is native
+    monkeypatch.undo()
     assert auto.mixed_bf16("mps") is False  # no native bf16 known there: fp32
     assert load_config(settings, "smollm2-lora", bf16=False).mixed_bf16("cpu") is False
     assert load_config(settings, "smollm2-lora", bf16=True).mixed_bf16("cpu") is True

@@ -77,3 +77,22 @@ def test_dry_run_of_the_gpu_recipe_downloads_nothing(tiny_store: Settings) -> No
     assert data["config"]["bf16"] and data["config"]["data"]["packing"]
     assert data["model"]["would_load"] == "Qwen/Qwen2.5-1.5B-Instruct"
     assert data["model"]["status"] in {"not cached", "config only (meta device)"}
+
+
+def test_a_bf16_run_then_an_fp32_run_in_one_process(seeded: Settings) -> None:
+    """bf16 autocast covers the training forward only: evaluation is fp32 (``eval model``
+    reproduces the registered loss), and a later fp32 run in the same process is not refused
+    (accelerate's mixed precision is process-wide state, so the loop does its own autocast)."""
+    from infinstruct.finetune.training.run import run_recipe
+    from tests.finetune.training.conftest import FAST
+
+    short = {**FAST, "optim.max_steps": 4, "pretrain.steps": 2, "eval.generate": 0}
+    bf16 = run_recipe(seeded, "tiny-scratch", overrides={**short, "bf16": True}, show_progress=False)
+    fp32 = run_recipe(seeded, "tiny-scratch", overrides={**short, "bf16": False}, show_progress=False)
+    assert bf16["train"]["bf16"] is True and fp32["train"]["bf16"] is False
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(seeded.data_dir), "eval", "model", bf16["version"], "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert abs(data["loss"] - bf16["loss"]) < 1e-3, (data["loss"], bf16["loss"])
