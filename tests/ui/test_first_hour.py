@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from infinstruct.auth import users
+from infinstruct.chat.reply_check import is_label
 from infinstruct.core.config_layers import packaged_dir
 from infinstruct.core.settings import load_settings
 from tests.conftest import REPO, shared_path, subprocess_env
@@ -89,6 +90,10 @@ def test_customer_sees_only_what_is_theirs(served: dict[str, Any]) -> None:
         page.locator("#chat-input textarea").fill("My card payment was declined, why?")
         page.locator("#chat-send").click()
         expect(page.locator("#route-badge")).not_to_be_empty(timeout=120_000)
+        # the answer bubble holds a sentence for the customer, not a class label (issue 14)
+        bubble = page.locator("#chatbot .bot-row").last.inner_text().strip()
+        assert len(bubble.split()) >= 4 and not is_label(bubble), bubble
+        assert "declined_card_payment" not in page.locator("body").inner_text()
         for opener in page.get_by_text("Sources").all():
             opener.click()
         text = page.locator("body").inner_text()
