@@ -186,6 +186,15 @@ class DialogueSettings(BaseModel):
         "max_new_tokens is longer decodes eagerly. Every step attends over all of it, so keep "
         "it near the longest prompt you serve.",
     )
+    compile_threads: int = Field(
+        default=1,
+        ge=1,
+        description="OpenMP threads of the compiled decode step, on the decoding thread only "
+        "(torch.set_num_threads would change every thread). One row per step is ~200 small "
+        "kernels a token; with other threads of the server running torch, waking a second "
+        "worker for each cost more than it gave (bench/results/chat.json, the '-2threads' "
+        "setting beside the default).",
+    )
     max_loaded_models: int = Field(
         default=2,
         ge=1,

@@ -60,6 +60,7 @@ def generation_options(cfg: DialogueSettings) -> dict[str, Any]:
         "batch_window_s": cfg.batch_window_ms / 1000.0,
         "compile_decode": cfg.compile_decode,
         "compile_max_len": cfg.compile_max_len,
+        "compile_threads": cfg.compile_threads,
     }
 
 
@@ -78,6 +79,7 @@ class LocalDialogueBackend:
         batch_window_s: float = 0.005,
         compile_decode: bool = False,
         compile_max_len: int = 1024,
+        compile_threads: int = 1,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -91,7 +93,7 @@ class LocalDialogueBackend:
         #: thread starts now and compiles it before serving (replies queue meanwhile).
         self.compiled: CompiledDecoder | None = None
         if compile_decode:
-            self.compiled = CompiledDecoder(model, max_len=compile_max_len)
+            self.compiled = CompiledDecoder(model, max_len=compile_max_len, threads=compile_threads)
             self.scheduler.start()
 
     # -- constructors ------------------------------------------------------------------

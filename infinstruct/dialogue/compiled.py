@@ -23,18 +23,22 @@ import threading
 import time
 from typing import Any
 
+from infinstruct.dialogue.threads import this_thread_threads
+
 log = logging.getLogger(__name__)
 
 
 class CompiledDecoder:
     """A static cache of ``max_len`` positions plus a compiled one-token forward over it."""
 
-    def __init__(self, model: Any, *, max_len: int = 1024) -> None:
+    def __init__(self, model: Any, *, max_len: int = 1024, threads: int = 1) -> None:
         import torch
         from transformers import StaticCache
 
         self.model = model
         self.max_len = max_len
+        #: OpenMP threads of the compiled kernels and of each step (threads.py says why 1).
+        self.threads = threads
         self.ready = threading.Event()
         self.failed: BaseException | None = None
         self.compile_s: float | None = None
@@ -70,7 +74,8 @@ class CompiledDecoder:
         import torch
 
         self.steps += 1
-        return self._step(token, torch.tensor([[position]], device=token.device), self.cache)
+        with this_thread_threads(self.threads):  # what is not inductor's own kernel reads it
+            return self._step(token, torch.tensor([[position]], device=token.device), self.cache)
 
     def to_dynamic(self, length: int) -> Any:
         """A :class:`DynamicCache` holding the first ``length`` positions (a second row joins)."""
@@ -89,7 +94,9 @@ class CompiledDecoder:
 
         started = time.perf_counter()
         try:
-            with torch.inference_mode(), torch._inductor.config.patch(freezing=True):
+            # inductor writes the thread count into its kernels: build them for ``threads``
+            config = {"freezing": True, "cpp.threads": self.threads}
+            with torch.inference_mode(), torch._inductor.config.patch(config):
                 ids = torch.ones((1, 4), dtype=torch.long, device=self.model.device)
                 token = self.prefill(ids).argmax(dim=-1, keepdim=True)
                 for position in range(4, 7):  # the first calls compile, the next reuse it
