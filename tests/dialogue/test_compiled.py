@@ -40,6 +40,7 @@ def test_the_setting_reaches_the_backend(tmp_path: Path) -> None:
     assert generation_options(settings.dialogue)["compile_decode"] is False  # off unless asked
     options = generation_options(settings.dialogue.model_copy(update={"compile_decode": True}))
     assert options["compile_decode"] is True and options["compile_max_len"] == 1024
+    assert options["compile_threads"] == 1  # the decoding thread's own OpenMP count (threads.py)
 
 
 def test_compiled_greedy_replies_equal_the_eager_ones(smollm2_fp32: tuple[Any, Any]) -> None:
