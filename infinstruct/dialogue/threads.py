@@ -9,8 +9,8 @@ thread's setting, and ATen's parallel ops read that setting at each call.
 Why the decode thread wants fewer threads: a one-row decode step is ~200 small kernels a
 token, each an OpenMP parallel region. With other threads of the process running torch,
 waking the worker for each region cost more than the second core's bandwidth gave:
-bench/chat/serving.py measured the compiled fp32 step at 32.0 tok/s (0.64 of the
-memory-bandwidth ceiling) with one thread against 23.5 (0.47) with two, beside the other
+bench/chat/serving.py measured the compiled fp32 step at 35.0 tok/s (0.68 of the
+memory-bandwidth ceiling) with one thread against 24.2 (0.47) with two, beside the other
 settings' models in the process (bench/results/chat.json).
 """
 
