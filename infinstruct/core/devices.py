@@ -6,6 +6,7 @@ Dialogue, sentiment and embeddings each had a copy, and only the dialogue one ac
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from infinstruct.core.errors import ConfigError
@@ -35,8 +36,12 @@ def native_bf16(device: str) -> bool:
 
         # including_emulation=False: a T4 or V100 says yes to bf16 otherwise, and emulates it
         return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False))
-    if device != "cpu":
-        return False
+    return device == "cpu" and _cpu_has_native_bf16()
+
+
+@cache
+def _cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX in /proc/cpuinfo (read once: the CPU does not change)."""
     try:
         flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:  # not Linux: no cheap way to tell, so the safe answer

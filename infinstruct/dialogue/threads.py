@@ -32,9 +32,8 @@ def _openmp() -> Any:
     """torch's OpenMP runtime (libgomp, libomp or libiomp5), or None where none is found."""
     import torch
 
-    libs = sorted((Path(torch.__file__).parent / "lib").glob("lib*omp*.so*")) + sorted(
-        (Path(torch.__file__).parent / "lib").glob("lib*omp*.dylib")
-    )
+    lib = Path(torch.__file__).parent / "lib"
+    libs = sorted(lib.glob("lib*omp*.so*")) + sorted(lib.glob("lib*omp*.dylib"))
     for name in [*map(str, libs), "libgomp.so.1"]:  # a distro torch links the system libgomp
         try:
             runtime = ctypes.CDLL(name)
